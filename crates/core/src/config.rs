@@ -1,0 +1,207 @@
+//! The service's settings, resolved once from a pluggable variable source
+//! (Worker vars and secrets, or the process environment).
+
+use crate::upstream::UpstreamConfig;
+
+/// Default primary-cache TTL (`SYMBOLS_CACHE_TTL_SECONDS`).
+pub const DEFAULT_CACHE_TTL_SECS: u64 = 900;
+/// Default largest share of last_good's symbols a new list may lose (`SYMBOLS_MAX_SHRINK_RATIO`).
+pub const DEFAULT_MAX_SHRINK: f64 = 0.5;
+/// Default spot bases (`SPOT_API_BASES`, comma-separated).
+pub const DEFAULT_SPOT_BASES: &str = "https://api.binance.com,https://data-api.binance.vision";
+/// Default futures bases (`FUTURES_API_BASES`).
+pub const DEFAULT_FUTURES_BASES: &str = "https://fapi.binance.com";
+/// Default per-attempt upstream deadline (`UPSTREAM_TIMEOUT_MS`).
+pub const DEFAULT_UPSTREAM_TIMEOUT_MS: u64 = 5_000;
+/// Default edge (Cache API) TTL (`EDGE_CACHE_TTL_SECONDS`; 0 disables it).
+pub const DEFAULT_EDGE_TTL_SECS: u64 = 30;
+/// Default refresh-lock lifetime (`REFRESH_LOCK_MS`): longer than a worst-case refresh.
+pub const DEFAULT_LOCK_MS: u64 = 20_000;
+/// Default time a request waits for another refresh to finish (`REFRESH_WAIT_MS`).
+pub const DEFAULT_WAIT_MS: u64 = 4_000;
+/// Default Redis REST per-call deadline (`REDIS_TIMEOUT_MS`).
+pub const DEFAULT_REDIS_TIMEOUT_MS: u64 = 2_000;
+
+/// A variable was set to something unusable.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {var}: {problem}")]
+pub struct ConfigError {
+    /// The variable's name.
+    pub var: &'static str,
+    /// What is wrong (never the value of a secret).
+    pub problem: String,
+}
+
+/// Resolved settings.
+#[derive(Clone)]
+pub struct Config {
+    /// Primary cache TTL, seconds.
+    pub cache_ttl_secs: u64,
+    /// Validation threshold (0..=1).
+    pub max_shrink: f64,
+    /// Spot upstream.
+    pub spot: UpstreamConfig,
+    /// Futures upstream.
+    pub futures: UpstreamConfig,
+    /// Edge cache TTL (0 = off).
+    pub edge_ttl_secs: u64,
+    /// Refresh lock lifetime.
+    pub lock_ms: u64,
+    /// How long a request waits for another's refresh.
+    pub wait_ms: u64,
+    /// Redis REST per-call deadline.
+    pub redis_timeout_ms: u64,
+    /// Bearer token for `POST /api/symbols/{market}/refresh`; the route is off without it.
+    pub admin_token: Option<String>,
+    /// `Access-Control-Allow-Origin` for the public routes: `*` or a list.
+    pub cors_origins: Vec<String>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Secrets are reported as set/unset only.
+        f.debug_struct("Config")
+            .field("cache_ttl_secs", &self.cache_ttl_secs)
+            .field("max_shrink", &self.max_shrink)
+            .field("spot_bases", &self.spot.bases)
+            .field("futures_bases", &self.futures.bases)
+            .field("api_key", &self.spot.api_key.as_ref().map(|_| "<set>"))
+            .field("edge_ttl_secs", &self.edge_ttl_secs)
+            .field("admin_token", &self.admin_token.as_ref().map(|_| "<set>"))
+            .finish_non_exhaustive()
+    }
+}
+
+fn nonempty(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+impl Config {
+    /// Resolves every setting from `source` (name -> value). Every problem is reported at
+    /// once, each naming its variable.
+    ///
+    /// # Errors
+    /// All invalid variables.
+    pub fn resolve(source: impl Fn(&str) -> Option<String>) -> Result<Config, Vec<ConfigError>> {
+        let mut errors = Vec::new();
+        let get = |name: &str| nonempty(source(name));
+        let mut num = |var: &'static str, default: u64, max: u64| -> u64 {
+            match get(var) {
+                None => default,
+                Some(v) => match v.parse::<u64>() {
+                    Ok(n) if n <= max => n,
+                    _ => {
+                        errors.push(ConfigError { var, problem: format!("expected an integer 0..={max}, got {v:?}") });
+                        default
+                    }
+                },
+            }
+        };
+        let cache_ttl_secs = num("SYMBOLS_CACHE_TTL_SECONDS", DEFAULT_CACHE_TTL_SECS, 30 * 86_400);
+        let timeout_ms = num("UPSTREAM_TIMEOUT_MS", DEFAULT_UPSTREAM_TIMEOUT_MS, 60_000);
+        let edge_ttl_secs = num("EDGE_CACHE_TTL_SECONDS", DEFAULT_EDGE_TTL_SECS, 3_600);
+        let lock_ms = num("REFRESH_LOCK_MS", DEFAULT_LOCK_MS, 600_000);
+        let wait_ms = num("REFRESH_WAIT_MS", DEFAULT_WAIT_MS, 60_000);
+        let redis_timeout_ms = num("REDIS_TIMEOUT_MS", DEFAULT_REDIS_TIMEOUT_MS, 60_000);
+        let max_shrink = match get("SYMBOLS_MAX_SHRINK_RATIO") {
+            None => DEFAULT_MAX_SHRINK,
+            Some(v) => match v.parse::<f64>() {
+                Ok(x) if (0.0..=1.0).contains(&x) => x,
+                _ => {
+                    errors.push(ConfigError {
+                        var: "SYMBOLS_MAX_SHRINK_RATIO",
+                        problem: format!("expected a number in 0..=1, got {v:?}"),
+                    });
+                    DEFAULT_MAX_SHRINK
+                }
+            },
+        };
+        let mut bases = |var: &'static str, default: &str| -> Vec<String> {
+            let raw = get(var).unwrap_or_else(|| default.to_string());
+            let list: Vec<String> =
+                raw.split(',').map(|s| s.trim().trim_end_matches('/').to_string()).filter(|s| !s.is_empty()).collect();
+            if list.is_empty() || list.iter().any(|b| !(b.starts_with("http://") || b.starts_with("https://"))) {
+                errors.push(ConfigError { var, problem: "expected comma-separated http(s) base URLs".into() });
+                return default.split(',').map(str::to_string).collect();
+            }
+            list
+        };
+        let spot_bases = bases("SPOT_API_BASES", DEFAULT_SPOT_BASES);
+        let futures_bases = bases("FUTURES_API_BASES", DEFAULT_FUTURES_BASES);
+        let api_key = get("BINANCE_API_KEY");
+        let admin_token = get("ADMIN_TOKEN");
+        let cors_origins = get("CORS_ALLOW_ORIGINS")
+            .unwrap_or_else(|| "*".into())
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Config {
+            cache_ttl_secs,
+            max_shrink,
+            spot: UpstreamConfig { bases: spot_bases, api_key: api_key.clone(), timeout_ms },
+            futures: UpstreamConfig { bases: futures_bases, api_key, timeout_ms },
+            edge_ttl_secs,
+            lock_ms,
+            wait_ms,
+            redis_timeout_ms,
+            admin_token,
+            cors_origins,
+        })
+    }
+
+    /// The upstream settings of a market.
+    pub fn upstream(&self, m: crate::market::Market) -> &UpstreamConfig {
+        match m {
+            crate::market::Market::Spot => &self.spot,
+            crate::market::Market::Futures => &self.futures,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<Config, Vec<ConfigError>> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::resolve(move |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = from(&[]).unwrap();
+        assert_eq!(c.cache_ttl_secs, 900);
+        assert_eq!(c.spot.bases, vec!["https://api.binance.com", "https://data-api.binance.vision"]);
+        assert_eq!(c.futures.bases, vec!["https://fapi.binance.com"]);
+        assert_eq!(c.cors_origins, vec!["*"]);
+        assert!(c.admin_token.is_none());
+    }
+
+    #[test]
+    fn every_error_is_named_at_once_and_secrets_never_printed() {
+        let errs = from(&[
+            ("SYMBOLS_CACHE_TTL_SECONDS", "ten"),
+            ("SYMBOLS_MAX_SHRINK_RATIO", "2"),
+            ("SPOT_API_BASES", "ftp://x"),
+            ("ADMIN_TOKEN", "s3cret-admin"),
+        ])
+        .unwrap_err();
+        let vars: Vec<_> = errs.iter().map(|e| e.var).collect();
+        assert_eq!(vars, vec!["SYMBOLS_CACHE_TTL_SECONDS", "SYMBOLS_MAX_SHRINK_RATIO", "SPOT_API_BASES"]);
+        let ok = from(&[("ADMIN_TOKEN", " s3cret-admin\n"), ("BINANCE_API_KEY", "k3y")]).unwrap();
+        assert_eq!(ok.admin_token.as_deref(), Some("s3cret-admin"));
+        let dbg = format!("{ok:?}");
+        assert!(!dbg.contains("s3cret") && !dbg.contains("k3y"), "{dbg}");
+    }
+
+    #[test]
+    fn bases_are_trimmed() {
+        let c = from(&[("SPOT_API_BASES", " http://127.0.0.1:1/ , http://b ")]).unwrap();
+        assert_eq!(c.spot.bases, vec!["http://127.0.0.1:1", "http://b"]);
+    }
+}

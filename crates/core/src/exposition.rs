@@ -1,0 +1,132 @@
+//! Renders the metrics snapshot for people and machines: Prometheus text exposition
+//! (format 0.0.4) for `/metrics`, and the server-rendered status page for `/`.
+
+use std::fmt::Write;
+
+use crate::market::Market;
+use crate::service::MarketMetrics;
+
+/// Prometheus text for the snapshot; `None` (Redis unreachable) exports only `symbols_redis_up 0`.
+pub fn prometheus(metrics: Option<&[(Market, MarketMetrics)]>) -> String {
+    let mut out = String::new();
+    let mut family = |name: &str, kind: &str, help: &str, rows: Vec<(String, String)>| {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} {kind}");
+        for (labels, value) in rows {
+            let _ = writeln!(out, "{name}{labels} {value}");
+        }
+    };
+    family(
+        "symbols_redis_up",
+        "gauge",
+        "Whether Redis answered the metrics read (1) or not (0).",
+        vec![(String::new(), u8::from(metrics.is_some()).to_string())],
+    );
+    let Some(metrics) = metrics else { return out };
+    let per = |f: &dyn Fn(&MarketMetrics) -> Option<String>| -> Vec<(String, String)> {
+        metrics
+            .iter()
+            .filter_map(|(m, v)| f(v).map(|x| (format!("{{market=\"{}\"}}", m.as_str()), x)))
+            .collect()
+    };
+    family("symbols_cache_hits_total", "counter", "Requests served from the primary or edge cache.", per(&|v| Some(v.hits.to_string())));
+    family("symbols_cache_misses_total", "counter", "Requests that found the primary cache empty.", per(&|v| Some(v.misses.to_string())));
+    family("symbols_cache_hit_ratio", "gauge", "hits / (hits + misses) since the counters began.", per(&|v| Some(v.hit_ratio.to_string())));
+    family("symbols_warmup_success_total", "counter", "Successful cron/admin refreshes.", per(&|v| Some(v.warmup_success.to_string())));
+    family("symbols_warmup_errors_total", "counter", "Failed cron/admin refreshes.", per(&|v| Some(v.warmup_error.to_string())));
+    let mut failures = Vec::new();
+    for (m, v) in metrics {
+        for (reason, n) in &v.upstream_failures {
+            failures.push((format!("{{market=\"{}\",reason=\"{reason}\"}}", m.as_str()), n.to_string()));
+        }
+    }
+    family("symbols_upstream_failures_total", "counter", "Failed upstream refresh attempts by reason.", failures);
+    family(
+        "symbols_last_refresh_timestamp_seconds",
+        "gauge",
+        "Unix time of the last successful refresh.",
+        per(&|v| v.last_refresh_ts.map(|t| t.to_string())),
+    );
+    family(
+        "symbols_last_refresh_age_seconds",
+        "gauge",
+        "Seconds since the last successful refresh.",
+        per(&|v| v.age_seconds.map(|t| t.to_string())),
+    );
+    family("symbols_count", "gauge", "Symbols in the list currently served.", per(&|v| v.symbol_count.map(|c| c.to_string())));
+    out
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// The status page: per market freshness, count, hit ratio and the last refresh outcome.
+/// Each figure carries a `data-*` attribute so tests can read it back exactly.
+pub fn status_page(metrics: Option<&[(Market, MarketMetrics)]>, now_ms: u64) -> String {
+    let mut cards = String::new();
+    match metrics {
+        None => cards.push_str("<p class=\"bad\" id=\"redis-down\">Redis is unreachable: figures unavailable.</p>"),
+        Some(list) => {
+            for (m, v) in list {
+                let name = m.as_str();
+                let age = v.age_seconds.map_or("never".to_string(), |a| format!("{a} s"));
+                let at = v.last_refresh_at.clone().unwrap_or_else(|| "never".into());
+                let (outcome, class) = match &v.last_outcome {
+                    Some(o) if o.ok => (format!("ok ({}, {} ms)", o.trigger, o.duration_ms), "ok"),
+                    Some(o) => (format!("failed: {} ({})", o.reason.clone().unwrap_or_default(), o.trigger), "bad"),
+                    None => ("none yet".into(), "muted"),
+                };
+                let count = v.symbol_count.map_or("-".into(), |c| c.to_string());
+                let ratio_pct = v.hit_ratio * 100.0;
+                let total = (v.warmup_success + v.warmup_error).max(1) as f64;
+                let ok_w = (v.warmup_success as f64 / total * 100.0).round();
+                let _ = write!(
+                    cards,
+                    r#"<section class="card" id="{name}">
+<h2>{name}</h2>
+<dl>
+<dt>Symbols</dt><dd data-field="count">{count}</dd>
+<dt>Age</dt><dd data-field="age" data-value="{age_raw}">{age}</dd>
+<dt>Last refresh</dt><dd data-field="last-refresh">{at}</dd>
+<dt>Hits / misses</dt><dd><span data-field="hits">{hits}</span> / <span data-field="misses">{misses}</span></dd>
+<dt>Hit ratio</dt><dd data-field="hit-ratio" data-value="{ratio}">{ratio_pct:.1}%</dd>
+<dt>Warmups</dt><dd><span data-field="warmup-success">{ws}</span> ok, <span data-field="warmup-error">{we}</span> failed
+<div class="bar" title="warmup success share"><div style="width:{ok_w}%"></div></div></dd>
+<dt>Last outcome</dt><dd class="{class}" data-field="last-outcome">{outcome}</dd>
+</dl></section>
+"#,
+                    age_raw = v.age_seconds.map_or(String::new(), |a| a.to_string()),
+                    hits = v.hits,
+                    misses = v.misses,
+                    ratio = v.hit_ratio,
+                    ws = v.warmup_success,
+                    we = v.warmup_error,
+                    outcome = esc(&outcome),
+                    at = esc(&at),
+                );
+            }
+        }
+    }
+    format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>symbols-edge status</title>
+<style>
+body{{font:15px/1.4 system-ui,sans-serif;margin:2rem;color:#1d2330;background:#f6f7f9}}
+h1{{font-size:1.3rem}} .cards{{display:flex;gap:1rem;flex-wrap:wrap}}
+.card{{background:#fff;border:1px solid #dde1e7;border-radius:8px;padding:1rem 1.4rem;min-width:300px}}
+dl{{display:grid;grid-template-columns:auto 1fr;gap:.3rem 1rem;margin:0}} dt{{color:#5b6475}} dd{{margin:0;font-variant-numeric:tabular-nums}}
+.ok{{color:#11793b}} .bad{{color:#b42318}} .muted{{color:#8a93a3}}
+.bar{{height:6px;background:#f2c4c0;border-radius:3px;margin-top:4px;width:160px}} .bar div{{height:6px;background:#3aa76d;border-radius:3px}}
+footer{{margin-top:1.5rem;color:#8a93a3;font-size:.85rem}}
+</style></head>
+<body><h1>symbols-edge: Binance symbol lists</h1>
+<div class="cards">{cards}</div>
+<footer>Rendered <span id="rendered-at">{now}</span>. JSON: <a href="/api/symbols/metrics">/api/symbols/metrics</a> ·
+Prometheus: <a href="/metrics">/metrics</a> · API: <a href="/openapi.json">/openapi.json</a></footer>
+</body></html>
+"#,
+        now = crate::symbols::rfc3339(now_ms),
+    )
+}

@@ -1,0 +1,34 @@
+//! The symbols service, independent of any platform: the Worker (wasm32, workerd) and
+//! the native tools are thin adapters around it.
+//!
+//! # Layout
+//! - [`market`]: `Market { Spot, Futures }` and what differs per market.
+//! - [`keys`]: every Redis key name (the contract shared with the Python system).
+//! - [`symbols`]: the served records and the stored document format.
+//! - [`exchange_info`]: parse + project Binance exchangeInfo; validation.
+//! - [`upstream`]: fetching exchangeInfo (bases, API key, failure reasons).
+//! - [`service`]: the read-through flow, single-flight refresh, warmup, metrics.
+//! - [`request`]: routing and query parsing.
+//! - [`config`]: settings from vars/secrets/env.
+//! - [`ports`]: the traits the service needs (store, HTTP, clock).
+//! - [`store`]: the store over the Upstash REST client; [`memory`]: in-memory store.
+//! - [`exposition`]: Prometheus text and the status page; [`auth`]: constant-time compare.
+//! - [`log`]: one-JSON-object-per-line logging.
+#![deny(missing_docs)]
+
+pub mod auth;
+pub mod config;
+pub mod exchange_info;
+pub mod exposition;
+pub mod keys;
+pub mod log;
+pub mod market;
+pub mod memory;
+pub mod ports;
+pub mod request;
+pub mod service;
+pub mod store;
+pub mod symbols;
+pub mod upstream;
+
+pub use market::Market;

@@ -1,0 +1,127 @@
+//! An in-memory [`Store`] with Redis semantics for the commands the service uses
+//! (unit tests, and the CLI's dry runs). Can be switched "down" to act unreachable.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+use crate::ports::{Cmd, Reply, Store, StoreError};
+
+/// A key's value and optional expiry (unix ms).
+#[derive(Clone, Debug)]
+struct Entry {
+    value: Vec<u8>,
+    expires_at: Option<u64>,
+}
+
+/// In-memory Redis stand-in. Time comes from `now` (settable) so expiry is deterministic.
+#[derive(Default)]
+pub struct MemoryStore {
+    map: RefCell<HashMap<String, Entry>>,
+    now_ms: Cell<u64>,
+    down: Cell<bool>,
+    round_trips: Cell<u32>,
+}
+
+impl MemoryStore {
+    /// Empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets the store's notion of now.
+    pub fn set_now(&self, ms: u64) {
+        self.now_ms.set(ms);
+    }
+    /// Makes every call fail as unreachable (or recover).
+    pub fn set_down(&self, down: bool) {
+        self.down.set(down);
+    }
+    /// Batches run so far.
+    pub fn round_trips(&self) -> u32 {
+        self.round_trips.get()
+    }
+    /// Raw value of a live key.
+    pub fn raw(&self, key: &str) -> Option<Vec<u8>> {
+        self.live(key).map(|e| e.value)
+    }
+    /// Remaining TTL in ms (None: no key or no expiry).
+    pub fn ttl_ms(&self, key: &str) -> Option<u64> {
+        self.live(key)?.expires_at.map(|t| t.saturating_sub(self.now_ms.get()))
+    }
+    /// Stores a raw value (test setup, e.g. garbage under a key).
+    pub fn put(&self, key: &str, value: &[u8]) {
+        self.map.borrow_mut().insert(key.into(), Entry { value: value.to_vec(), expires_at: None });
+    }
+    /// Integer value of a counter (0 when absent).
+    pub fn int(&self, key: &str) -> i64 {
+        self.raw(key).and_then(|v| String::from_utf8(v).ok()).and_then(|s| s.parse().ok()).unwrap_or(0)
+    }
+
+    fn live(&self, key: &str) -> Option<Entry> {
+        let now = self.now_ms.get();
+        let mut map = self.map.borrow_mut();
+        match map.get(key) {
+            Some(e) if e.expires_at.is_some_and(|t| t <= now) => {
+                map.remove(key);
+                None
+            }
+            other => other.cloned(),
+        }
+    }
+
+    fn apply(&self, cmd: Cmd) -> Reply {
+        let now = self.now_ms.get();
+        match cmd {
+            Cmd::Get(k) => self.live(&k).map_or(Reply::Nil, |e| Reply::Bytes(e.value)),
+            Cmd::MGet(keys) => Reply::Array(keys.iter().map(|k| self.live(k).map_or(Reply::Nil, |e| Reply::Bytes(e.value))).collect()),
+            Cmd::Set { key, value, ex, px, nx } => {
+                if nx && self.live(&key).is_some() {
+                    return Reply::Nil;
+                }
+                let expires_at = ex.map(|s| now + s * 1000).or(px.map(|ms| now + ms));
+                self.map.borrow_mut().insert(key, Entry { value, expires_at });
+                Reply::Ok
+            }
+            Cmd::IncrBy(k, n) => {
+                let cur = self.live(&k);
+                let parsed = match &cur {
+                    None => Some(0),
+                    Some(e) => std::str::from_utf8(&e.value).ok().and_then(|s| s.parse::<i64>().ok()),
+                };
+                match parsed {
+                    None => Reply::Error("ERR value is not an integer or out of range".into()),
+                    Some(v) => {
+                        let v = v + n;
+                        let expires_at = cur.and_then(|e| e.expires_at);
+                        self.map.borrow_mut().insert(k, Entry { value: v.to_string().into_bytes(), expires_at });
+                        Reply::Int(v)
+                    }
+                }
+            }
+            Cmd::Del(k) => Reply::Int(i64::from(self.map.borrow_mut().remove(&k).is_some())),
+            Cmd::DelIfEq(k, v) => {
+                if self.live(&k).is_some_and(|e| e.value == v.as_bytes()) {
+                    self.map.borrow_mut().remove(&k);
+                    Reply::Int(1)
+                } else {
+                    Reply::Int(0)
+                }
+            }
+        }
+    }
+}
+
+impl Store for MemoryStore {
+    async fn exec(&self, cmds: Vec<Cmd>) -> Result<Vec<Reply>, StoreError> {
+        if self.down.get() {
+            return Err(StoreError::Unreachable("memory store switched down".into()));
+        }
+        self.round_trips.set(self.round_trips.get() + 1);
+        Ok(cmds.into_iter().map(|c| self.apply(c)).collect())
+    }
+}
+
+impl<T: Store> Store for &T {
+    async fn exec(&self, cmds: Vec<Cmd>) -> Result<Vec<Reply>, StoreError> {
+        (**self).exec(cmds).await
+    }
+}

@@ -1,0 +1,147 @@
+//! The traits the service is written against: the store, the upstream, the clock.
+//!
+//! Futures are not `Send` (wasm32 futures never are), so the same service runs in
+//! workerd and natively. Implementations: [`crate::store`] (Upstash REST) and
+//! [`crate::upstream`] (reqwest) on both targets; the Worker and the CLI bring a clock;
+//! unit tests bring in-memory fakes.
+
+#![allow(async_fn_in_trait)]
+
+/// One Redis command, as the service needs them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cmd {
+    /// `GET key`.
+    Get(String),
+    /// `MGET keys...`.
+    MGet(Vec<String>),
+    /// `SET key value [EX s | PX ms] [NX]`.
+    Set {
+        /// Key.
+        key: String,
+        /// Value bytes.
+        value: Vec<u8>,
+        /// Expiry in seconds.
+        ex: Option<u64>,
+        /// Expiry in milliseconds.
+        px: Option<u64>,
+        /// Only if absent.
+        nx: bool,
+    },
+    /// `INCRBY key n`.
+    IncrBy(String, i64),
+    /// `DEL key`.
+    Del(String),
+    /// Delete `key` only while it holds `value` (lock release by its owner).
+    DelIfEq(String, String),
+}
+
+impl Cmd {
+    /// `SET key value` with no options.
+    pub fn set(key: String, value: impl Into<Vec<u8>>) -> Self {
+        Cmd::Set { key, value: value.into(), ex: None, px: None, nx: false }
+    }
+}
+
+/// One command's reply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// Missing key / NX not applied.
+    Nil,
+    /// `OK`.
+    Ok,
+    /// An integer.
+    Int(i64),
+    /// A string value (raw bytes).
+    Bytes(Vec<u8>),
+    /// An array (MGET).
+    Array(Vec<Reply>),
+    /// The command failed (e.g. WRONGTYPE); the others in the batch still ran.
+    Error(String),
+}
+
+impl Reply {
+    /// The value bytes of a GET-like reply.
+    pub fn into_bytes(self) -> Option<Vec<u8>> {
+        match self {
+            Reply::Bytes(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// An integer, also when sent as a decimal string.
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Reply::Int(i) => Some(*i),
+            Reply::Bytes(b) => std::str::from_utf8(b).ok()?.trim().parse().ok(),
+            _ => None,
+        }
+    }
+}
+
+/// The store could not run the batch at all.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// Transport failure, timeout or a 5xx: Redis is unreachable for now.
+    #[error("redis unreachable: {0}")]
+    Unreachable(String),
+    /// The store answered but refused (e.g. 401 wrong token, 400).
+    #[error("redis refused the request: {0}")]
+    Refused(String),
+}
+
+/// Redis, reached in batches: one call is one round trip.
+pub trait Store {
+    /// Runs `cmds` in one round trip (a pipeline), returning one reply per command.
+    async fn exec(&self, cmds: Vec<Cmd>) -> Result<Vec<Reply>, StoreError>;
+}
+
+/// An upstream HTTP GET.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// Full URL.
+    pub url: String,
+    /// Headers to send (the API key among them when used).
+    pub headers: Vec<(String, String)>,
+    /// Deadline for the whole exchange, body included.
+    pub timeout_ms: u64,
+}
+
+/// An upstream HTTP response, whatever its status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// `Retry-After`, if sent.
+    pub retry_after: Option<String>,
+    /// `X-MBX-USED-WEIGHT-1M`, if sent.
+    pub used_weight: Option<String>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// The request never produced a response.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HttpError {
+    /// The deadline passed.
+    #[error("timed out")]
+    Timeout,
+    /// Connect/TLS/IO failure (message without URL query or secrets).
+    #[error("network error: {0}")]
+    Network(String),
+}
+
+/// Something that performs HTTP GETs (Binance, or the fake exchange).
+pub trait Http {
+    /// Performs the request.
+    async fn get(&self, req: HttpRequest) -> Result<HttpResponse, HttpError>;
+}
+
+/// Time and waiting.
+pub trait Clock {
+    /// Unix time in milliseconds.
+    fn now_ms(&self) -> u64;
+    /// Waits `ms` milliseconds.
+    async fn sleep(&self, ms: u64);
+    /// A value unique to this caller (the lock owner id).
+    fn nonce(&self) -> String;
+}

@@ -1,0 +1,229 @@
+//! Request routing and query parsing, platform-free so it is unit-tested and fuzzed
+//! natively: path + method -> [`Route`], or a typed [`RouteError`].
+
+use crate::market::Market;
+
+/// Longest accepted path, bytes (longer -> 414).
+pub const MAX_PATH_BYTES: usize = 1024;
+/// Longest accepted query string, bytes (longer -> 414).
+pub const MAX_QUERY_BYTES: usize = 2048;
+
+/// Methods allowed on the public read routes.
+pub const READ_METHODS: &str = "GET, HEAD, OPTIONS";
+
+/// Filters of the list route (`?status=TRADING&quote=USDT&base=BTC`), uppercased.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// `status`.
+    pub status: Option<String>,
+    /// `quote` (quote asset).
+    pub quote: Option<String>,
+    /// `base` (base asset).
+    pub base: Option<String>,
+}
+
+impl Filter {
+    /// No filter set: the stored document can be served as-is.
+    pub fn is_empty(&self) -> bool {
+        self.status.is_none() && self.quote.is_none() && self.base.is_none()
+    }
+
+    /// Does `s` pass?
+    pub fn matches(&self, s: &crate::symbols::Symbol) -> bool {
+        let eq = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
+        eq(&self.status, &s.status) && eq(&self.quote, &s.quote_asset) && eq(&self.base, &s.base_asset)
+    }
+}
+
+/// A recognised route.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// `GET /`: the status page.
+    StatusPage,
+    /// `GET /healthz`.
+    Health,
+    /// `GET /metrics`: Prometheus text.
+    Prometheus,
+    /// `GET /api/symbols/metrics`: JSON.
+    SymbolsMetrics,
+    /// `GET /openapi.json`.
+    OpenApi,
+    /// `GET /api/symbols/{market}`.
+    List {
+        /// Market.
+        market: Market,
+        /// Filters.
+        filter: Filter,
+    },
+    /// `GET /api/symbols/{market}/{symbol}`.
+    One {
+        /// Market.
+        market: Market,
+        /// Percent-decoded symbol.
+        symbol: String,
+    },
+    /// `POST /api/symbols/{market}/refresh` (admin).
+    Refresh {
+        /// Market.
+        market: Market,
+    },
+}
+
+/// Why a request has no route.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RouteError {
+    /// 404.
+    #[error("no route for {0}")]
+    NotFound(String),
+    /// 404 for an unknown market, named.
+    #[error("unknown market {0:?} (expected \"spot\" or \"futures\")")]
+    UnknownMarket(String),
+    /// 405 with `Allow`.
+    #[error("method {method} not allowed (allowed: {allow})")]
+    MethodNotAllowed {
+        /// The method received.
+        method: String,
+        /// The `Allow` header value.
+        allow: &'static str,
+    },
+    /// 400.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 414.
+    #[error("request URI too long (path max {MAX_PATH_BYTES} bytes, query max {MAX_QUERY_BYTES} bytes)")]
+    UriTooLong,
+}
+
+/// Percent-decodes `s` strictly: `%` must be followed by two hex digits and the result must be UTF-8.
+///
+/// # Errors
+/// [`RouteError::BadRequest`] naming the problem.
+pub fn percent_decode(s: &str) -> Result<String, RouteError> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+                let v = hex.and_then(|h| u8::from_str_radix(h, 16).ok());
+                match v {
+                    Some(v) => out.push(v),
+                    None => return Err(RouteError::BadRequest("invalid percent-encoding in URL".into())),
+                }
+                i += 3;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).map_err(|_| RouteError::BadRequest("URL is not valid UTF-8 after percent-decoding".into()))
+}
+
+fn parse_filter(query: &str) -> Result<Filter, RouteError> {
+    let mut f = Filter::default();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let k = percent_decode(&k.replace('+', " "))?;
+        let v = percent_decode(&v.replace('+', " "))?;
+        let slot = match k.as_str() {
+            "status" => &mut f.status,
+            "quote" => &mut f.quote,
+            "base" => &mut f.base,
+            _ => continue, // unknown parameters are ignored (cache busters, tracking)
+        };
+        let v = v.trim();
+        if !v.is_empty() {
+            *slot = Some(v.to_uppercase());
+        }
+    }
+    Ok(f)
+}
+
+fn market(seg: &str) -> Result<Market, RouteError> {
+    seg.parse().map_err(|_| RouteError::UnknownMarket(seg.chars().take(32).collect()))
+}
+
+/// Routes a request. `path` is the raw (still percent-encoded) path, `query` the raw
+/// query without `?`.
+///
+/// # Errors
+/// See [`RouteError`].
+pub fn route(method: &str, path: &str, query: &str) -> Result<Route, RouteError> {
+    if path.len() > MAX_PATH_BYTES || query.len() > MAX_QUERY_BYTES {
+        return Err(RouteError::UriTooLong);
+    }
+    let trimmed = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
+    let segs: Vec<&str> = trimmed.split('/').skip(1).collect();
+    let read = matches!(method, "GET" | "HEAD" | "OPTIONS");
+    let not_allowed = |allow| RouteError::MethodNotAllowed { method: method.chars().take(16).collect(), allow };
+    let route = match segs.as_slice() {
+        [""] => Route::StatusPage,
+        ["healthz"] => Route::Health,
+        ["metrics"] => Route::Prometheus,
+        ["openapi.json"] => Route::OpenApi,
+        ["api", "symbols", "metrics"] => Route::SymbolsMetrics,
+        ["api", "symbols", m] => Route::List { market: market(m)?, filter: parse_filter(query)? },
+        ["api", "symbols", m, "refresh"] if method == "POST" => return Ok(Route::Refresh { market: market(m)? }),
+        ["api", "symbols", m, "refresh"] if !read => {
+            market(m)?;
+            return Err(not_allowed("POST"));
+        }
+        ["api", "symbols", m, sym] => {
+            let market = market(m)?;
+            let symbol = percent_decode(sym)?;
+            if symbol.is_empty() || symbol.len() > 64 {
+                return Err(RouteError::BadRequest("symbol must be 1..=64 bytes".into()));
+            }
+            Route::One { market, symbol }
+        }
+        _ => return Err(RouteError::NotFound(path.chars().take(128).collect())),
+    };
+    if !read {
+        return Err(not_allowed(READ_METHODS));
+    }
+    Ok(route)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        assert_eq!(route("GET", "/", ""), Ok(Route::StatusPage));
+        assert_eq!(route("GET", "/healthz", ""), Ok(Route::Health));
+        assert_eq!(route("HEAD", "/metrics", ""), Ok(Route::Prometheus));
+        assert_eq!(route("GET", "/api/symbols/metrics", ""), Ok(Route::SymbolsMetrics));
+        assert_eq!(
+            route("GET", "/api/symbols/spot/", "status=trading&quote=USDT&utm=x&base="),
+            Ok(Route::List {
+                market: Market::Spot,
+                filter: Filter { status: Some("TRADING".into()), quote: Some("USDT".into()), base: None }
+            })
+        );
+        assert_eq!(
+            route("GET", "/api/symbols/futures/%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9FUSDT", ""),
+            Ok(Route::One { market: Market::Futures, symbol: "币安人生USDT".into() })
+        );
+        assert_eq!(route("POST", "/api/symbols/spot/refresh", ""), Ok(Route::Refresh { market: Market::Spot }));
+    }
+
+    #[test]
+    fn errors() {
+        assert!(matches!(route("GET", "/api/symbols/margin", ""), Err(RouteError::UnknownMarket(_))));
+        assert!(matches!(route("GET", "/nope", ""), Err(RouteError::NotFound(_))));
+        assert_eq!(
+            route("DELETE", "/api/symbols/spot", ""),
+            Err(RouteError::MethodNotAllowed { method: "DELETE".into(), allow: READ_METHODS })
+        );
+        assert!(matches!(route("PUT", "/api/symbols/spot/refresh", ""), Err(RouteError::MethodNotAllowed { allow: "POST", .. })));
+        assert!(matches!(route("GET", "/api/symbols/spot/%zz", ""), Err(RouteError::BadRequest(_))));
+        assert!(matches!(route("GET", "/api/symbols/spot/%ff", ""), Err(RouteError::BadRequest(_))));
+        assert!(matches!(route("GET", "/api/symbols/spot", "quote=%"), Err(RouteError::BadRequest(_))));
+        assert_eq!(route("GET", &"/a".repeat(600), ""), Err(RouteError::UriTooLong));
+        assert_eq!(route("GET", "/", &"a".repeat(3000)), Err(RouteError::UriTooLong));
+    }
+}

@@ -1,0 +1,79 @@
+//! `upstash-gateway`: flags and environment → [`upstash_gateway::Config`], bind, serve until
+//! SIGINT/SIGTERM.
+
+use clap::Parser;
+use upstash_gateway::{Config, DEFAULT_LISTEN, DEFAULT_MAX_REQUEST_BYTES, DEFAULT_REDIS_URL};
+
+/// Local Upstash-compatible Redis REST gateway in front of a real redis-server.
+#[derive(Debug, Parser)]
+#[command(
+    name = "upstash-gateway",
+    version,
+    after_help = "Logging: GATEWAY_LOG=error|warn|info|debug|off (default info; debug logs one JSON line per request).\n\
+                  Stats: GET /__gateway/stats -> {\"requests\":N,\"commands\":M}; POST /__gateway/stats/reset."
+)]
+struct Args {
+    /// Address to listen on (loopback by default).
+    #[arg(long, env = "GATEWAY_LISTEN", default_value = DEFAULT_LISTEN)]
+    listen: String,
+    /// Backing Redis: redis://[user[:password]@]host[:port][/db].
+    #[arg(long, env = "GATEWAY_REDIS_URL", default_value = DEFAULT_REDIS_URL, hide_env_values = true)]
+    redis_url: String,
+    /// Token required as `Authorization: Bearer <token>` or `?_token=`. Unset: every request is
+    /// accepted with full access (logged as a warning at startup).
+    #[arg(long, env = "GATEWAY_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Optional second token that may only run read-only commands.
+    #[arg(long, env = "GATEWAY_READONLY_TOKEN", hide_env_values = true)]
+    readonly_token: Option<String>,
+    /// Largest request body in bytes (larger: 413).
+    #[arg(long, env = "GATEWAY_MAX_REQUEST_BYTES", default_value_t = DEFAULT_MAX_REQUEST_BYTES)]
+    max_request_bytes: usize,
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sigterm) => {
+                sigterm.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let config = Config {
+        listen: args.listen,
+        redis_url: args.redis_url,
+        token: args.token,
+        readonly_token: args.readonly_token,
+        max_request_bytes: args.max_request_bytes,
+    };
+    let listener = match tokio::net::TcpListener::bind(&config.listen).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("upstash-gateway: cannot listen on {}: {e}", config.listen);
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match upstash_gateway::run(listener, config, shutdown_signal()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("upstash-gateway: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! Integration tests for the gateway: a real redis-server (testkit) and the gateway in-process.
+//!
+//! # Layout
+//! - `support`: start redis + gateway, HTTP helpers.
+//! - `http_api`: protocol, auth, status codes, path style, pipelines, transactions, stats.
+//! - `encoding`: base64 mode and binary values.
+//! - `resilience`: refused blocking commands, Redis down and back, concurrency, shutdown.
+//! - `sdk`: the official `@upstash/redis` SDK against the gateway (`conformance.mjs`).
+
+mod encoding;
+mod http_api;
+mod resilience;
+mod sdk;
+mod support;

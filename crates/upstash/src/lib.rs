@@ -1,0 +1,62 @@
+//! Redis over the Upstash REST API, for the Cloudflare Worker (wasm32, fetch) and for native
+//! tools and tests (tokio). Carried over from the Python system's `redis_client` module.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), upstash_rest::Error> {
+//! use upstash_rest::{Client, ClientOptions, Command, Connection, SetOptions};
+//!
+//! let conn = Connection::from_process_env()?; // the Worker: upstash_rest::resolve(|k| env lookup)
+//! eprintln!("{}", conn.describe());           // log-safe: names the variables, never the token
+//! let client = Client::new(conn, ClientOptions::default())?;
+//! client.set("symbols:spot", r#"["BTCUSDT"]"#, SetOptions::ex(300)).await?;
+//! let raw: Option<Vec<u8>> = client.get_bytes("symbols:spot").await?;
+//! let parsed: Option<Vec<String>> = client.read_json("symbols:spot").await; // never errors
+//! let results = client.pipeline().cmd(Command::incr_by("hits", 1)).cmd(Command::ttl("hits")).exec().await?;
+//! # let _ = (raw, parsed, results); Ok(()) }
+//! ```
+//!
+//! # Layout
+//! - `config.rs`: [`Connection`] and [`resolve`]: URL/token from ordered variables, validation,
+//!   token redaction, [`Connection::describe`].
+//! - `command.rs`: [`Command`] (argv of byte strings), [`SetOptions`], [`IntoArg`].
+//! - `value.rs`: [`Value`] (nil / integer / bytes / array) and base64 reply decoding.
+//! - `response.rs`: `{"result"}` / `{"error"}` envelopes, batch replies, HTTP status mapping.
+//! - `client.rs`: [`Client`], [`ClientOptions`], the request loop (deadline, retries, backoff)
+//!   and the typed command methods.
+//! - `pipeline.rs`: [`Pipeline`] for `/pipeline` and `/multi-exec`.
+//! - `json.rs`: the never-failing helpers (`read_json`, `write_json`, `incr`, `get_int`, `read_bytes`).
+//! - `error.rs`: [`Error`], [`RedisError`], [`ConfigError`].
+//! - `native.rs` / `wasm.rs`: the only target-specific code (timers, deadline race, clock,
+//!   default log sink, HTTP client), selected here by `target_arch = "wasm32"`.
+//!
+//! # Errors and logging
+//! No error message or log line contains the token. [`Error::is_unreachable`] separates "the
+//! endpoint is down or slow" from "Redis answered an error". Log lines are single JSON objects
+//! passed to [`ClientOptions::log`] (a plain `fn(&str)`).
+#![deny(missing_docs)]
+
+mod client;
+mod command;
+mod config;
+mod error;
+mod json;
+mod pipeline;
+mod response;
+mod value;
+
+#[cfg(not(target_arch = "wasm32"))]
+mod native;
+#[cfg(not(target_arch = "wasm32"))]
+use native as rt;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+#[cfg(target_arch = "wasm32")]
+use wasm as rt;
+
+pub use client::{Client, ClientOptions, LogFn};
+pub use command::{Command, IntoArg, SetOptions};
+pub use config::{resolve, Connection, DEFAULT_URL, TOKEN_VARS, URL_VARS};
+pub use error::{ConfigError, Error, RedisError, Result, MAX_BODY_CHARS};
+pub use pipeline::Pipeline;
+pub use value::Value;

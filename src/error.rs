@@ -1,0 +1,58 @@
+//! The one place errors become HTTP responses: JSON `{"error": ..}` bodies, never a
+//! secret or a stack trace.
+
+use symbols_core::request::RouteError;
+use symbols_core::service::Unavailable;
+use symbols_core::Market;
+
+/// Everything a request can fail with.
+#[derive(Debug)]
+pub enum AppError {
+    /// Routing failed (404, 405, 400, 414).
+    Route(RouteError),
+    /// Nothing to serve (503).
+    Unavailable(Unavailable),
+    /// The symbol is not in the list (404).
+    UnknownSymbol { market: Market, symbol: String },
+    /// Missing or wrong admin token (401).
+    Unauthorized,
+    /// Settings unusable (500, names the variables).
+    Setup(String),
+    /// Stored data corrupt beyond the shape check (502: repaired by the next refresh).
+    Corrupt(String),
+}
+
+impl AppError {
+    /// Status, extra headers, and the JSON body.
+    pub fn parts(&self) -> (u16, Vec<(&'static str, String)>, serde_json::Value) {
+        use serde_json::json;
+        match self {
+            AppError::Route(e) => {
+                let (status, headers) = match e {
+                    RouteError::NotFound(_) | RouteError::UnknownMarket(_) => (404, vec![]),
+                    RouteError::MethodNotAllowed { allow, .. } => (405, vec![("Allow", allow.to_string())]),
+                    RouteError::BadRequest(_) => (400, vec![]),
+                    RouteError::UriTooLong => (414, vec![]),
+                };
+                (status, headers, json!({"error": e.to_string()}))
+            }
+            AppError::Unavailable(u) => (
+                503,
+                vec![("Retry-After", u.retry_after_secs.to_string())],
+                json!({"error": u.to_string(), "market": u.market.as_str()}),
+            ),
+            AppError::UnknownSymbol { market, symbol } => (
+                404,
+                vec![],
+                json!({"error": format!("unknown symbol {symbol:?} in {market}"), "market": market.as_str(), "symbol": symbol}),
+            ),
+            AppError::Unauthorized => (
+                401,
+                vec![("WWW-Authenticate", "Bearer".to_string())],
+                json!({"error": "missing or invalid admin token"}),
+            ),
+            AppError::Setup(msg) => (500, vec![], json!({"error": format!("configuration error: {msg}")})),
+            AppError::Corrupt(msg) => (502, vec![], json!({"error": format!("stored list unreadable: {msg}")})),
+        }
+    }
+}

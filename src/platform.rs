@@ -1,0 +1,41 @@
+//! workerd's clock and log sink (the only wasm-specific pieces the service needs).
+
+use std::time::Duration;
+
+use symbols_core::log::Level;
+use symbols_core::ports::Clock;
+
+/// `Date.now()`, `setTimeout` and `Math.random()`.
+#[derive(Clone, Copy, Default)]
+pub struct WorkerClock;
+
+impl Clock for WorkerClock {
+    fn now_ms(&self) -> u64 {
+        js_sys::Date::now() as u64
+    }
+
+    async fn sleep(&self, ms: u64) {
+        worker::Delay::from(Duration::from_millis(ms)).await;
+    }
+
+    fn nonce(&self) -> String {
+        // Two draws: 106 random bits, plenty for a lock owner id.
+        let a = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64;
+        let b = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64;
+        format!("{a:x}{b:x}")
+    }
+}
+
+/// One JSON line to `console.log` / `console.error` (Workers Logs keeps them).
+pub fn log_sink(level: Level, line: &str) {
+    match level {
+        Level::Error => worker::console_error!("{line}"),
+        Level::Warn => worker::console_warn!("{line}"),
+        Level::Info => worker::console_log!("{line}"),
+    }
+}
+
+/// For the Upstash client's own warnings.
+pub fn client_log(line: &str) {
+    worker::console_log!("{line}");
+}

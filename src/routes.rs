@@ -1,0 +1,317 @@
+//! HTTP <-> service: parses the request with `symbols_core::request`, calls the
+//! service, and shapes responses (headers, ETag/304, CORS). The cron handler too.
+
+use std::rc::Rc;
+
+use serde_json::json;
+use symbols_core::log::Level;
+use symbols_core::request::{self, Filter, Route};
+use symbols_core::service::{CacheStatus, Refresh, Served, Trigger};
+use symbols_core::symbols::Source;
+use symbols_core::Market;
+use worker::{Context, Env, Headers, Request, Response};
+
+use crate::app::{self, App};
+use crate::edge_cache;
+use crate::error::AppError;
+
+const JSON: &str = "application/json; charset=utf-8";
+
+/// A response under construction, turned into a `worker::Response` in one place.
+struct Reply {
+    status: u16,
+    content_type: &'static str,
+    body: Vec<u8>,
+    headers: Vec<(&'static str, String)>,
+}
+
+impl Reply {
+    fn json(status: u16, value: &serde_json::Value) -> Self {
+        Self { status, content_type: JSON, body: value.to_string().into_bytes(), headers: Vec::new() }
+    }
+
+    fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+}
+
+impl From<AppError> for Reply {
+    fn from(e: AppError) -> Self {
+        let (status, headers, body) = e.parts();
+        let mut r = Reply::json(status, &body);
+        r.headers.extend(headers);
+        r
+    }
+}
+
+/// What one request did, for its log line.
+#[derive(Default)]
+struct Trace {
+    route: &'static str,
+    market: Option<Market>,
+    cache: Option<&'static str>,
+    upstream_status: Option<u16>,
+    redis_round_trips: u32,
+}
+
+/// Handles one request; never fails (errors become JSON responses).
+pub async fn handle(req: Request, env: &Env, ctx: &Context) -> Response {
+    let started = js_sys::Date::now();
+    let method = req.method().to_string();
+    let url = req.url().ok();
+    let path = url.as_ref().map(|u| u.path().to_string()).unwrap_or_else(|| "/".into());
+    let query = url.as_ref().and_then(|u| u.query().map(str::to_string)).unwrap_or_default();
+    let origin = req.headers().get("Origin").ok().flatten();
+    let mut trace = Trace::default();
+    let reply = match dispatch(&req, &method, &path, &query, env, ctx, &mut trace).await {
+        Ok(r) => r,
+        Err(e) => Reply::from(e),
+    };
+    let status = reply.status;
+    let app = app::get(env).ok();
+    if let Some(app) = &app {
+        app.log.emit(
+            if status >= 500 { Level::Warn } else { Level::Info },
+            "request",
+            json!({
+                "request_id": req.headers().get("cf-ray").ok().flatten(),
+                "method": method,
+                "route": trace.route,
+                "market": trace.market.map(Market::as_str),
+                "status": status,
+                "cache": trace.cache,
+                "upstream_status": trace.upstream_status,
+                "redis_round_trips": trace.redis_round_trips,
+                "duration_ms": js_sys::Date::now() - started,
+            }),
+        );
+    }
+    let cors = app.as_ref().map(|a| a.config.cors_origins.clone()).unwrap_or_else(|| vec!["*".into()]);
+    finish(reply, &method, origin.as_deref(), &cors)
+}
+
+async fn dispatch(
+    req: &Request,
+    method: &str,
+    path: &str,
+    query: &str,
+    env: &Env,
+    ctx: &Context,
+    trace: &mut Trace,
+) -> Result<Reply, AppError> {
+    let route = request::route(method, path, query).map_err(AppError::Route)?;
+    if method == "OPTIONS" {
+        trace.route = "preflight";
+        return Ok(Reply { status: 204, content_type: JSON, body: Vec::new(), headers: Vec::new() });
+    }
+    let app = app::get(env).map_err(|e| AppError::Setup(e.0))?;
+    match route {
+        Route::Health => {
+            trace.route = "healthz";
+            trace.redis_round_trips = 1;
+            Ok(match app.ping().await {
+                Ok(()) => Reply::json(200, &json!({"status": "ok", "redis": "reachable"})),
+                Err(e) => Reply::json(503, &json!({"status": "degraded", "redis": "unreachable", "error": e.to_string()})),
+            })
+        }
+        Route::List { market, filter } => {
+            trace.route = "list";
+            trace.market = Some(market);
+            let served = serve(&app, ctx, market, trace).await?;
+            list_reply(req, &served, &filter)
+        }
+        Route::One { market, symbol } => {
+            trace.route = "symbol";
+            trace.market = Some(market);
+            let served = serve(&app, ctx, market, trace).await?;
+            let found = served.list.find(&symbol).map_err(|e| AppError::Corrupt(e.to_string()))?;
+            match found {
+                Some(s) => Ok(Reply::json(200, &json!(s)).header("X-Cache", served.status.as_str())),
+                None => Err(AppError::UnknownSymbol { market, symbol }),
+            }
+        }
+        Route::SymbolsMetrics => {
+            trace.route = "metrics_json";
+            let metrics = app.metrics().await.map_err(|e| {
+                AppError::Unavailable(symbols_core::service::Unavailable {
+                    market: Market::Spot,
+                    retry_after_secs: 5,
+                    reason: format!("metrics need Redis: {e}"),
+                })
+            })?;
+            let body: serde_json::Map<String, serde_json::Value> =
+                metrics.into_iter().map(|(m, v)| (m.as_str().to_string(), json!(v))).collect();
+            Ok(Reply::json(200, &serde_json::Value::Object(body)).header("Cache-Control", "no-store"))
+        }
+        Route::Prometheus => {
+            trace.route = "metrics";
+            let metrics = app.metrics().await.ok();
+            let text = symbols_core::exposition::prometheus(metrics.as_deref());
+            Ok(Reply { status: 200, content_type: "text/plain; version=0.0.4; charset=utf-8", body: text.into_bytes(), headers: vec![] }
+                .header("Cache-Control", "no-store"))
+        }
+        Route::StatusPage => {
+            trace.route = "status_page";
+            let metrics = app.metrics().await.ok();
+            let html = symbols_core::exposition::status_page(metrics.as_deref(), app.clock_now_ms());
+            Ok(Reply { status: 200, content_type: "text/html; charset=utf-8", body: html.into_bytes(), headers: vec![] }
+                .header("Cache-Control", "no-store"))
+        }
+        Route::OpenApi => {
+            trace.route = "openapi";
+            Ok(Reply { status: 200, content_type: JSON, body: OPENAPI.as_bytes().to_vec(), headers: vec![] })
+        }
+        Route::Refresh { market } => {
+            trace.route = "refresh";
+            trace.market = Some(market);
+            admin_refresh(req, &app, market).await
+        }
+    }
+}
+
+const OPENAPI: &str = include_str!("../openapi.json");
+
+/// Edge cache, then the service; counting and edge fills happen after the response.
+async fn serve(app: &Rc<App>, ctx: &Context, market: Market, trace: &mut Trace) -> Result<Served, AppError> {
+    let edge_ttl = app.config.edge_ttl_secs;
+    if edge_ttl > 0 {
+        if let Some(list) = edge_cache::get(market).await {
+            trace.cache = Some("HIT");
+            let app = app.clone();
+            ctx.wait_until(async move { app.record(market, CacheStatus::Hit).await });
+            return Ok(Served { list, status: CacheStatus::Hit, redis_round_trips: 0, upstream_status: None });
+        }
+    }
+    let served = app.list(market).await.map_err(AppError::Unavailable)?;
+    trace.cache = Some(served.status.as_str());
+    trace.redis_round_trips = served.redis_round_trips;
+    trace.upstream_status = served.upstream_status;
+    let (app2, list, status) = (app.clone(), served.list.clone(), served.status);
+    ctx.wait_until(async move {
+        app2.record(market, status).await;
+        // Only lists that are current go to the edge: a STALE one must not look like a HIT.
+        if matches!(status, CacheStatus::Hit | CacheStatus::Miss) {
+            edge_cache::put(market, &list, edge_ttl).await;
+        }
+    });
+    Ok(served)
+}
+
+fn source_of(status: CacheStatus) -> Source {
+    match status {
+        CacheStatus::Hit => Source::Cache,
+        CacheStatus::Miss | CacheStatus::Bypass => Source::Upstream,
+        CacheStatus::Stale => Source::LastGood,
+    }
+}
+
+fn list_reply(req: &Request, served: &Served, filter: &Filter) -> Result<Reply, AppError> {
+    let header = served.list.header();
+    let etag = format!("\"{}-{}\"", header.market, header.version);
+    let common = |r: Reply| {
+        r.header("X-Cache", served.status.as_str())
+            .header("ETag", etag.clone())
+            .header("Cache-Control", "no-cache")
+            .header("Last-Modified-At", header.fetched_at.clone())
+    };
+    let inm = req.headers().get("If-None-Match").ok().flatten();
+    if filter.is_empty() && inm.is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*")) {
+        return Ok(common(Reply { status: 304, content_type: JSON, body: Vec::new(), headers: vec![] }));
+    }
+    let body = served
+        .list
+        .filtered_body(source_of(served.status), filter)
+        .map_err(|e| AppError::Corrupt(e.to_string()))?;
+    Ok(common(Reply { status: 200, content_type: JSON, body, headers: vec![] }))
+}
+
+async fn admin_refresh(req: &Request, app: &Rc<App>, market: Market) -> Result<Reply, AppError> {
+    let Some(expected) = app.config.admin_token.as_deref() else {
+        return Err(AppError::Route(request::RouteError::NotFound(format!("/api/symbols/{market}/refresh"))));
+    };
+    let given = req.headers().get("Authorization").ok().flatten().unwrap_or_default();
+    let token = given.strip_prefix("Bearer ").unwrap_or("").trim();
+    if !symbols_core::auth::constant_time_eq(token.as_bytes(), expected.as_bytes()) {
+        return Err(AppError::Unauthorized);
+    }
+    Ok(match app.refresh(market, Trigger::Admin).await {
+        Refresh::Stored(list) => {
+            edge_cache::put(market, &list, app.config.edge_ttl_secs).await;
+            Reply::json(200, &json!({"market": market.as_str(), "ok": true, "count": list.header().count, "version": list.header().version}))
+        }
+        Refresh::Busy { .. } => Reply::json(409, &json!({"market": market.as_str(), "ok": false, "error": "a refresh is already in progress"}))
+            .header("Retry-After", "2"),
+        Refresh::Failed { reason, detail, retry_after_secs, .. } => {
+            let r = Reply::json(502, &json!({"market": market.as_str(), "ok": false, "reason": reason.as_str(), "error": detail}));
+            match retry_after_secs {
+                Some(s) => r.header("Retry-After", s.to_string()),
+                None => r,
+            }
+        }
+        Refresh::StoreDown(e) => Reply::json(503, &json!({"market": market.as_str(), "ok": false, "error": format!("redis unreachable: {e}")}))
+            .header("Retry-After", "5"),
+    })
+}
+
+fn finish(reply: Reply, method: &str, origin: Option<&str>, cors: &[String]) -> Response {
+    let headers = Headers::new();
+    let _ = headers.set("Content-Type", reply.content_type);
+    let _ = headers.set("X-Content-Type-Options", "nosniff");
+    let allow_origin = if cors.iter().any(|o| o == "*") {
+        Some("*".to_string())
+    } else {
+        origin.filter(|o| cors.iter().any(|c| c == o)).map(str::to_string)
+    };
+    if let Some(o) = allow_origin {
+        let _ = headers.set("Access-Control-Allow-Origin", &o);
+        let _ = headers.set("Access-Control-Expose-Headers", "ETag, X-Cache, Retry-After");
+        if o != "*" {
+            let _ = headers.set("Vary", "Origin");
+        }
+        if method == "OPTIONS" {
+            let _ = headers.set("Access-Control-Allow-Methods", request::READ_METHODS);
+            let _ = headers.set("Access-Control-Allow-Headers", "If-None-Match, Content-Type");
+            let _ = headers.set("Access-Control-Max-Age", "86400");
+        }
+    }
+    for (k, v) in &reply.headers {
+        let _ = headers.set(k, v);
+    }
+    let body = if method == "HEAD" || reply.status == 304 || reply.status == 204 { Vec::new() } else { reply.body };
+    let resp = if body.is_empty() && (reply.status == 304 || reply.status == 204) {
+        Response::empty()
+    } else {
+        Response::from_bytes(body)
+    };
+    match resp {
+        Ok(r) => r.with_status(reply.status).with_headers(headers),
+        Err(_) => Response::error("internal error", 500).unwrap_or_else(|_| Response::empty().expect("an empty response")),
+    }
+}
+
+/// The cron: refresh both markets independently; fill the edge cache with new lists.
+pub async fn scheduled(cron: &str, env: &Env) {
+    let app = match app::get(env) {
+        Ok(a) => a,
+        Err(e) => {
+            worker::console_error!("{}", json!({"level": "error", "event": "cron_setup_failed", "error": e.0}));
+            return;
+        }
+    };
+    let started = js_sys::Date::now();
+    let results = app.warmup_all().await;
+    let mut summary = serde_json::Map::new();
+    for (market, r) in &results {
+        let outcome = match r {
+            Refresh::Stored(list) => {
+                edge_cache::put(*market, list, app.config.edge_ttl_secs).await;
+                "success"
+            }
+            Refresh::Busy { .. } => "skipped",
+            Refresh::Failed { .. } | Refresh::StoreDown(_) => "error",
+        };
+        summary.insert(market.as_str().into(), outcome.into());
+    }
+    app.log.emit(Level::Info, "cron", json!({"cron": cron, "outcomes": summary, "duration_ms": js_sys::Date::now() - started}));
+}

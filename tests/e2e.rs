@@ -1,0 +1,12 @@
+//! End-to-end tests: the built wasm Worker in workerd (`wrangler dev`), a real
+//! redis-server behind the Upstash-compatible gateway, and the fake exchange.
+//! Every test starts its own stack through `support::Stack` on free ports.
+
+mod support;
+
+// The foundation: the Worker answers through workerd, the cron handler fires.
+mod foundation;
+// The symbols service: keys, TTLs, counters, hit/miss, filters, single symbols.
+mod service;
+// Upstream and Redis failures: last_good, STALE, BYPASS, 503, back-off, validation.
+mod failures;

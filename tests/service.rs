@@ -1,0 +1,138 @@
+//! The symbols service's contract: keys, value format, TTLs, counters, routes.
+
+use crate::support::{FxMarket, Options, Stack};
+
+const SPOT_COUNT: u64 = 2292;
+const FUTURES_COUNT: u64 = 660;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cold_miss_then_hit_with_exact_keys_ttls_and_counters() {
+    let stack = Stack::start().await;
+    let first = stack.get("/api/symbols/spot").await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    assert_eq!(first.header("x-cache"), Some("MISS"));
+    let body = first.json();
+    assert_eq!(body["market"], "spot");
+    assert_eq!(body["source"], "upstream");
+    assert_eq!(body["count"], SPOT_COUNT);
+    assert_eq!(body["symbols"].as_array().map(Vec::len), Some(SPOT_COUNT as usize));
+    assert!(body["fetchedAt"].as_str().is_some_and(|s| s.ends_with('Z')));
+    let btc = body["symbols"].as_array().unwrap().iter().find(|s| s["symbol"] == "BTCUSDT").expect("BTCUSDT");
+    assert_eq!(btc["tickSize"], "0.01000000");
+    assert_eq!(btc["minNotional"], "5.00000000");
+    assert_eq!(btc["quoteAsset"], "USDT");
+    assert_eq!(stack.exchange.requests(FxMarket::Spot), 1);
+
+    let second = stack.get("/api/symbols/spot").await;
+    assert_eq!(second.status, 200);
+    assert_eq!(second.header("x-cache"), Some("HIT"));
+    assert_eq!(second.json()["source"], "cache");
+    assert_eq!(second.json()["symbols"], body["symbols"]);
+    assert_eq!(stack.exchange.requests(FxMarket::Spot), 1, "a hit must not call upstream");
+
+    // Counting runs after the response (wait_until): give it a moment.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(stack.redis_int("metrics:cache_miss:symbols_spot"), 1);
+    assert_eq!(stack.redis_int("metrics:cache_hit:symbols_spot"), 1);
+    assert_eq!(stack.redis_int("metrics:cache_hit:symbols_futures"), 0);
+
+    // Keys, read straight from redis-server.
+    let ttl = stack.redis_ttl("cache:symbols:spot:v1");
+    assert!((890..=900).contains(&ttl), "cache TTL {ttl}");
+    assert_eq!(stack.redis_ttl("cache:symbols:spot:last_good"), -1, "last_good has no TTL");
+    let stored: serde_json::Value = serde_json::from_str(&stack.redis_get("cache:symbols:spot:v1").unwrap()).unwrap();
+    assert_eq!(stored["market"], "spot");
+    assert_eq!(stored["count"], SPOT_COUNT);
+    assert!(stored.get("source").is_none(), "source is added when serving, not stored");
+    assert_eq!(stack.redis_get("cache:symbols:spot:last_good"), stack.redis_get("cache:symbols:spot:v1"));
+    let ts = stack.redis_int("cache:symbols:spot:last_refresh_ts");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    assert!((now - ts).abs() < 60, "last_refresh_ts {ts} vs now {now}");
+    // Request-time refreshes are not cron warmups.
+    assert_eq!(stack.redis_int("metrics:warmup_success:symbols_spot"), 0);
+
+    // The metrics route agrees.
+    let m = stack.get("/api/symbols/metrics").await.json();
+    assert_eq!(m["spot"]["hits"], 1);
+    assert_eq!(m["spot"]["misses"], 1);
+    assert_eq!(m["spot"]["hitRatio"], 0.5);
+    assert_eq!(m["spot"]["symbolCount"], SPOT_COUNT);
+    assert!(m["spot"]["ageSeconds"].as_i64().is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cron_warms_both_markets_and_filters_and_single_symbols_work() {
+    let stack = Stack::start().await;
+    stack.fire_cron().await;
+    assert_eq!(stack.exchange.requests(FxMarket::Spot), 1);
+    assert_eq!(stack.exchange.requests(FxMarket::Futures), 1);
+    for m in ["spot", "futures"] {
+        assert!(stack.redis_get(&format!("cache:symbols:{m}:v1")).is_some(), "{m} cache");
+        assert!(stack.redis_get(&format!("cache:symbols:{m}:last_good")).is_some(), "{m} last_good");
+        assert!(stack.redis_int(&format!("cache:symbols:{m}:last_refresh_ts")) > 0);
+        assert_eq!(stack.redis_int(&format!("metrics:warmup_success:symbols_{m}")), 1);
+        assert_eq!(stack.redis_int(&format!("metrics:warmup_error:symbols_{m}")), 0);
+    }
+    let futures = stack.get("/api/symbols/futures").await;
+    assert_eq!(futures.header("x-cache"), Some("HIT"));
+    assert_eq!(futures.json()["count"], FUTURES_COUNT);
+
+    // Filters combine; lowercase values work.
+    let f = stack.get("/api/symbols/spot?status=trading&quote=USDT&base=BTC&unknown=1").await;
+    assert_eq!(f.status, 200);
+    let syms = f.json()["symbols"].as_array().cloned().unwrap();
+    assert_eq!(syms.len(), 1);
+    assert_eq!(syms[0]["symbol"], "BTCUSDT");
+    assert_eq!(f.json()["count"], 1);
+    let usdt = stack.get("/api/symbols/spot?quote=USDT").await.json();
+    let n = usdt["count"].as_u64().unwrap();
+    assert!(n > 300 && n < SPOT_COUNT, "USDT pairs: {n}");
+    assert!(usdt["symbols"].as_array().unwrap().iter().all(|s| s["quoteAsset"] == "USDT"));
+
+    // One symbol, including a non-ASCII futures symbol.
+    let one = stack.get("/api/symbols/spot/BTCUSDT").await;
+    assert_eq!(one.status, 200);
+    assert_eq!(one.json()["symbol"], "BTCUSDT");
+    let cn = stack.get("/api/symbols/futures/%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9FUSDT").await;
+    assert_eq!(cn.status, 200, "{}", cn.text());
+    assert_eq!(cn.json()["symbol"], "币安人生USDT");
+    assert!(cn.json()["contractType"].is_string());
+    assert!(cn.json()["marginAsset"].is_string());
+    let missing = stack.get("/api/symbols/spot/NOPEUSDT").await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.json()["symbol"], "NOPEUSDT");
+
+    // Routing errors are JSON.
+    let bad_market = stack.get("/api/symbols/margin").await;
+    assert_eq!(bad_market.status, 404);
+    assert!(bad_market.json()["error"].as_str().unwrap().contains("margin"));
+    let wrong_method = stack.request("DELETE", "/api/symbols/spot", &[]).await;
+    assert_eq!(wrong_method.status, 405);
+    assert_eq!(wrong_method.header("allow"), Some("GET, HEAD, OPTIONS"));
+    let bad_pct = stack.get("/api/symbols/spot/%ZZ").await;
+    assert_eq!(bad_pct.status, 400);
+    assert!(bad_pct.json()["error"].is_string());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn etag_gives_304_and_edge_cache_serves_without_redis() {
+    let mut stack = Stack::start_with(Options::default().var("EDGE_CACHE_TTL_SECONDS", "30")).await;
+    let first = stack.get("/api/symbols/spot").await;
+    assert_eq!(first.status, 200);
+    let etag = first.header("etag").expect("etag").to_string();
+    assert!(etag.starts_with('"') && etag.ends_with('"'), "strong etag {etag}");
+    let not_modified = stack.request("GET", "/api/symbols/spot", &[("If-None-Match", &etag)]).await;
+    assert_eq!(not_modified.status, 304);
+    assert!(not_modified.body.is_empty());
+    let other = stack.request("GET", "/api/symbols/spot", &[("If-None-Match", "\"spot-0000\"")]).await;
+    assert_eq!(other.status, 200);
+
+    // The edge copy answers even with the gateway gone.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    stack.gateway.stop().await;
+    let edge = stack.get("/api/symbols/spot").await;
+    assert_eq!(edge.status, 200, "{}", edge.text());
+    assert_eq!(edge.header("x-cache"), Some("HIT"));
+    assert_eq!(edge.header("etag"), Some(etag.as_str()));
+    assert_eq!(stack.exchange.requests(FxMarket::Spot), 1);
+}

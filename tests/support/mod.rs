@@ -1,0 +1,327 @@
+//! The end-to-end harness: one helper starts the whole stack for a test — a real
+//! redis-server (own port, own temp dir), the Upstash-compatible gateway and the fake
+//! exchange (in-process, real HTTP on free ports), and the built Worker in workerd via
+//! `wrangler dev` — and tears all of it down on drop, even when the test panics.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use testkit::{free_port, ChildGuard, RedisServer};
+use tokio::sync::oneshot;
+
+pub use fake_exchange::{Fault, Market as FxMarket};
+
+/// Token the gateway requires in every stack.
+pub const TOKEN: &str = "e2e-upstash-token-9f8e7d";
+
+/// workerd stacks are heavy (node + workerd each); run at most this many at once.
+static SLOTS: Mutex<usize> = Mutex::new(0);
+static SLOT_FREED: Condvar = Condvar::new();
+
+fn max_stacks() -> usize {
+    std::env::var("E2E_MAX_STACKS").ok().and_then(|v| v.parse().ok()).unwrap_or(3)
+}
+
+struct Slot;
+
+impl Slot {
+    fn acquire() -> Slot {
+        let mut n = SLOTS.lock().unwrap_or_else(|e| e.into_inner());
+        while *n >= max_stacks() {
+            n = SLOT_FREED.wait(n).unwrap_or_else(|e| e.into_inner());
+        }
+        *n += 1;
+        Slot
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut n = SLOTS.lock().unwrap_or_else(|e| e.into_inner());
+        *n -= 1;
+        SLOT_FREED.notify_one();
+    }
+}
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A gateway running on the test's tokio runtime; stoppable and restartable on its port.
+pub struct Gateway {
+    pub port: u16,
+    redis_url: String,
+    token: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Gateway {
+    pub async fn start(redis_url: &str, token: &str) -> Gateway {
+        let mut g = Gateway { port: 0, redis_url: redis_url.into(), token: token.into(), stop: None, task: None };
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.expect("bind gateway");
+        g.port = listener.local_addr().expect("addr").port();
+        g.spawn(listener);
+        g
+    }
+
+    fn spawn(&mut self, listener: tokio::net::TcpListener) {
+        let config = upstash_gateway::Config {
+            redis_url: self.redis_url.clone(),
+            token: Some(self.token.clone()),
+            ..Default::default()
+        };
+        let (tx, rx) = oneshot::channel::<()>();
+        self.stop = Some(tx);
+        self.task = Some(tokio::spawn(async move {
+            let _ = upstash_gateway::run(listener, config, async {
+                let _ = rx.await;
+            })
+            .await;
+        }));
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Stops accepting and closes the port (the Worker then sees connection refused).
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.abort();
+            let _ = t.await;
+        }
+    }
+
+    /// Starts again on the same port.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await.expect("rebind gateway port");
+        self.spawn(listener);
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+    }
+}
+
+/// An HTTP response, fully read.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// What a test may change about the Worker's vars.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub vars: Vec<(String, String)>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            vars: vec![
+                // Most tests look at Redis-level behaviour; the edge-cache test turns it on.
+                ("EDGE_CACHE_TTL_SECONDS".into(), "0".into()),
+                ("UPSTREAM_TIMEOUT_MS".into(), "1500".into()),
+                ("REDIS_TIMEOUT_MS".into(), "1500".into()),
+                ("REFRESH_WAIT_MS".into(), "8000".into()),
+            ],
+        }
+    }
+}
+
+impl Options {
+    pub fn var(mut self, k: &str, v: &str) -> Self {
+        self.vars.retain(|(name, _)| name != k);
+        self.vars.push((k.into(), v.into()));
+        self
+    }
+}
+
+/// The whole stack for one test.
+pub struct Stack {
+    pub redis: RedisServer,
+    pub gateway: Gateway,
+    pub exchange: fake_exchange::Running,
+    pub worker_port: u16,
+    worker: ChildGuard,
+    pub dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+    _slot: Slot,
+}
+
+fn write_config(dir: &Path, vars: &[(String, String)]) -> PathBuf {
+    let mut toml = format!(
+        "name = \"symbols-edge-e2e\"\nmain = {:?}\ncompatibility_date = \"2026-04-01\"\n\n[triggers]\ncrons = [\"*/5 * * * *\"]\n\n[vars]\n",
+        root().join("build/index.js")
+    );
+    for (k, v) in vars {
+        toml.push_str(&format!("{k} = {v:?}\n"));
+    }
+    let path = dir.join("wrangler.toml");
+    std::fs::write(&path, toml).expect("write wrangler.toml");
+    path
+}
+
+impl Stack {
+    pub async fn start() -> Stack {
+        Self::start_with(Options::default()).await
+    }
+
+    pub async fn start_with(opts: Options) -> Stack {
+        let wasm = root().join("build/index_bg.wasm");
+        assert!(wasm.exists(), "{} is missing: run scripts/build.sh (make test does)", wasm.display());
+        let slot = tokio::task::spawn_blocking(Slot::acquire).await.expect("slot");
+        let redis = RedisServer::start();
+        let gateway = Gateway::start(&redis.url(), TOKEN).await;
+        let exchange = fake_exchange::start().await;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut vars = vec![
+            ("REDIS_REST_URL".to_string(), gateway.url()),
+            ("REDIS_REST_TOKEN".to_string(), TOKEN.to_string()),
+            ("SPOT_API_BASES".to_string(), exchange.base_url.clone()),
+            ("FUTURES_API_BASES".to_string(), exchange.base_url.clone()),
+        ];
+        for (k, v) in opts.vars {
+            vars.retain(|(name, _)| *name != k);
+            vars.push((k, v));
+        }
+        let config = write_config(dir.path(), &vars);
+        let (worker, worker_port) = start_worker(dir.path(), &config).await;
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
+        Stack { redis, gateway, exchange, worker_port, worker, dir, http, _slot: slot }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.worker_port, path)
+    }
+
+    pub async fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Resp {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut rb = self.http.request(method, self.url(path));
+        for (k, v) in headers {
+            rb = rb.header(*k, *v);
+        }
+        let resp = rb.send().await.unwrap_or_else(|e| panic!("request {path}: {e}\n--- worker log ---\n{}", self.log_tail()));
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp.bytes().await.expect("body").to_vec();
+        Resp { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.request("GET", path, &[]).await
+    }
+
+    /// Fires the scheduled handler (wrangler's `--test-scheduled` endpoint) and waits for it.
+    pub async fn fire_cron(&self) {
+        let r = self.get("/__scheduled?cron=*/5+*+*+*+*").await;
+        assert_eq!(r.status, 200, "cron trigger: {}", r.text());
+    }
+
+    /// A key read straight from redis-server (not through the gateway), raw.
+    pub fn redis_get(&self, key: &str) -> Option<String> {
+        let exists = self.redis.cli(&["EXISTS", key]);
+        if exists.ends_with('0') {
+            return None;
+        }
+        Some(self.redis.cli_raw(&["GET", key]))
+    }
+
+    pub fn redis_int(&self, key: &str) -> i64 {
+        self.redis_get(key).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+    }
+
+    pub fn redis_ttl(&self, key: &str) -> i64 {
+        self.redis.cli_raw(&["TTL", key]).trim().parse().unwrap_or(-99)
+    }
+
+    pub fn redis_set(&self, key: &str, value: &str) {
+        self.redis.cli(&["SET", key, value]);
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("worker.log")
+    }
+
+    /// Everything the Worker process printed so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    pub fn log_tail(&self) -> String {
+        let log = self.log();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+}
+
+async fn start_worker(dir: &Path, config: &Path) -> (ChildGuard, u16) {
+    let wrangler = root().join("node_modules/wrangler/bin/wrangler.js");
+    assert!(wrangler.exists(), "wrangler is missing: run scripts/setup.sh (make test does)");
+    let log = std::fs::File::create(dir.join("worker.log")).expect("worker log");
+    let log2 = log.try_clone().expect("log clone");
+    let port = free_port();
+    let inspector = free_port();
+    let mut cmd = Command::new("node");
+    cmd.arg(&wrangler)
+        .args(["dev", "--config"])
+        .arg(config)
+        .args(["--ip", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--inspector-port", &inspector.to_string()])
+        .args(["--test-scheduled", "--log-level", "log", "--show-interactive-dev-session=false"])
+        .arg("--persist-to")
+        .arg(dir.join("state"))
+        .current_dir(dir)
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("WRANGLER_LOG_PATH", dir.join("wrangler-logs"))
+        .env("XDG_CONFIG_HOME", dir.join("xdg"))
+        .env("NO_COLOR", "1")
+        .env("FORCE_COLOR", "0")
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log2);
+    let mut guard = ChildGuard::spawn("wrangler dev", &mut cmd).expect("start wrangler");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let probe = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("client");
+    loop {
+        if guard.has_exited() {
+            panic!("wrangler dev exited early:\n{}", std::fs::read_to_string(dir.join("worker.log")).unwrap_or_default());
+        }
+        // Any HTTP answer means workerd is serving the Worker.
+        if probe.get(format!("http://127.0.0.1:{port}/openapi.json")).send().await.is_ok_and(|r| r.status().as_u16() == 200) {
+            return (guard, port);
+        }
+        if Instant::now() > deadline {
+            panic!("wrangler dev not ready in 90 s:\n{}", std::fs::read_to_string(dir.join("worker.log")).unwrap_or_default());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
