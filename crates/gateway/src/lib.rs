@@ -19,12 +19,13 @@
 //! - [`auth`]: bearer / `_token` authentication, read-only token, constant-time comparison.
 //! - [`protocol`]: JSON array and path-style requests → Redis commands.
 //! - [`commands`]: refused commands (blocking, connection state) and the read-only list.
+//! - [`json`]: zero-copy JSON command parsing and fast string escaping (the hot path).
 //! - [`encoding`]: Redis replies → `{"result"}` / `{"error"}` JSON, base64 mode.
 //! - [`redis`]: `redis://` URLs, RESP connections, the reconnecting pool, `MULTI`/`EXEC`.
 //! - [`resp`]: the RESP wire format (binary-safe encode/decode).
 //! - [`stats`]: request and command counters.
 //! - [`log`]: JSON log lines on stderr, level from `GATEWAY_LOG`.
-//! - [`error`]: [`Error`].
+//! - [`error`]: the [`Error`] type.
 #![deny(missing_docs)]
 
 pub mod auth;
@@ -32,6 +33,7 @@ pub mod commands;
 pub mod config;
 pub mod encoding;
 pub mod error;
+pub mod json;
 pub mod log;
 pub mod protocol;
 pub mod redis;

@@ -4,7 +4,7 @@
 //! Callers never pass tokens or passwords in fields.
 
 use std::io::Write as _;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
@@ -14,9 +14,10 @@ pub const LOG_ENV: &str = "GATEWAY_LOG";
 
 /// Log severity, most severe first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
 pub enum Level {
     /// Nothing is logged.
-    Off,
+    Off = 0,
     /// Failures.
     Error,
     /// Suspicious configuration or conditions.
@@ -50,10 +51,38 @@ impl Level {
     }
 }
 
-/// The level in force (read from `GATEWAY_LOG` once).
+/// `UNSET` until the level is first needed or set.
+static LEVEL: AtomicU8 = AtomicU8::new(UNSET);
+const UNSET: u8 = u8::MAX;
+
+impl Level {
+    fn from_u8(v: u8) -> Level {
+        match v {
+            0 => Level::Off,
+            1 => Level::Error,
+            2 => Level::Warn,
+            3 => Level::Info,
+            _ => Level::Debug,
+        }
+    }
+}
+
+/// The level in force: set by [`set_max_level`], else read from `GATEWAY_LOG` (default `info`).
 pub fn max_level() -> Level {
-    static LEVEL: OnceLock<Level> = OnceLock::new();
-    *LEVEL.get_or_init(|| std::env::var(LOG_ENV).map(|v| Level::parse(&v)).unwrap_or(Level::Info))
+    match LEVEL.load(Ordering::Relaxed) {
+        UNSET => {
+            let level = std::env::var(LOG_ENV).map(|v| Level::parse(&v)).unwrap_or(Level::Info);
+            // Keep a level set concurrently by `set_max_level`.
+            let _ = LEVEL.compare_exchange(UNSET, level as u8, Ordering::Relaxed, Ordering::Relaxed);
+            Level::from_u8(LEVEL.load(Ordering::Relaxed))
+        }
+        v => Level::from_u8(v),
+    }
+}
+
+/// Overrides the level for the whole process (tests silence the log this way).
+pub fn set_max_level(level: Level) {
+    LEVEL.store(level as u8, Ordering::Relaxed);
 }
 
 /// Whether lines at `level` are written.

@@ -7,8 +7,8 @@
 
 use bytes::Bytes;
 use percent_encoding::percent_decode_str;
-use serde_json::Value as Json;
 
+use crate::json::{self, Node};
 use crate::redis::Command;
 
 /// A request body or URL that is not a valid command; the message goes back as `{"error": …}`.
@@ -16,21 +16,22 @@ use crate::redis::Command;
 #[error("{0}")]
 pub struct ParseError(pub String);
 
-fn json_arg(value: Json) -> Result<Bytes, ParseError> {
-    match value {
-        Json::String(s) => Ok(Bytes::from(s.into_bytes())),
-        Json::Number(n) => Ok(Bytes::from(n.to_string().into_bytes())),
-        Json::Bool(b) => Ok(Bytes::from_static(if b { b"true" } else { b"false" })),
-        Json::Null => Err(ParseError("ERR invalid command: null is not a valid argument".into())),
-        Json::Array(_) | Json::Object(_) => Err(ParseError(
+fn json_arg(node: Node) -> Result<Bytes, ParseError> {
+    match node {
+        Node::Str(s) => Ok(s),
+        // Numbers are passed on exactly as written.
+        Node::Num(n) => Ok(n),
+        Node::Bool(b) => Ok(Bytes::from_static(if b { b"true" } else { b"false" })),
+        Node::Null => Err(ParseError("ERR invalid command: null is not a valid argument".into())),
+        Node::Array(_) | Node::Object => Err(ParseError(
             "ERR invalid command: arguments must be strings, numbers or booleans".into(),
         )),
     }
 }
 
-fn json_command(value: Json) -> Result<Command, ParseError> {
-    match value {
-        Json::Array(items) => {
+fn json_command(node: Node) -> Result<Command, ParseError> {
+    match node {
+        Node::Array(items) => {
             if items.is_empty() {
                 return Err(ParseError("ERR empty command".into()));
             }
@@ -40,18 +41,18 @@ fn json_command(value: Json) -> Result<Command, ParseError> {
     }
 }
 
-fn parse_json(body: &[u8]) -> Result<Json, ParseError> {
+fn parse_json(body: &Bytes) -> Result<Node, ParseError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ParseError("ERR empty request body: expected a JSON array command".into()));
     }
-    serde_json::from_slice(body).map_err(|e| ParseError(format!("ERR invalid JSON body: {e}")))
+    json::parse(body).map_err(|e| ParseError(format!("ERR invalid JSON body: {e}")))
 }
 
-/// Parses a single JSON array command (`POST /`).
+/// Parses a single JSON array command (`POST /`). Unescaped strings are slices of `body`.
 ///
 /// # Errors
 /// Invalid JSON, not an array, empty, or an argument that is null, an array or an object.
-pub fn parse_json_command(body: &[u8]) -> Result<Command, ParseError> {
+pub fn parse_json_command(body: &Bytes) -> Result<Command, ParseError> {
     json_command(parse_json(body)?)
 }
 
@@ -60,9 +61,9 @@ pub fn parse_json_command(body: &[u8]) -> Result<Command, ParseError> {
 ///
 /// # Errors
 /// Invalid JSON, not an array of arrays.
-pub fn parse_json_commands(body: &[u8]) -> Result<Vec<Result<Command, ParseError>>, ParseError> {
+pub fn parse_json_commands(body: &Bytes) -> Result<Vec<Result<Command, ParseError>>, ParseError> {
     match parse_json(body)? {
-        Json::Array(items) => Ok(items.into_iter().map(json_command).collect()),
+        Node::Array(items) => Ok(items.into_iter().map(json_command).collect()),
         _ => Err(ParseError(
             "ERR invalid pipeline: expected a JSON array of commands like [[\"SET\",\"k\",\"v\"],[\"GET\",\"k\"]]".into(),
         )),
@@ -123,22 +124,26 @@ pub fn parse_path_command(path: &str, query: Option<&str>, body: Bytes) -> Resul
 mod unit {
     use super::*;
 
+    fn b(s: &str) -> Bytes {
+        Bytes::copy_from_slice(s.as_bytes())
+    }
+
     fn strs(cmd: &Command) -> Vec<String> {
         cmd.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect()
     }
 
     #[test]
     fn json_commands() {
-        let c = parse_json_command(br#"["SET","k","v","EX",100,true,1.5]"#).expect("valid");
+        let c = parse_json_command(&b(r#"["SET","k","v","EX",100,true,1.5]"#)).expect("valid");
         assert_eq!(strs(&c), ["SET", "k", "v", "EX", "100", "true", "1.5"]);
-        assert!(parse_json_command(b"[]").is_err());
-        assert!(parse_json_command(b"").is_err());
-        assert!(parse_json_command(br#"["SET",null]"#).is_err());
-        assert!(parse_json_command(br#"["SET",["x"]]"#).is_err());
-        assert!(parse_json_command(br#"{"a":1}"#).is_err());
-        let p = parse_json_commands(br#"[["PING"],[],["GET","k"]]"#).expect("valid");
-        assert!(p[0].is_ok() && p[1].is_err() && p[2].is_ok());
-        assert!(parse_json_commands(br#"["PING"]"#).expect("array")[0].is_err());
+        assert!(parse_json_command(&b("[]")).is_err());
+        assert!(parse_json_command(&b("")).is_err());
+        assert!(parse_json_command(&b(r#"["SET",null]"#)).is_err());
+        assert!(parse_json_command(&b(r#"["SET",["x"]]"#)).is_err());
+        assert!(parse_json_command(&b(r#"{"a":1}"#)).is_err());
+        let p = parse_json_commands(&b(r#"[["PING"],[],["GET","k"],["SET",{"a":1}]]"#)).expect("valid");
+        assert!(p[0].is_ok() && p[1].is_err() && p[2].is_ok() && p[3].is_err());
+        assert!(parse_json_commands(&b(r#"["PING"]"#)).expect("array")[0].is_err());
     }
 
     #[test]

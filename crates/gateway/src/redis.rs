@@ -28,6 +28,8 @@ pub const DEFAULT_MAX_IDLE: usize = 64;
 const DIRECT_WRITE_THRESHOLD: usize = 16 * 1024;
 /// Minimum free space kept in the read buffer before each read.
 const READ_CHUNK: usize = 64 * 1024;
+/// Largest single read-buffer reservation made from a bulk header (bigger values grow in steps).
+const MAX_RESERVE: usize = 64 * 1024 * 1024;
 
 /// One command: its name followed by its arguments, as raw bytes.
 pub type Command = Vec<Bytes>;
@@ -268,8 +270,12 @@ impl Connection {
             if let Some(value) = resp::take_value(&mut self.read_buf)? {
                 return Ok(value);
             }
-            if self.read_buf.capacity() - self.read_buf.len() < READ_CHUNK {
-                self.read_buf.reserve(READ_CHUNK);
+            let wanted = resp::bulk_frame_hint(&self.read_buf)
+                .map(|total| total.saturating_sub(self.read_buf.len()))
+                .unwrap_or(0)
+                .clamp(READ_CHUNK, MAX_RESERVE);
+            if self.read_buf.capacity() - self.read_buf.len() < wanted {
+                self.read_buf.reserve(wanted);
             }
             let n = self.stream.read_buf(&mut self.read_buf).await?;
             if n == 0 {

@@ -208,6 +208,17 @@ pub fn parse_frame(frame: &Bytes, pos: &mut usize) -> Result<Value, ProtocolErro
     Ok(value)
 }
 
+/// The full size of a bulk-string frame at the start of `buf` once its header has arrived (used to
+/// size the read buffer once for large values instead of growing it step by step).
+pub fn bulk_frame_hint(buf: &[u8]) -> Option<usize> {
+    if buf.first() != Some(&b'$') {
+        return None;
+    }
+    let line_end = find_crlf(buf, 1)?;
+    let n = parse_len(&buf[1..line_end]).ok()??;
+    (line_end + 2).checked_add(n)?.checked_add(2)
+}
+
 /// Takes one complete reply off the front of `buf`, or `None` when more bytes are needed.
 ///
 /// # Errors

@@ -24,7 +24,7 @@ use tokio::net::TcpListener;
 use crate::auth::{Access, Tokens, UNAUTHORIZED_MESSAGE};
 use crate::commands;
 use crate::config::Config;
-use crate::encoding::{error_body, to_vec, Encoding, Envelope};
+use crate::encoding::{envelope_body, envelopes_body, error_body, Encoding, Envelope};
 use crate::error::Error;
 use crate::log::{self, Level};
 use crate::protocol::{self, ParseError};
@@ -306,14 +306,14 @@ async fn single(gateway: &Gateway, command: Command, access: Access, encoding: E
     let reply = match gateway.inner.pool.query(&command).await {
         Ok(value) => {
             let status = if value.is_error() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-            Reply::json(status, to_vec(&Envelope::Reply(&value, encoding)))
+            Reply::json(status, envelope_body(&Envelope::Reply(&value, encoding)))
         }
         Err(e) => Reply::redis_failure(&e),
     };
     reply.with_commands(1, Some(&command))
 }
 
-async fn pipeline(gateway: &Gateway, body: &[u8], access: Access, encoding: Encoding) -> Reply {
+async fn pipeline(gateway: &Gateway, body: &Bytes, access: Access, encoding: Encoding) -> Reply {
     let parsed = match protocol::parse_json_commands(body) {
         Ok(parsed) => parsed,
         Err(ParseError(e)) => return Reply::error(StatusCode::BAD_REQUEST, &e),
@@ -351,10 +351,10 @@ async fn pipeline(gateway: &Gateway, body: &[u8], access: Access, encoding: Enco
             Err(error) => Envelope::Error(error),
         })
         .collect();
-    Reply::json(StatusCode::OK, to_vec(&envelopes)).with_commands(runnable.len(), runnable.first())
+    Reply::json(StatusCode::OK, envelopes_body(&envelopes)).with_commands(runnable.len(), runnable.first())
 }
 
-async fn multi_exec(gateway: &Gateway, body: &[u8], access: Access, encoding: Encoding) -> Reply {
+async fn multi_exec(gateway: &Gateway, body: &Bytes, access: Access, encoding: Encoding) -> Reply {
     let parsed = match protocol::parse_json_commands(body) {
         Ok(parsed) => parsed,
         Err(ParseError(e)) => return Reply::error(StatusCode::BAD_REQUEST, &e),
@@ -378,7 +378,7 @@ async fn multi_exec(gateway: &Gateway, body: &[u8], access: Access, encoding: En
     let reply = match gateway.inner.pool.transaction(&transaction).await {
         Ok(Transaction::Executed(replies)) => {
             let envelopes: Vec<Envelope<'_>> = replies.iter().map(|v| Envelope::Reply(v, encoding)).collect();
-            Reply::json(StatusCode::OK, to_vec(&envelopes))
+            Reply::json(StatusCode::OK, envelopes_body(&envelopes))
         }
         Ok(Transaction::Discarded(error)) => Reply::error(StatusCode::BAD_REQUEST, &error),
         Err(e) => Reply::redis_failure(&e),
@@ -386,15 +386,19 @@ async fn multi_exec(gateway: &Gateway, body: &[u8], access: Access, encoding: En
     reply.with_commands(transaction.len(), transaction.first())
 }
 
+fn stats_body(snapshot: StatsSnapshot) -> Vec<u8> {
+    format!(r#"{{"requests":{},"commands":{}}}"#, snapshot.requests, snapshot.commands).into_bytes()
+}
+
 fn internal(gateway: &Gateway, method: &Method, endpoint: &str, access: Access) -> Reply {
     let stats = &gateway.inner.stats;
     match endpoint.trim_end_matches('/') {
         "stats" => match *method {
-            Method::GET | Method::HEAD => Reply::json(StatusCode::OK, to_vec(&stats.snapshot())),
+            Method::GET | Method::HEAD => Reply::json(StatusCode::OK, stats_body(stats.snapshot())),
             _ => Reply::method_not_allowed("GET, HEAD"),
         },
         "stats/reset" => match *method {
-            Method::POST | Method::PUT if access == Access::Full => Reply::json(StatusCode::OK, to_vec(&stats.reset())),
+            Method::POST | Method::PUT if access == Access::Full => Reply::json(StatusCode::OK, stats_body(stats.reset())),
             Method::POST | Method::PUT => {
                 Reply::error(StatusCode::BAD_REQUEST, "NOPERM this user has no permissions to reset the gateway stats")
             }

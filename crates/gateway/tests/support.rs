@@ -37,6 +37,10 @@ pub async fn start_gateway(redis_url: String, tweak: impl FnOnce(&mut Config)) -
         ..Config::default()
     };
     tweak(&mut config);
+    // Quiet test output unless asked for (GATEWAY_LOG=debug cargo test ...).
+    if std::env::var_os(upstash_gateway::log::LOG_ENV).is_none() {
+        upstash_gateway::log::set_max_level(upstash_gateway::log::Level::Off);
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind gateway listener");
     let url = format!("http://{}", listener.local_addr().expect("local addr"));
     let (tx, rx) = oneshot::channel::<()>();

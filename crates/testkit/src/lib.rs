@@ -74,9 +74,16 @@ impl ChildGuard {
         if let Some(mut child) = self.child.take() {
             #[cfg(unix)]
             {
-                let pgid = child.id() as i32;
-                // Negative pid: the whole group. SIGKILL so nothing lingers past a test.
-                let _ = Command::new("kill").arg("-KILL").arg(format!("-{pgid}")).status();
+                let pgid = child.id() as libc::pid_t;
+                // Negative pid: the whole group (we made the child its leader at spawn).
+                // A syscall, not /bin/kill: procps-ng 4.0.2 misparses `kill -KILL -PGID`
+                // and signals every process. The guard keeps a bad id from ever being -1/0.
+                if pgid > 1 {
+                    // SAFETY: kill(2) has no memory-safety preconditions.
+                    unsafe {
+                        libc::kill(-pgid, libc::SIGKILL);
+                    }
+                }
             }
             let _ = child.kill();
             let _ = child.wait();

@@ -123,12 +123,13 @@ impl Client {
         rt::check_endpoint(&conn)?;
         let auth = match &conn.token {
             Some(token) => {
-                let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
-                    ConfigError::InvalidToken {
-                        var: conn.token_var.unwrap_or("token"),
-                        reason: "it cannot be sent in an HTTP header".to_string(),
-                    }
-                })?;
+                let mut value =
+                    HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+                        ConfigError::InvalidToken {
+                            var: conn.token_var.unwrap_or("token"),
+                            reason: "it cannot be sent in an HTTP header".to_string(),
+                        }
+                    })?;
                 value.set_sensitive(true);
                 Some(value)
             }
@@ -136,7 +137,14 @@ impl Client {
         };
         opts.timeout = opts.timeout.clamp(Duration::from_millis(1), MAX_TIMEOUT);
         let http = rt::http_client().map_err(Error::Transport)?;
-        Ok(Client { inner: Arc::new(Inner { http, url: conn.url, auth, opts }) })
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                url: conn.url,
+                auth,
+                opts,
+            }),
+        })
     }
 
     /// The REST endpoint (log-safe: validated to carry no credentials or query).
@@ -171,7 +179,9 @@ impl Client {
                 (String::new(), body, "application/json")
             }
         };
-        let (status, reply) = self.post(&path, body, content_type, retry_safe, &name).await?;
+        let (status, reply) = self
+            .post(&path, body, content_type, retry_safe, &name)
+            .await?;
         response::single(status, &reply, self.inner.opts.base64)
     }
 
@@ -214,7 +224,10 @@ impl Client {
     ///
     /// # Errors
     /// Any call error, or [`Error::Decode`] for a non-UTF-8 value or a malformed reply.
-    pub async fn mget<K: IntoArg>(&self, keys: impl IntoIterator<Item = K>) -> Result<Vec<Option<String>>> {
+    pub async fn mget<K: IntoArg>(
+        &self,
+        keys: impl IntoIterator<Item = K>,
+    ) -> Result<Vec<Option<String>>> {
         let cmd = Command::mget(keys);
         let wanted = cmd.args().len() - 1;
         if wanted == 0 {
@@ -225,7 +238,10 @@ impl Client {
             other => return Err(unexpected("MGET", "array", &other)),
         };
         if items.len() != wanted {
-            return Err(Error::Decode(format!("MGET: {} values for {wanted} keys", items.len())));
+            return Err(Error::Decode(format!(
+                "MGET: {} values for {wanted} keys",
+                items.len()
+            )));
         }
         items
             .into_iter()
@@ -243,7 +259,12 @@ impl Client {
     ///
     /// # Errors
     /// Any call error; [`Error::Encode`] for a binary value combined with options.
-    pub async fn set(&self, key: impl IntoArg, value: impl IntoArg, opts: SetOptions) -> Result<bool> {
+    pub async fn set(
+        &self,
+        key: impl IntoArg,
+        value: impl IntoArg,
+        opts: SetOptions,
+    ) -> Result<bool> {
         match self.command(Command::set(key, value, opts)).await? {
             v if v.is_ok() => Ok(true),
             Value::Nil => Ok(false),
@@ -317,7 +338,9 @@ impl Client {
 
     /// Emits one JSON log line through [`ClientOptions::log`]. `fields` should be an object.
     pub(crate) fn log(&self, level: &str, event: &str, fields: serde_json::Value) {
-        let Some(sink) = self.inner.opts.log else { return };
+        let Some(sink) = self.inner.opts.log else {
+            return;
+        };
         let mut line = serde_json::Map::new();
         line.insert("level".into(), level.into());
         line.insert("event".into(), event.into());
@@ -411,13 +434,18 @@ impl Client {
 }
 
 fn unexpected(command: &str, expected: &str, got: &Value) -> Error {
-    Error::Decode(format!("{command}: expected {expected}, got {}", got.kind()))
+    Error::Decode(format!(
+        "{command}: expected {expected}, got {}",
+        got.kind()
+    ))
 }
 
 fn int_reply(command: &str, v: &Value) -> Result<i64> {
     match v {
         Value::Int(n) => Ok(*n),
-        other => other.as_int().ok_or_else(|| unexpected(command, "integer", other)),
+        other => other
+            .as_int()
+            .ok_or_else(|| unexpected(command, "integer", other)),
     }
 }
 

@@ -82,15 +82,46 @@ pub struct SetOptions {
 impl SetOptions {
     /// `EX secs`.
     pub fn ex(secs: u64) -> SetOptions {
-        SetOptions { ex: Some(secs), ..SetOptions::default() }
+        SetOptions {
+            ex: Some(secs),
+            ..SetOptions::default()
+        }
     }
 }
 
 /// Commands that only read: safe to resend after a failure that may have reached the server.
 const READ_ONLY: &[&str] = &[
-    "GET", "MGET", "EXISTS", "TTL", "PTTL", "PING", "ECHO", "STRLEN", "GETRANGE", "TYPE", "DBSIZE",
-    "TIME", "HGET", "HMGET", "HGETALL", "HLEN", "HEXISTS", "HKEYS", "HVALS", "LRANGE", "LLEN",
-    "LINDEX", "SMEMBERS", "SISMEMBER", "SCARD", "ZRANGE", "ZSCORE", "ZCARD", "ZRANK", "SCAN", "KEYS",
+    "GET",
+    "MGET",
+    "EXISTS",
+    "TTL",
+    "PTTL",
+    "PING",
+    "ECHO",
+    "STRLEN",
+    "GETRANGE",
+    "TYPE",
+    "DBSIZE",
+    "TIME",
+    "HGET",
+    "HMGET",
+    "HGETALL",
+    "HLEN",
+    "HEXISTS",
+    "HKEYS",
+    "HVALS",
+    "LRANGE",
+    "LLEN",
+    "LINDEX",
+    "SMEMBERS",
+    "SISMEMBER",
+    "SCARD",
+    "ZRANGE",
+    "ZSCORE",
+    "ZCARD",
+    "ZRANK",
+    "SCAN",
+    "KEYS",
 ];
 
 /// A Redis command: its argv, name first.
@@ -115,7 +146,9 @@ impl fmt::Debug for Command {
 impl Command {
     /// A command with just its name, e.g. `Command::new("HSET").arg("h").arg("f").arg(1)`.
     pub fn new(name: &str) -> Command {
-        Command { args: vec![name.as_bytes().to_vec()] }
+        Command {
+            args: vec![name.as_bytes().to_vec()],
+        }
     }
 
     /// Appends one argument.
@@ -208,7 +241,11 @@ impl Command {
         args: impl IntoIterator<Item = A>,
     ) -> Command {
         let keys: Vec<Vec<u8>> = keys.into_iter().map(IntoArg::into_arg).collect();
-        Command::new("EVAL").arg(script).arg(keys.len()).args_from(keys).args_from(args)
+        Command::new("EVAL")
+            .arg(script)
+            .arg(keys.len())
+            .args_from(keys)
+            .args_from(args)
     }
 
     /// The argv as UTF-8 strings, or an [`Error::Encode`] naming the first non-UTF-8 argument.
@@ -249,24 +286,48 @@ mod tests {
     use super::*;
 
     fn argv(c: &Command) -> Vec<String> {
-        c.args().iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect()
+        c.args()
+            .iter()
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect()
     }
 
     #[test]
     fn constructors_build_the_expected_argv() {
         assert_eq!(argv(&Command::get("k")), ["GET", "k"]);
         assert_eq!(argv(&Command::mget(["a", "b"])), ["MGET", "a", "b"]);
-        assert_eq!(argv(&Command::set("k", "v", SetOptions::default())), ["SET", "k", "v"]);
         assert_eq!(
-            argv(&Command::set("k", "v", SetOptions { ex: Some(60), px: None, nx: true })),
+            argv(&Command::set("k", "v", SetOptions::default())),
+            ["SET", "k", "v"]
+        );
+        assert_eq!(
+            argv(&Command::set(
+                "k",
+                "v",
+                SetOptions {
+                    ex: Some(60),
+                    px: None,
+                    nx: true
+                }
+            )),
             ["SET", "k", "v", "EX", "60", "NX"]
         );
         assert_eq!(
-            argv(&Command::set("k", b"v".as_slice(), SetOptions { px: Some(1500), ..Default::default() })),
+            argv(&Command::set(
+                "k",
+                b"v".as_slice(),
+                SetOptions {
+                    px: Some(1500),
+                    ..Default::default()
+                }
+            )),
             ["SET", "k", "v", "PX", "1500"]
         );
         assert_eq!(argv(&Command::incr_by("c", -3)), ["INCRBY", "c", "-3"]);
-        assert_eq!(argv(&Command::del(vec!["a".to_string(), "b".to_string()])), ["DEL", "a", "b"]);
+        assert_eq!(
+            argv(&Command::del(vec!["a".to_string(), "b".to_string()])),
+            ["DEL", "a", "b"]
+        );
         assert_eq!(argv(&Command::expire("k", 10)), ["EXPIRE", "k", "10"]);
         assert_eq!(argv(&Command::ttl("k")), ["TTL", "k"]);
         assert_eq!(argv(&Command::ping()), ["PING"]);
@@ -275,7 +336,10 @@ mod tests {
             ["EVAL", "return 1", "2", "k1", "k2", "a"]
         );
         let no_keys: [&str; 0] = [];
-        assert_eq!(argv(&Command::eval("return 1", no_keys, no_keys)), ["EVAL", "return 1", "0"]);
+        assert_eq!(
+            argv(&Command::eval("return 1", no_keys, no_keys)),
+            ["EVAL", "return 1", "0"]
+        );
     }
 
     #[test]
@@ -300,7 +364,9 @@ mod tests {
         let c = Command::set("k", vec![0xff], SetOptions::ex(5));
         assert!(c.split_binary_tail().is_none());
         // An empty key cannot be a path segment.
-        assert!(Command::set("", vec![0xff], SetOptions::default()).split_binary_tail().is_none());
+        assert!(Command::set("", vec![0xff], SetOptions::default())
+            .split_binary_tail()
+            .is_none());
         // All UTF-8: no path form needed.
         assert!(Command::get("k").split_binary_tail().is_none());
     }

@@ -20,10 +20,18 @@ use crate::error::ConfigError;
 pub const DEFAULT_URL: &str = "http://127.0.0.1:8079";
 
 /// URL variables, in order of preference.
-pub const URL_VARS: [&str; 3] = ["REDIS_REST_URL", "UPSTASH_REDIS_REST_URL", "KV_REST_API_URL"];
+pub const URL_VARS: [&str; 3] = [
+    "REDIS_REST_URL",
+    "UPSTASH_REDIS_REST_URL",
+    "KV_REST_API_URL",
+];
 
 /// Token variables, in order of preference.
-pub const TOKEN_VARS: [&str; 3] = ["REDIS_REST_TOKEN", "UPSTASH_REDIS_REST_TOKEN", "KV_REST_API_TOKEN"];
+pub const TOKEN_VARS: [&str; 3] = [
+    "REDIS_REST_TOKEN",
+    "UPSTASH_REDIS_REST_TOKEN",
+    "KV_REST_API_TOKEN",
+];
 
 /// Where to send commands and with which token.
 ///
@@ -64,7 +72,12 @@ impl Connection {
             Some(t) => Some(check_token("token", t)?),
             None => None,
         };
-        Ok(Connection { url, url_var: None, token, token_var: None })
+        Ok(Connection {
+            url,
+            url_var: None,
+            token,
+            token_var: None,
+        })
     }
 
     /// A log-safe one-liner naming the URL and which variables won, never the token, e.g.
@@ -98,7 +111,12 @@ pub fn resolve(source: impl Fn(&str) -> Option<String>) -> Result<Connection, Co
         Some((var, value)) => (Some(check_token(var, &value)?), Some(var)),
         None => (None, None),
     };
-    Ok(Connection { url, url_var, token, token_var })
+    Ok(Connection {
+        url,
+        url_var,
+        token,
+        token_var,
+    })
 }
 
 /// The first variable of `vars` whose trimmed value is non-empty, with that trimmed value.
@@ -115,13 +133,17 @@ fn first_set(
 
 /// Validates a REST URL and returns it without trailing slashes.
 fn normalize_url(var: &'static str, raw: &str) -> Result<String, ConfigError> {
-    let invalid = |reason: &str| ConfigError::InvalidUrl { var, reason: reason.to_string() };
+    let invalid = |reason: &str| ConfigError::InvalidUrl {
+        var,
+        reason: reason.to_string(),
+    };
     let raw = raw.trim();
     if raw.is_empty() {
         return Err(invalid("it is empty"));
     }
     // The parser's error text never contains the input, so it is safe to pass on.
-    let parsed = reqwest::Url::parse(raw).map_err(|e| invalid(&format!("cannot parse it ({e})")))?;
+    let parsed =
+        reqwest::Url::parse(raw).map_err(|e| invalid(&format!("cannot parse it ({e})")))?;
     match parsed.scheme() {
         "http" | "https" => {}
         _ => return Err(invalid("the scheme must be http or https")),
@@ -130,10 +152,14 @@ fn normalize_url(var: &'static str, raw: &str) -> Result<String, ConfigError> {
         return Err(invalid("it has no host"));
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(invalid("it must not contain credentials (put the token in the token variable)"));
+        return Err(invalid(
+            "it must not contain credentials (put the token in the token variable)",
+        ));
     }
     if parsed.query().is_some() {
-        return Err(invalid("it must not contain a query string (put the token in the token variable)"));
+        return Err(invalid(
+            "it must not contain a query string (put the token in the token variable)",
+        ));
     }
     if parsed.fragment().is_some() {
         return Err(invalid("it must not contain a fragment"));
@@ -161,8 +187,10 @@ mod tests {
     const SECRET: &str = "AXsecretTOKENvalue123=";
 
     fn source(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k: &str| map.get(k).cloned()
     }
 
@@ -173,7 +201,10 @@ mod tests {
         assert_eq!(c.url_var, None);
         assert_eq!(c.token, None);
         assert_eq!(c.token_var, None);
-        assert_eq!(c.describe(), "upstash url=http://127.0.0.1:8079 (default) token=none");
+        assert_eq!(
+            c.describe(),
+            "upstash url=http://127.0.0.1:8079 (default) token=none"
+        );
     }
 
     #[test]
@@ -205,11 +236,20 @@ mod tests {
             ("KV_REST_API_URL", "http://c.test"),
         ];
         let c = resolve(source(&all)).expect("resolves");
-        assert_eq!((c.url.as_str(), c.url_var), ("http://a.test", Some("REDIS_REST_URL")));
+        assert_eq!(
+            (c.url.as_str(), c.url_var),
+            ("http://a.test", Some("REDIS_REST_URL"))
+        );
         let c = resolve(source(&all[1..])).expect("resolves");
-        assert_eq!((c.url.as_str(), c.url_var), ("http://b.test", Some("UPSTASH_REDIS_REST_URL")));
+        assert_eq!(
+            (c.url.as_str(), c.url_var),
+            ("http://b.test", Some("UPSTASH_REDIS_REST_URL"))
+        );
         let c = resolve(source(&all[2..])).expect("resolves");
-        assert_eq!((c.url.as_str(), c.url_var), ("http://c.test", Some("KV_REST_API_URL")));
+        assert_eq!(
+            (c.url.as_str(), c.url_var),
+            ("http://c.test", Some("KV_REST_API_URL"))
+        );
         // First and last only: the first still wins.
         let c = resolve(source(&[all[0], all[2]])).expect("resolves");
         assert_eq!(c.url_var, Some("REDIS_REST_URL"));
@@ -226,11 +266,20 @@ mod tests {
             ("KV_REST_API_TOKEN", "t3"),
         ];
         let c = resolve(source(&all)).expect("resolves");
-        assert_eq!((c.token.as_deref(), c.token_var), (Some("t1"), Some("REDIS_REST_TOKEN")));
+        assert_eq!(
+            (c.token.as_deref(), c.token_var),
+            (Some("t1"), Some("REDIS_REST_TOKEN"))
+        );
         let c = resolve(source(&all[1..])).expect("resolves");
-        assert_eq!((c.token.as_deref(), c.token_var), (Some("t2"), Some("UPSTASH_REDIS_REST_TOKEN")));
+        assert_eq!(
+            (c.token.as_deref(), c.token_var),
+            (Some("t2"), Some("UPSTASH_REDIS_REST_TOKEN"))
+        );
         let c = resolve(source(&all[2..])).expect("resolves");
-        assert_eq!((c.token.as_deref(), c.token_var), (Some("t3"), Some("KV_REST_API_TOKEN")));
+        assert_eq!(
+            (c.token.as_deref(), c.token_var),
+            (Some("t3"), Some("KV_REST_API_TOKEN"))
+        );
         let c = resolve(source(&[all[0], all[2]])).expect("resolves");
         assert_eq!(c.token_var, Some("REDIS_REST_TOKEN"));
     }
@@ -265,7 +314,11 @@ mod tests {
         assert_eq!(c.token, None);
         assert_eq!(c.token_var, None);
         // All URL vars blank: default.
-        let c = resolve(source(&[("REDIS_REST_URL", " "), ("KV_REST_API_URL", "\r\n")])).expect("resolves");
+        let c = resolve(source(&[
+            ("REDIS_REST_URL", " "),
+            ("KV_REST_API_URL", "\r\n"),
+        ]))
+        .expect("resolves");
         assert_eq!(c.url, DEFAULT_URL);
         assert_eq!(c.url_var, None);
     }
@@ -283,7 +336,11 @@ mod tests {
 
     #[test]
     fn trailing_slashes_are_dropped_but_paths_kept() {
-        let c = resolve(source(&[("REDIS_REST_URL", "http://127.0.0.1:9000/prefix//")])).expect("resolves");
+        let c = resolve(source(&[(
+            "REDIS_REST_URL",
+            "http://127.0.0.1:9000/prefix//",
+        )]))
+        .expect("resolves");
         assert_eq!(c.url, "http://127.0.0.1:9000/prefix");
     }
 
@@ -307,7 +364,13 @@ mod tests {
             .expect_err(value);
             let text = err.to_string();
             assert!(
-                matches!(err, ConfigError::InvalidUrl { var: "UPSTASH_REDIS_REST_URL", .. }),
+                matches!(
+                    err,
+                    ConfigError::InvalidUrl {
+                        var: "UPSTASH_REDIS_REST_URL",
+                        ..
+                    }
+                ),
                 "{value}: {err:?}"
             );
             assert!(text.contains("UPSTASH_REDIS_REST_URL"), "{text}");
@@ -327,15 +390,24 @@ mod tests {
 
     #[test]
     fn malformed_preferred_url_does_not_fall_through() {
-        let err = resolve(source(&[("REDIS_REST_URL", "nope"), ("KV_REST_API_URL", "http://ok.test")]))
-            .expect_err("must not silently use KV_REST_API_URL");
+        let err = resolve(source(&[
+            ("REDIS_REST_URL", "nope"),
+            ("KV_REST_API_URL", "http://ok.test"),
+        ]))
+        .expect_err("must not silently use KV_REST_API_URL");
         assert!(err.to_string().contains("REDIS_REST_URL"));
     }
 
     #[test]
     fn tokens_with_inner_whitespace_or_control_chars_are_rejected_without_echo() {
         let err = resolve(source(&[("KV_REST_API_TOKEN", "AXsecret TOKEN")])).expect_err("space");
-        assert!(matches!(err, ConfigError::InvalidToken { var: "KV_REST_API_TOKEN", .. }));
+        assert!(matches!(
+            err,
+            ConfigError::InvalidToken {
+                var: "KV_REST_API_TOKEN",
+                ..
+            }
+        ));
         assert!(!err.to_string().contains("AXsecret"));
         let err = resolve(source(&[("REDIS_REST_TOKEN", "abc\u{7f}def")])).expect_err("DEL");
         assert!(err.to_string().contains("REDIS_REST_TOKEN"));
@@ -358,9 +430,15 @@ mod tests {
         let c = Connection::new(" http://127.0.0.1:8079/ ", Some("  ")).expect("valid");
         assert_eq!(c.url, "http://127.0.0.1:8079");
         assert_eq!(c.token, None);
-        assert_eq!(c.describe(), "upstash url=http://127.0.0.1:8079 (default) token=none");
+        assert_eq!(
+            c.describe(),
+            "upstash url=http://127.0.0.1:8079 (default) token=none"
+        );
         let c = Connection::new("https://x.test", Some(SECRET)).expect("valid");
-        assert_eq!(c.describe(), "upstash url=https://x.test (given) token=set (given)");
+        assert_eq!(
+            c.describe(),
+            "upstash url=https://x.test (given) token=set (given)"
+        );
         let err = Connection::new("mailto:x@y", None).expect_err("bad scheme");
         assert!(matches!(err, ConfigError::InvalidUrl { var: "url", .. }));
     }

@@ -103,7 +103,10 @@ impl Error {
 
     /// Builds [`Error::Status`], truncating the body.
     pub(crate) fn status(code: u16, body: &str) -> Error {
-        Error::Status { code, body: truncate(body.trim(), MAX_BODY_CHARS) }
+        Error::Status {
+            code,
+            body: truncate(body.trim(), MAX_BODY_CHARS),
+        }
     }
 }
 
@@ -119,20 +122,27 @@ pub(crate) fn truncate(s: &str, max: usize) -> String {
 }
 
 /// Renders a reqwest error without its URL, with its source chain (`a: b: c`), so a transport
-/// message says *why* (e.g. "Connection refused") without repeating any URL.
+/// message says *why* (e.g. "Connection refused") without repeating any URL. Only the first
+/// line of each part is kept (fetch errors on wasm carry a JS stack trace) and the whole is
+/// capped, so the message stays one log-friendly line.
 pub(crate) fn describe_reqwest(err: reqwest::Error) -> String {
+    const MAX_CHARS: usize = 300;
+    fn first_line(text: &str) -> &str {
+        text.lines().next().unwrap_or("").trim()
+    }
     let err = err.without_url();
-    let mut out = err.to_string();
+    let mut out = first_line(&err.to_string()).to_string();
     let mut source = std::error::Error::source(&err);
     while let Some(s) = source {
         let text = s.to_string();
-        if !out.contains(&text) {
+        let text = first_line(&text);
+        if !text.is_empty() && !out.contains(text) {
             out.push_str(": ");
-            out.push_str(&text);
+            out.push_str(text);
         }
         source = s.source();
     }
-    out
+    truncate(&out, MAX_CHARS)
 }
 
 /// A list of command names for messages, e.g. `GET, SET, +3 more`.
@@ -186,13 +196,23 @@ mod tests {
 
     #[test]
     fn redis_error_names_index_and_command() {
-        let e = RedisError { index: 2, command: "INCR".into(), message: "ERR not an integer".into() };
-        assert_eq!(e.to_string(), "command #2 (INCR) failed: ERR not an integer");
+        let e = RedisError {
+            index: 2,
+            command: "INCR".into(),
+            message: "ERR not an integer".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "command #2 (INCR) failed: ERR not an integer"
+        );
     }
 
     #[test]
     fn name_list_is_short() {
-        let names: Vec<String> = ["GET", "SET", "DEL", "TTL", "PING"].iter().map(|s| s.to_string()).collect();
+        let names: Vec<String> = ["GET", "SET", "DEL", "TTL", "PING"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         assert_eq!(NameList(&names).to_string(), "GET, SET, DEL, +2 more");
         assert_eq!(NameList(&names[..1]).to_string(), "GET");
     }

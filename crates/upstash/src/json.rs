@@ -58,19 +58,35 @@ impl Client {
 
     /// Serialises `value` as JSON and stores it under `key`, expiring after `ttl` seconds when
     /// given (`Some(0)` counts as no expiry). `false` on any failure (logged at error).
-    pub async fn write_json<T: Serialize + ?Sized>(&self, key: &str, value: &T, ttl: Option<u64>) -> bool {
+    pub async fn write_json<T: Serialize + ?Sized>(
+        &self,
+        key: &str,
+        value: &T,
+        ttl: Option<u64>,
+    ) -> bool {
         let body = match serde_json::to_vec(value) {
             Ok(body) => body,
             Err(e) => {
-                self.log("error", "upstash.write_json_unserializable", json!({ "key": key, "error": e.to_string() }));
+                self.log(
+                    "error",
+                    "upstash.write_json_unserializable",
+                    json!({ "key": key, "error": e.to_string() }),
+                );
                 return false;
             }
         };
-        let opts = SetOptions { ex: ttl.filter(|&t| t > 0), ..SetOptions::default() };
+        let opts = SetOptions {
+            ex: ttl.filter(|&t| t > 0),
+            ..SetOptions::default()
+        };
         match self.set(key, body, opts).await {
             Ok(true) => true,
             Ok(false) => {
-                self.log("error", "upstash.write_json_failed", json!({ "key": key, "error": "SET answered nil" }));
+                self.log(
+                    "error",
+                    "upstash.write_json_failed",
+                    json!({ "key": key, "error": "SET answered nil" }),
+                );
                 false
             }
             Err(err) => {
@@ -109,10 +125,17 @@ impl Client {
                 return 0;
             }
         };
-        match std::str::from_utf8(&bytes).ok().and_then(|s| s.trim().parse::<i64>().ok()) {
+        match std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|s| s.trim().parse::<i64>().ok())
+        {
             Some(n) => n,
             None => {
-                self.log("warn", "upstash.get_int_not_integer", json!({ "key": key, "bytes": bytes.len() }));
+                self.log(
+                    "warn",
+                    "upstash.get_int_not_integer",
+                    json!({ "key": key, "bytes": bytes.len() }),
+                );
                 0
             }
         }

@@ -68,7 +68,9 @@ pub(crate) fn http_client() -> Result<reqwest::Client, String> {
 /// request with an obscure error otherwise).
 pub(crate) fn check_endpoint(conn: &Connection) -> Result<(), ConfigError> {
     if conn.url.starts_with("https://") && !cfg!(feature = "rustls") {
-        return Err(ConfigError::TlsUnavailable { var: conn.url_var.unwrap_or("url") });
+        return Err(ConfigError::TlsUnavailable {
+            var: conn.url_var.unwrap_or("url"),
+        });
     }
     Ok(())
 }
@@ -82,9 +84,16 @@ mod tests {
     fn https_without_tls_is_a_config_error_naming_the_variable() {
         let conn = Connection::new("https://x.test", None).expect("valid");
         let err = Client::new(conn, ClientOptions::default()).expect_err("no TLS");
-        assert!(matches!(err, Error::Config(ConfigError::TlsUnavailable { var: "url" })), "{err:?}");
-        let conn = crate::resolve(|k| (k == "KV_REST_API_URL").then(|| "https://kv.test".to_string()))
-            .expect("valid");
+        assert!(
+            matches!(
+                err,
+                Error::Config(ConfigError::TlsUnavailable { var: "url" })
+            ),
+            "{err:?}"
+        );
+        let conn =
+            crate::resolve(|k| (k == "KV_REST_API_URL").then(|| "https://kv.test".to_string()))
+                .expect("valid");
         let err = Client::new(conn, ClientOptions::default()).expect_err("no TLS");
         assert!(err.to_string().contains("KV_REST_API_URL"), "{err}");
     }

@@ -22,7 +22,11 @@ pub struct Pipeline {
 
 impl Pipeline {
     pub(crate) fn new(client: Client, transaction: bool) -> Pipeline {
-        Pipeline { client, commands: Vec::new(), transaction }
+        Pipeline {
+            client,
+            commands: Vec::new(),
+            transaction,
+        }
     }
 
     /// Adds a command (builder style).
@@ -69,9 +73,16 @@ impl Pipeline {
         let body = serde_json::to_vec(&rows).map_err(|e| Error::Encode(e.to_string()))?;
         let names: Vec<String> = self.commands.iter().map(Command::name).collect();
         let retry_safe = self.commands.iter().all(Command::is_read_only);
-        let (path, kind) = if self.transaction { ("/multi-exec", "MULTI") } else { ("/pipeline", "PIPELINE") };
+        let (path, kind) = if self.transaction {
+            ("/multi-exec", "MULTI")
+        } else {
+            ("/pipeline", "PIPELINE")
+        };
         let what = format!("{kind} {}", NameList(&names));
-        let (status, reply) = self.client.post(path, body, "application/json", retry_safe, &what).await?;
+        let (status, reply) = self
+            .client
+            .post(path, body, "application/json", retry_safe, &what)
+            .await?;
         response::batch(status, &reply, self.client.options().base64, &names)
     }
 }

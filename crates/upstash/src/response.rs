@@ -34,7 +34,10 @@ enum Field {
     Other,
 }
 
-fn envelope_from_map<'de, A: MapAccess<'de>>(mut map: A, base64: bool) -> Result<Envelope, A::Error> {
+fn envelope_from_map<'de, A: MapAccess<'de>>(
+    mut map: A,
+    base64: bool,
+) -> Result<Envelope, A::Error> {
     let mut result = None;
     let mut error: Option<String> = None;
     while let Some(field) = map.next_key::<Field>()? {
@@ -52,7 +55,9 @@ fn envelope_from_map<'de, A: MapAccess<'de>>(mut map: A, base64: bool) -> Result
     match (error, result) {
         (Some(e), _) => Ok(Envelope::Error(e)),
         (None, Some(v)) => Ok(Envelope::Result(v)),
-        (None, None) => Err(de::Error::custom("object has neither \"result\" nor \"error\"")),
+        (None, None) => Err(de::Error::custom(
+            "object has neither \"result\" nor \"error\"",
+        )),
     }
 }
 
@@ -103,7 +108,9 @@ impl<'de> Visitor<'de> for BatchSeed {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Batch, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-        while let Some(e) = seq.next_element_seed(EnvelopeSeed { base64: self.base64 })? {
+        while let Some(e) = seq.next_element_seed(EnvelopeSeed {
+            base64: self.base64,
+        })? {
             items.push(e);
         }
         Ok(Batch::Many(items))
@@ -113,7 +120,10 @@ impl<'de> Visitor<'de> for BatchSeed {
     }
 }
 
-fn from_slice<'de, S: DeserializeSeed<'de>>(seed: S, body: &'de [u8]) -> Result<S::Value, serde_json::Error> {
+fn from_slice<'de, S: DeserializeSeed<'de>>(
+    seed: S,
+    body: &'de [u8],
+) -> Result<S::Value, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_slice(body);
     let value = seed.deserialize(&mut de)?;
     de.end()?;
@@ -164,7 +174,9 @@ pub(crate) fn batch(
         Ok(Batch::Many(items)) => items,
         Ok(Batch::One(Envelope::Error(msg))) => return Err(Error::Redis(msg)),
         Ok(Batch::One(Envelope::Result(_))) => {
-            return Err(Error::Decode("batch reply is a single result, expected an array".into()))
+            return Err(Error::Decode(
+                "batch reply is a single result, expected an array".into(),
+            ))
         }
         Err(e) => return Err(decode_error("batch reply", &e, body)),
     };
@@ -181,7 +193,11 @@ pub(crate) fn batch(
         .enumerate()
         .map(|(index, (env, name))| match env {
             Envelope::Result(v) => Ok(v),
-            Envelope::Error(message) => Err(RedisError { index, command: name.clone(), message }),
+            Envelope::Error(message) => Err(RedisError {
+                index,
+                command: name.clone(),
+                message,
+            }),
         })
         .collect())
 }
@@ -196,13 +212,27 @@ mod tests {
 
     #[test]
     fn single_envelopes() {
-        assert_eq!(single(200, br#"{"result":"OK"}"#, true), Ok(Value::Bytes(b"OK".to_vec())));
-        assert_eq!(single(200, br#"{"result":"YmFy"}"#, true), Ok(Value::Bytes(b"bar".to_vec())));
-        assert_eq!(single(200, br#"{"result":"YmFy"}"#, false), Ok(Value::Bytes(b"YmFy".to_vec())));
+        assert_eq!(
+            single(200, br#"{"result":"OK"}"#, true),
+            Ok(Value::Bytes(b"OK".to_vec()))
+        );
+        assert_eq!(
+            single(200, br#"{"result":"YmFy"}"#, true),
+            Ok(Value::Bytes(b"bar".to_vec()))
+        );
+        assert_eq!(
+            single(200, br#"{"result":"YmFy"}"#, false),
+            Ok(Value::Bytes(b"YmFy".to_vec()))
+        );
         assert_eq!(single(200, br#"{"result":null}"#, true), Ok(Value::Nil));
         assert_eq!(single(200, br#" {"result": 7} "#, true), Ok(Value::Int(7)));
-        assert_eq!(single(200, br#"{"extra":1,"result":[1,"YQ=="]}"#, true),
-            Ok(Value::Array(vec![Value::Int(1), Value::Bytes(b"a".to_vec())])));
+        assert_eq!(
+            single(200, br#"{"extra":1,"result":[1,"YQ=="]}"#, true),
+            Ok(Value::Array(vec![
+                Value::Int(1),
+                Value::Bytes(b"a".to_vec())
+            ]))
+        );
         assert_eq!(
             single(200, br#"{"error":"ERR syntax error"}"#, true),
             Err(Error::Redis("ERR syntax error".into()))
@@ -218,14 +248,26 @@ mod tests {
     fn statuses() {
         assert_eq!(
             single(401, br#"{"error":"Unauthorized"}"#, true),
-            Err(Error::Status { code: 401, body: "Unauthorized".into() })
+            Err(Error::Status {
+                code: 401,
+                body: "Unauthorized".into()
+            })
         );
         assert_eq!(
             single(502, b"Bad Gateway\n", true),
-            Err(Error::Status { code: 502, body: "Bad Gateway".into() })
+            Err(Error::Status {
+                code: 502,
+                body: "Bad Gateway".into()
+            })
         );
         // Non-JSON 400 stays a status error.
-        assert_eq!(single(400, b"nope", true), Err(Error::Status { code: 400, body: "nope".into() }));
+        assert_eq!(
+            single(400, b"nope", true),
+            Err(Error::Status {
+                code: 400,
+                body: "nope".into()
+            })
+        );
         let long = "e".repeat(5000);
         match single(500, long.as_bytes(), true) {
             Err(Error::Status { code: 500, body }) => assert!(body.chars().count() <= 201),
@@ -235,7 +277,13 @@ mod tests {
 
     #[test]
     fn malformed_bodies_are_decode_errors() {
-        for body in [&b"not json"[..], b"{}", b"[1,2]", b"{\"result\":1} trailing", b""] {
+        for body in [
+            &b"not json"[..],
+            b"{}",
+            b"[1,2]",
+            b"{\"result\":1} trailing",
+            b"",
+        ] {
             match single(200, body, true) {
                 Err(Error::Decode(_)) => {}
                 other => panic!("{:?}: {other:?}", String::from_utf8_lossy(body)),
@@ -256,12 +304,21 @@ mod tests {
         assert_eq!(out[0], Ok(Value::Bytes(b"OK".to_vec())));
         assert_eq!(
             out[1],
-            Err(RedisError { index: 1, command: "INCR".into(), message: "ERR value is not an integer".into() })
+            Err(RedisError {
+                index: 1,
+                command: "INCR".into(),
+                message: "ERR value is not an integer".into()
+            })
         );
         assert_eq!(out[2], Ok(Value::Bytes(b"v".to_vec())));
         // A transaction discarded as a whole.
         assert_eq!(
-            batch(400, br#"{"error":"EXECABORT Transaction discarded"}"#, true, &n),
+            batch(
+                400,
+                br#"{"error":"EXECABORT Transaction discarded"}"#,
+                true,
+                &n
+            ),
             Err(Error::Redis("EXECABORT Transaction discarded".into()))
         );
         assert_eq!(
@@ -269,8 +326,17 @@ mod tests {
             Err(Error::Redis("ERR discarded".into()))
         );
         // Wrong length.
-        assert!(matches!(batch(200, br#"[{"result":1}]"#, true, &n), Err(Error::Decode(_))));
-        assert!(matches!(batch(200, br#"{"result":1}"#, true, &n), Err(Error::Decode(_))));
-        assert!(matches!(batch(401, br#"{"error":"Unauthorized"}"#, true, &n), Err(Error::Status { code: 401, .. })));
+        assert!(matches!(
+            batch(200, br#"[{"result":1}]"#, true, &n),
+            Err(Error::Decode(_))
+        ));
+        assert!(matches!(
+            batch(200, br#"{"result":1}"#, true, &n),
+            Err(Error::Decode(_))
+        ));
+        assert!(matches!(
+            batch(401, br#"{"error":"Unauthorized"}"#, true, &n),
+            Err(Error::Status { code: 401, .. })
+        ));
     }
 }

@@ -157,7 +157,9 @@ impl<'de> Visitor<'de> for ValueSeed {
     }
 
     fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(i64::try_from(v).map(Value::Int).unwrap_or_else(|_| Value::Bytes(v.to_string().into_bytes())))
+        Ok(i64::try_from(v)
+            .map(Value::Int)
+            .unwrap_or_else(|_| Value::Bytes(v.to_string().into_bytes())))
     }
 
     fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
@@ -199,7 +201,9 @@ mod tests {
 
     fn parse(json: &str, base64: bool) -> Value {
         let mut de = serde_json::Deserializer::from_str(json);
-        ValueSeed { base64 }.deserialize(&mut de).expect("valid reply JSON")
+        ValueSeed { base64 }
+            .deserialize(&mut de)
+            .expect("valid reply JSON")
     }
 
     #[test]
@@ -221,7 +225,10 @@ mod tests {
         );
         assert_eq!(parse("true", false), Value::Int(1));
         assert_eq!(parse("1.5", false), Value::Bytes(b"1.5".to_vec()));
-        assert_eq!(parse("18446744073709551615", false), Value::Bytes(b"18446744073709551615".to_vec()));
+        assert_eq!(
+            parse("18446744073709551615", false),
+            Value::Bytes(b"18446744073709551615".to_vec())
+        );
         assert_eq!(
             parse("{\"k\": 1}", false),
             Value::Array(vec![Value::Bytes(b"k".to_vec()), Value::Int(1)])
@@ -236,9 +243,15 @@ mod tests {
         assert_eq!(parse("\"T0s=\"", true), Value::Bytes(b"OK".to_vec()));
         assert!(parse("\"T0s=\"", true).is_ok());
         // Not base64: kept as-is.
-        assert_eq!(parse("\"not base64!\"", true), Value::Bytes(b"not base64!".to_vec()));
+        assert_eq!(
+            parse("\"not base64!\"", true),
+            Value::Bytes(b"not base64!".to_vec())
+        );
         // Binary content survives.
-        assert_eq!(parse("\"AP/+gA==\"", true), Value::Bytes(vec![0x00, 0xff, 0xfe, 0x80]));
+        assert_eq!(
+            parse("\"AP/+gA==\"", true),
+            Value::Bytes(vec![0x00, 0xff, 0xfe, 0x80])
+        );
         // Integers and nil untouched; arrays decoded recursively.
         assert_eq!(
             parse("[\"YQ==\", null, 5, [\"Yg==\", [\"Yw==\"]]]", true),
@@ -254,7 +267,10 @@ mod tests {
         );
         // Unicode round trip (JSON with emojis is why base64 mode exists).
         let encoded = base64::engine::general_purpose::STANDARD.encode("{\"s\":\"BTC🚀\"}");
-        assert_eq!(parse(&format!("\"{encoded}\""), true).as_str(), Some("{\"s\":\"BTC🚀\"}"));
+        assert_eq!(
+            parse(&format!("\"{encoded}\""), true).as_str(),
+            Some("{\"s\":\"BTC🚀\"}")
+        );
     }
 
     #[test]
@@ -270,7 +286,12 @@ mod tests {
         assert!(!Value::Int(0).is_nil());
         assert_eq!(Value::Bytes(vec![0xff]).as_str(), None);
         assert_eq!(Value::Bytes(vec![0xff]).into_string(), None);
-        assert_eq!(Value::Array(vec![Value::Nil]).as_array().map(<[Value]>::len), Some(1));
+        assert_eq!(
+            Value::Array(vec![Value::Nil])
+                .as_array()
+                .map(<[Value]>::len),
+            Some(1)
+        );
         assert_eq!(Value::Nil.into_array(), None);
         assert_eq!(Value::Array(vec![]).kind(), "array");
     }

@@ -71,7 +71,9 @@ pub(crate) fn default_log(line: &str) {
 
 /// The HTTP client (fetch).
 pub(crate) fn http_client() -> Result<reqwest::Client, String> {
-    reqwest::Client::builder().build().map_err(crate::error::describe_reqwest)
+    reqwest::Client::builder()
+        .build()
+        .map_err(crate::error::describe_reqwest)
 }
 
 /// fetch handles both http and https.

@@ -23,15 +23,25 @@ static LOGS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 /// Log sink capturing every line (tests filter by their own unique key names).
 fn capture(line: &str) {
-    LOGS.lock().unwrap_or_else(|e| e.into_inner()).push(line.to_string());
+    LOGS.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(line.to_string());
 }
 
 fn logs_containing(needle: &str) -> Vec<String> {
-    LOGS.lock().unwrap_or_else(|e| e.into_inner()).iter().filter(|l| l.contains(needle)).cloned().collect()
+    LOGS.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter(|l| l.contains(needle))
+        .cloned()
+        .collect()
 }
 
 fn options() -> ClientOptions {
-    ClientOptions { log: Some(capture), ..ClientOptions::default() }
+    ClientOptions {
+        log: Some(capture),
+        ..ClientOptions::default()
+    }
 }
 
 /// redis-server + gateway on an ephemeral port; both go away on drop.
@@ -45,7 +55,9 @@ struct Stack {
 impl Stack {
     async fn start() -> Stack {
         let redis = RedisServer::start();
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind gateway");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind gateway");
         let addr = listener.local_addr().expect("gateway addr");
         let config = upstash_gateway::Config {
             listen: addr.to_string(),
@@ -62,7 +74,12 @@ impl Stack {
                 eprintln!("gateway stopped: {e}");
             }
         });
-        Stack { redis, url: format!("http://{addr}"), shutdown: Some(tx), task }
+        Stack {
+            redis,
+            url: format!("http://{addr}"),
+            shutdown: Some(tx),
+            task,
+        }
     }
 
     fn client(&self) -> Client {
@@ -97,7 +114,9 @@ async fn fake_server(mode: FakeMode) -> (String, Arc<AtomicUsize>, tokio::task::
     let task = tokio::spawn(async move {
         let mut held = Vec::new();
         loop {
-            let Ok((mut sock, _)) = listener.accept().await else { return };
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
             counter.fetch_add(1, Ordering::SeqCst);
             match mode {
                 // Accept and never answer (keep the socket open).
@@ -140,27 +159,67 @@ async fn every_typed_command_round_trips() {
 
     // SET / GET, unicode and JSON-looking text survive base64 transport.
     let text = "{\"s\":\"BTCUSDT\",\"note\":\"é🚀 \\\"quoted\\\"\"}";
-    assert!(c.set("cmd:a", text, SetOptions::default()).await.expect("set"));
+    assert!(c
+        .set("cmd:a", text, SetOptions::default())
+        .await
+        .expect("set"));
     assert_eq!(c.get("cmd:a").await.expect("get").as_deref(), Some(text));
     assert_eq!(stack.redis.cli_raw(&["GET", "cmd:a"]), text);
     // A value that is itself "OK" and one that looks like base64.
-    assert!(c.set("cmd:ok", "OK", SetOptions::default()).await.expect("set OK"));
-    assert_eq!(c.get("cmd:ok").await.expect("get OK").as_deref(), Some("OK"));
-    assert!(c.set("cmd:b64", "YmFy", SetOptions::default()).await.expect("set"));
-    assert_eq!(c.get("cmd:b64").await.expect("get").as_deref(), Some("YmFy"));
+    assert!(c
+        .set("cmd:ok", "OK", SetOptions::default())
+        .await
+        .expect("set OK"));
+    assert_eq!(
+        c.get("cmd:ok").await.expect("get OK").as_deref(),
+        Some("OK")
+    );
+    assert!(c
+        .set("cmd:b64", "YmFy", SetOptions::default())
+        .await
+        .expect("set"));
+    assert_eq!(
+        c.get("cmd:b64").await.expect("get").as_deref(),
+        Some("YmFy")
+    );
 
     // NX: false when the key exists, true when not.
-    assert!(!c.set("cmd:a", "other", SetOptions { nx: true, ..Default::default() }).await.expect("set nx"));
+    assert!(!c
+        .set(
+            "cmd:a",
+            "other",
+            SetOptions {
+                nx: true,
+                ..Default::default()
+            }
+        )
+        .await
+        .expect("set nx"));
     assert_eq!(c.get("cmd:a").await.expect("get").as_deref(), Some(text));
-    assert!(c.set("cmd:nx", "1", SetOptions { nx: true, ..Default::default() }).await.expect("set nx"));
+    assert!(c
+        .set(
+            "cmd:nx",
+            "1",
+            SetOptions {
+                nx: true,
+                ..Default::default()
+            }
+        )
+        .await
+        .expect("set nx"));
 
     // MGET with a hole.
     assert_eq!(
-        c.mget(["cmd:a", "cmd:missing", "cmd:nx"]).await.expect("mget"),
+        c.mget(["cmd:a", "cmd:missing", "cmd:nx"])
+            .await
+            .expect("mget"),
         vec![Some(text.to_string()), None, Some("1".to_string())]
     );
     let none: [&str; 0] = [];
-    assert_eq!(c.mget(none).await.expect("empty mget"), Vec::<Option<String>>::new());
+    assert_eq!(
+        c.mget(none).await.expect("empty mget"),
+        Vec::<Option<String>>::new()
+    );
 
     // INCRBY.
     assert_eq!(c.incr_by("cmd:n", 5).await.expect("incr"), 5);
@@ -171,12 +230,29 @@ async fn every_typed_command_round_trips() {
     }
 
     // TTLs really set: SET EX, PX and EXPIRE, checked through the client and redis-cli.
-    assert!(c.set("cmd:ex", "v", SetOptions::ex(100)).await.expect("set ex"));
+    assert!(c
+        .set("cmd:ex", "v", SetOptions::ex(100))
+        .await
+        .expect("set ex"));
     let ttl = c.ttl("cmd:ex").await.expect("ttl");
     assert!((95..=100).contains(&ttl), "ttl {ttl}");
-    let cli_ttl: i64 = stack.redis.cli_raw(&["TTL", "cmd:ex"]).parse().expect("cli ttl");
+    let cli_ttl: i64 = stack
+        .redis
+        .cli_raw(&["TTL", "cmd:ex"])
+        .parse()
+        .expect("cli ttl");
     assert!((95..=100).contains(&cli_ttl), "cli ttl {cli_ttl}");
-    assert!(c.set("cmd:px", "v", SetOptions { px: Some(50_000), ..Default::default() }).await.expect("set px"));
+    assert!(c
+        .set(
+            "cmd:px",
+            "v",
+            SetOptions {
+                px: Some(50_000),
+                ..Default::default()
+            }
+        )
+        .await
+        .expect("set px"));
     let ttl = c.ttl("cmd:px").await.expect("ttl");
     assert!((45..=50).contains(&ttl), "px ttl {ttl}");
     assert_eq!(c.ttl("cmd:a").await.expect("ttl"), -1);
@@ -186,19 +262,35 @@ async fn every_typed_command_round_trips() {
 
     // EVAL with keys and args, returning a table.
     let v = c
-        .eval("redis.call('SET', KEYS[1], ARGV[1]); return {redis.call('GET', KEYS[1]), 42}", ["cmd:lua"], ["hi"])
+        .eval(
+            "redis.call('SET', KEYS[1], ARGV[1]); return {redis.call('GET', KEYS[1]), 42}",
+            ["cmd:lua"],
+            ["hi"],
+        )
         .await
         .expect("eval");
-    assert_eq!(v, Value::Array(vec![Value::Bytes(b"hi".to_vec()), Value::Int(42)]));
-    match c.eval("return redis.call('NOSUCHCMD')", ["cmd:lua"], ["x"]).await {
+    assert_eq!(
+        v,
+        Value::Array(vec![Value::Bytes(b"hi".to_vec()), Value::Int(42)])
+    );
+    match c
+        .eval("return redis.call('NOSUCHCMD')", ["cmd:lua"], ["x"])
+        .await
+    {
         Err(Error::Redis(msg)) => assert!(!msg.is_empty()),
         other => panic!("bad script: {other:?}"),
     }
 
     // Generic command.
-    let v = c.command(Command::new("HSET").arg("cmd:h").arg("f").arg(7)).await.expect("hset");
+    let v = c
+        .command(Command::new("HSET").arg("cmd:h").arg("f").arg(7))
+        .await
+        .expect("hset");
     assert_eq!(v, Value::Int(1));
-    let v = c.command(Command::new("HGET").arg("cmd:h").arg("f")).await.expect("hget");
+    let v = c
+        .command(Command::new("HGET").arg("cmd:h").arg("f"))
+        .await
+        .expect("hget");
     assert_eq!(v.as_int(), Some(7));
     match c.command(Command::new("NOSUCHCOMMAND")).await {
         Err(e @ Error::Redis(_)) => assert!(!e.is_unreachable()),
@@ -206,7 +298,12 @@ async fn every_typed_command_round_trips() {
     }
 
     // DEL counts.
-    assert_eq!(c.del(["cmd:a", "cmd:nx", "cmd:missing"]).await.expect("del"), 2);
+    assert_eq!(
+        c.del(["cmd:a", "cmd:nx", "cmd:missing"])
+            .await
+            .expect("del"),
+        2
+    );
     assert_eq!(c.del(none).await.expect("empty del"), 0);
     assert_eq!(c.get("cmd:a").await.expect("get"), None);
 }
@@ -214,11 +311,26 @@ async fn every_typed_command_round_trips() {
 #[tokio::test]
 async fn plain_json_mode_works_too() {
     let stack = Stack::start().await;
-    let c = stack.client_with(ClientOptions { base64: false, ..options() });
-    assert!(c.set("plain:k", "héllo", SetOptions::default()).await.expect("set"));
-    assert_eq!(c.get("plain:k").await.expect("get").as_deref(), Some("héllo"));
-    assert!(c.set("plain:b64", "YmFy", SetOptions::default()).await.expect("set"));
-    assert_eq!(c.get("plain:b64").await.expect("get").as_deref(), Some("YmFy"));
+    let c = stack.client_with(ClientOptions {
+        base64: false,
+        ..options()
+    });
+    assert!(c
+        .set("plain:k", "héllo", SetOptions::default())
+        .await
+        .expect("set"));
+    assert_eq!(
+        c.get("plain:k").await.expect("get").as_deref(),
+        Some("héllo")
+    );
+    assert!(c
+        .set("plain:b64", "YmFy", SetOptions::default())
+        .await
+        .expect("set"));
+    assert_eq!(
+        c.get("plain:b64").await.expect("get").as_deref(),
+        Some("YmFy")
+    );
     c.ping().await.expect("ping");
     assert_eq!(c.incr_by("plain:n", 2).await.expect("incr"), 2);
 }
@@ -237,18 +349,35 @@ async fn binary_values_round_trip_through_get_bytes() {
     )
     .await
     .expect("eval");
-    assert_eq!(c.get_bytes("bin:lua").await.expect("get_bytes"), Some(all_bytes.clone()));
-    assert!(matches!(c.get("bin:lua").await, Err(Error::Decode(_))), "get on binary must not lossily decode");
+    assert_eq!(
+        c.get_bytes("bin:lua").await.expect("get_bytes"),
+        Some(all_bytes.clone())
+    );
+    assert!(
+        matches!(c.get("bin:lua").await, Err(Error::Decode(_))),
+        "get on binary must not lossily decode"
+    );
     assert_eq!(stack.redis.cli_raw(&["STRLEN", "bin:lua"]), "256");
 
     // Written by the client (binary last argument -> raw request body), read back exactly.
-    assert!(c.set("bin:client", all_bytes.clone(), SetOptions::default()).await.expect("binary set"));
-    assert_eq!(c.get_bytes("bin:client").await.expect("get_bytes"), Some(all_bytes.clone()));
+    assert!(c
+        .set("bin:client", all_bytes.clone(), SetOptions::default())
+        .await
+        .expect("binary set"));
+    assert_eq!(
+        c.get_bytes("bin:client").await.expect("get_bytes"),
+        Some(all_bytes.clone())
+    );
     assert_eq!(stack.redis.cli_raw(&["STRLEN", "bin:client"]), "256");
     // Same through the generic command with a key needing escapes in the path.
     let key = "bin:a/b c%?#é";
-    c.command(Command::new("SET").arg(key).arg(vec![0xff, 0x00, 0xfe])).await.expect("binary set");
-    assert_eq!(c.get_bytes(key).await.expect("get_bytes"), Some(vec![0xff, 0x00, 0xfe]));
+    c.command(Command::new("SET").arg(key).arg(vec![0xff, 0x00, 0xfe]))
+        .await
+        .expect("binary set");
+    assert_eq!(
+        c.get_bytes(key).await.expect("get_bytes"),
+        Some(vec![0xff, 0x00, 0xfe])
+    );
 
     // A binary value that is not the last argument cannot be sent.
     match c.set("bin:x", vec![0xffu8], SetOptions::ex(5)).await {
@@ -257,10 +386,22 @@ async fn binary_values_round_trip_through_get_bytes() {
     }
 
     // Large value (hot path): 2 MiB of JSON moved as bytes.
-    let big = format!("[{}]", (0..200_000).map(|i| format!("\"S{i:05}\"")).collect::<Vec<_>>().join(","));
+    let big = format!(
+        "[{}]",
+        (0..200_000)
+            .map(|i| format!("\"S{i:05}\""))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
     assert!(big.len() > 1_500_000);
-    assert!(c.set("bin:big", big.as_str(), SetOptions::default()).await.expect("big set"));
-    assert_eq!(c.get_bytes("bin:big").await.expect("big get"), Some(big.clone().into_bytes()));
+    assert!(c
+        .set("bin:big", big.as_str(), SetOptions::default())
+        .await
+        .expect("big set"));
+    assert_eq!(
+        c.get_bytes("bin:big").await.expect("big get"),
+        Some(big.clone().into_bytes())
+    );
     let parsed: Vec<String> = c.read_json("bin:big").await.expect("big read_json");
     assert_eq!(parsed.len(), 200_000);
 }
@@ -280,40 +421,69 @@ struct Symbols {
 async fn json_helpers_follow_the_original_contract() {
     let stack = Stack::start().await;
     let c = stack.client();
-    let doc = Symbols { market: "spot".into(), symbols: vec!["BTCUSDT".into(), "ÉTHUSDT🚀".into()], count: 2 };
+    let doc = Symbols {
+        market: "spot".into(),
+        symbols: vec!["BTCUSDT".into(), "ÉTHUSDT🚀".into()],
+        count: 2,
+    };
 
     // write_json with and without TTL.
     assert!(c.write_json("json:doc", &doc, Some(120)).await);
-    let ttl: i64 = stack.redis.cli_raw(&["TTL", "json:doc"]).parse().expect("ttl");
+    let ttl: i64 = stack
+        .redis
+        .cli_raw(&["TTL", "json:doc"])
+        .parse()
+        .expect("ttl");
     assert!((115..=120).contains(&ttl), "ttl {ttl}");
     assert!(c.write_json("json:forever", &doc, None).await);
     assert_eq!(stack.redis.cli_raw(&["TTL", "json:forever"]), "-1");
     assert!(c.write_json("json:zero", &doc, Some(0)).await);
     assert_eq!(stack.redis.cli_raw(&["TTL", "json:zero"]), "-1");
     // Stored as plain JSON text.
-    let stored: serde_json::Value = serde_json::from_str(&stack.redis.cli_raw(&["GET", "json:doc"])).expect("json");
+    let stored: serde_json::Value =
+        serde_json::from_str(&stack.redis.cli_raw(&["GET", "json:doc"])).expect("json");
     assert_eq!(stored["market"], "spot");
 
     // read_json: typed, missing, malformed, wrong shape.
     assert_eq!(c.read_json::<Symbols>("json:doc").await, Some(doc.clone()));
     assert_eq!(c.read_json::<Symbols>("json:missing").await, None);
-    assert!(logs_containing("json:missing").is_empty(), "a missing key is not a failure");
-    stack.redis.cli(&["SET", "json:broken", "{\"market\": \"spot\", "]);
+    assert!(
+        logs_containing("json:missing").is_empty(),
+        "a missing key is not a failure"
+    );
+    stack
+        .redis
+        .cli(&["SET", "json:broken", "{\"market\": \"spot\", "]);
     assert_eq!(c.read_json::<Symbols>("json:broken").await, None);
     let warn = logs_containing("json:broken");
     assert_eq!(warn.len(), 1, "{warn:?}");
     let line: serde_json::Value = serde_json::from_str(&warn[0]).expect("log line is JSON");
     assert_eq!(line["level"], "warn");
     assert_eq!(line["event"], "upstash.read_json_invalid");
-    assert_eq!(c.read_json::<Vec<u32>>("json:doc").await, None, "wrong shape");
-    assert_eq!(c.read_bytes("json:forever").await.map(|b| serde_json::from_slice::<Symbols>(&b).ok()), Some(Some(doc)));
+    assert_eq!(
+        c.read_json::<Vec<u32>>("json:doc").await,
+        None,
+        "wrong shape"
+    );
+    assert_eq!(
+        c.read_bytes("json:forever")
+            .await
+            .map(|b| serde_json::from_slice::<Symbols>(&b).ok()),
+        Some(Some(doc))
+    );
 
     // incr: default 1, explicit amount, failure on text.
     assert_eq!(c.incr("json:counter", None).await, Some(1));
     assert_eq!(c.incr("json:counter", Some(10)).await, Some(11));
     assert_eq!(c.incr("json:counter", Some(-1)).await, Some(10));
     assert_eq!(c.incr("json:doc", None).await, None);
-    assert_eq!(logs_containing("json:doc").iter().filter(|l| l.contains("upstash.incr_failed")).count(), 1);
+    assert_eq!(
+        logs_containing("json:doc")
+            .iter()
+            .filter(|l| l.contains("upstash.incr_failed"))
+            .count(),
+        1
+    );
 
     // get_int: value, missing, not an integer.
     assert_eq!(c.get_int("json:counter").await, 10);
@@ -351,13 +521,19 @@ async fn pipeline_returns_per_command_results() {
     assert_eq!(err.index, 1);
     assert_eq!(err.command, "INCRBY");
     assert!(err.message.contains("not an integer"), "{err}");
-    assert!(err.to_string().starts_with("command #1 (INCRBY) failed"), "{err}");
+    assert!(
+        err.to_string().starts_with("command #1 (INCRBY) failed"),
+        "{err}"
+    );
     assert_eq!(results[2], Ok(Value::Bytes(b"text".to_vec())));
     assert_eq!(results[3], Ok(Value::Int(3)));
     assert_eq!(results[4], Ok(Value::Nil));
     assert_eq!(
         results[5],
-        Ok(Value::Array(vec![Value::Bytes(b"text".to_vec()), Value::Bytes(b"3".to_vec())]))
+        Ok(Value::Array(vec![
+            Value::Bytes(b"text".to_vec()),
+            Value::Bytes(b"3".to_vec())
+        ]))
     );
 
     // In-place building and the empty pipeline.
@@ -369,7 +545,17 @@ async fn pipeline_returns_per_command_results() {
     assert!(c.pipeline().exec().await.expect("empty").is_empty());
 
     // Binary arguments are refused before sending, naming the command.
-    match c.pipeline().cmd(Command::ping()).cmd(Command::set("pipe:bin", vec![0xffu8], SetOptions::default())).exec().await {
+    match c
+        .pipeline()
+        .cmd(Command::ping())
+        .cmd(Command::set(
+            "pipe:bin",
+            vec![0xffu8],
+            SetOptions::default(),
+        ))
+        .exec()
+        .await
+    {
         Err(Error::Encode(msg)) => assert!(msg.contains("command #1 (SET)"), "{msg}"),
         other => panic!("binary in pipeline: {other:?}"),
     }
@@ -389,7 +575,11 @@ async fn multi_exec_is_atomic_and_discards_as_a_whole() {
         .expect("transaction");
     assert_eq!(
         results,
-        vec![Ok(Value::Bytes(b"OK".to_vec())), Ok(Value::Int(42)), Ok(Value::Bytes(b"42".to_vec()))]
+        vec![
+            Ok(Value::Bytes(b"OK".to_vec())),
+            Ok(Value::Int(42)),
+            Ok(Value::Bytes(b"42".to_vec()))
+        ]
     );
 
     // A runtime error inside EXEC fails only that command.
@@ -402,7 +592,12 @@ async fn multi_exec_is_atomic_and_discards_as_a_whole() {
         .await
         .expect("transaction");
     assert!(results[0].is_ok());
-    assert_eq!(results[1].as_ref().map_err(|e| (e.index, e.command.as_str())), Err((1, "INCRBY")));
+    assert_eq!(
+        results[1]
+            .as_ref()
+            .map_err(|e| (e.index, e.command.as_str())),
+        Err((1, "INCRBY"))
+    );
     assert_eq!(results[2], Ok(Value::Int(1)));
 
     // A command Redis rejects at queue time discards the whole transaction: nothing runs.
@@ -445,7 +640,10 @@ async fn counters_are_exact_under_concurrency() {
         h.await.expect("task");
     }
     assert_eq!(c.get_int("conc:n").await, TASKS * EACH);
-    assert_eq!(stack.redis.cli_raw(&["GET", "conc:n"]), (TASKS * EACH).to_string());
+    assert_eq!(
+        stack.redis.cli_raw(&["GET", "conc:n"]),
+        (TASKS * EACH).to_string()
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -456,7 +654,11 @@ async fn counters_are_exact_under_concurrency() {
 async fn wrong_token_is_a_401_without_the_token_anywhere() {
     let stack = Stack::start().await;
     let wrong = "WRONG-secret-token-value-987";
-    let c = Client::new(Connection::new(&stack.url, Some(wrong)).expect("valid"), options()).expect("client");
+    let c = Client::new(
+        Connection::new(&stack.url, Some(wrong)).expect("valid"),
+        options(),
+    )
+    .expect("client");
     let err = c.get("auth:k").await.expect_err("401");
     assert!(matches!(err, Error::Status { code: 401, .. }), "{err:?}");
     assert!(!err.is_unreachable());
@@ -465,27 +667,51 @@ async fn wrong_token_is_a_401_without_the_token_anywhere() {
         assert!(!text.contains(TOKEN), "{text}");
     }
     // No token at all.
-    let anon = Client::new(Connection::new(&stack.url, None).expect("valid"), options()).expect("client");
-    assert!(matches!(anon.ping().await, Err(Error::Status { code: 401, .. })));
+    let anon =
+        Client::new(Connection::new(&stack.url, None).expect("valid"), options()).expect("client");
+    assert!(matches!(
+        anon.ping().await,
+        Err(Error::Status { code: 401, .. })
+    ));
     // Helpers swallow it (and log without the token).
     assert_eq!(c.read_json::<serde_json::Value>("auth:k").await, None);
     assert!(!c.write_json("auth:k", &1, None).await);
     let lines = logs_containing("auth:k");
     assert_eq!(lines.len(), 2, "{lines:?}");
-    assert!(lines.iter().all(|l| !l.contains(wrong) && l.contains("401")), "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| !l.contains(wrong) && l.contains("401")),
+        "{lines:?}"
+    );
     // Pipelines too.
-    assert!(matches!(c.pipeline().cmd(Command::ping()).exec().await, Err(Error::Status { code: 401, .. })));
+    assert!(matches!(
+        c.pipeline().cmd(Command::ping()).exec().await,
+        Err(Error::Status { code: 401, .. })
+    ));
 }
 
 #[tokio::test]
 async fn redis_down_behind_the_gateway_is_unreachable() {
     let mut stack = Stack::start().await;
-    let c = stack.client_with(ClientOptions { timeout: Duration::from_secs(3), ..options() });
+    let c = stack.client_with(ClientOptions {
+        timeout: Duration::from_secs(3),
+        ..options()
+    });
     c.ping().await.expect("up");
     stack.redis.stop();
     let err = c.get("down:k").await.expect_err("redis down");
     assert!(err.is_unreachable(), "{err:?}");
-    assert!(matches!(err, Error::Status { code: 500..=599, .. } | Error::Timeout(_)), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::Status {
+                code: 500..=599,
+                ..
+            } | Error::Timeout(_)
+        ),
+        "{err:?}"
+    );
     stack.redis.restart();
     // The gateway reconnects; the same client works again.
     let mut ok = false;
@@ -521,7 +747,13 @@ async fn gateway_down_fails_fast_with_bounded_retries() {
     assert!(took < Duration::from_secs(2), "{took:?}");
 
     // retries = 0: a single attempt.
-    let c = client_for(&url, ClientOptions { retries: 0, ..options() });
+    let c = client_for(
+        &url,
+        ClientOptions {
+            retries: 0,
+            ..options()
+        },
+    );
     match c.ping().await {
         Err(Error::Transport(msg)) => assert!(msg.contains("after 1 attempt)"), "{msg}"),
         other => panic!("{other:?}"),
@@ -530,7 +762,12 @@ async fn gateway_down_fails_fast_with_bounded_retries() {
     // The budget caps retries: big backoff, small budget -> no retry at all.
     let c = client_for(
         &url,
-        ClientOptions { retries: 5, backoff: Duration::from_secs(1), retry_budget: Duration::from_millis(300), ..options() },
+        ClientOptions {
+            retries: 5,
+            backoff: Duration::from_secs(1),
+            retry_budget: Duration::from_millis(300),
+            ..options()
+        },
     );
     let started = Instant::now();
     match c.ping().await {
@@ -558,23 +795,42 @@ async fn a_stalled_gateway_hits_the_timeout() {
     let (url, accepted, task) = fake_server(FakeMode::Stall).await;
     let timeout = Duration::from_millis(300);
     let retries = 2;
-    let c = client_for(&url, ClientOptions { timeout, retries, ..options() });
+    let c = client_for(
+        &url,
+        ClientOptions {
+            timeout,
+            retries,
+            ..options()
+        },
+    );
 
     for (what, call) in [("read", true), ("write", false)] {
         let started = Instant::now();
-        let result = if call { c.get("stall:k").await.map(|_| ()) } else { c.incr_by("stall:k", 1).await.map(|_| ()) };
+        let result = if call {
+            c.get("stall:k").await.map(|_| ())
+        } else {
+            c.incr_by("stall:k", 1).await.map(|_| ())
+        };
         let took = started.elapsed();
         assert_eq!(result, Err(Error::Timeout(timeout)), "{what}");
         assert!(took >= timeout, "{what}: {took:?}");
         // Timeouts are not retried, so well under timeout * (1 + retries).
-        assert!(took < timeout * (1 + retries) + Duration::from_millis(200), "{what}: {took:?}");
+        assert!(
+            took < timeout * (1 + retries) + Duration::from_millis(200),
+            "{what}: {took:?}"
+        );
     }
     assert!(Error::Timeout(timeout).is_unreachable());
     assert_eq!(accepted.load(Ordering::SeqCst), 2, "one attempt per call");
 
     // Pipelines have the same deadline.
     let started = Instant::now();
-    let err = c.pipeline().cmd(Command::get("stall:k")).exec().await.expect_err("timeout");
+    let err = c
+        .pipeline()
+        .cmd(Command::get("stall:k"))
+        .exec()
+        .await
+        .expect_err("timeout");
     assert_eq!(err, Error::Timeout(timeout));
     assert!(started.elapsed() < Duration::from_secs(1));
     task.abort();
@@ -587,18 +843,36 @@ async fn connection_resets_retry_reads_but_not_writes() {
 
     // A read-only command is resent (it cannot change anything): 1 + 2 attempts.
     let err = c.get("reset:k").await.expect_err("reset");
-    assert!(matches!(&err, Error::Transport(m) if m.contains("after 3 attempts")), "{err:?}");
+    assert!(
+        matches!(&err, Error::Transport(m) if m.contains("after 3 attempts")),
+        "{err:?}"
+    );
     assert_eq!(accepted.load(Ordering::SeqCst), 3);
 
     // A write that may have reached the server is not resent.
     let err = c.incr_by("reset:k", 1).await.expect_err("reset");
-    assert!(matches!(&err, Error::Transport(m) if m.contains("after 1 attempt)")), "{err:?}");
+    assert!(
+        matches!(&err, Error::Transport(m) if m.contains("after 1 attempt)")),
+        "{err:?}"
+    );
     assert_eq!(accepted.load(Ordering::SeqCst), 4);
 
     // A read-only pipeline is resent; a mixed one is not.
-    let _ = c.pipeline().cmd(Command::get("a")).cmd(Command::ttl("a")).exec().await.expect_err("reset");
+    let _ = c
+        .pipeline()
+        .cmd(Command::get("a"))
+        .cmd(Command::ttl("a"))
+        .exec()
+        .await
+        .expect_err("reset");
     assert_eq!(accepted.load(Ordering::SeqCst), 7);
-    let _ = c.pipeline().cmd(Command::get("a")).cmd(Command::incr_by("a", 1)).exec().await.expect_err("reset");
+    let _ = c
+        .pipeline()
+        .cmd(Command::get("a"))
+        .cmd(Command::incr_by("a", 1))
+        .exec()
+        .await
+        .expect_err("reset");
     assert_eq!(accepted.load(Ordering::SeqCst), 8);
     task.abort();
 }
@@ -606,7 +880,10 @@ async fn connection_resets_retry_reads_but_not_writes() {
 #[tokio::test]
 async fn requests_carry_the_upstash_headers_and_shapes() {
     // A one-shot HTTP server that records the raw request and answers a canned reply.
-    async fn capture_one(client_call: impl std::future::Future<Output = ()>, listener: TcpListener) -> String {
+    async fn capture_one(
+        client_call: impl std::future::Future<Output = ()>,
+        listener: TcpListener,
+    ) -> String {
         let server = async move {
             let (mut sock, _) = listener.accept().await.expect("accept");
             let mut raw = Vec::new();
@@ -618,7 +895,11 @@ async fn requests_carry_the_upstash_headers_and_shapes() {
                 if let Some(end) = text.find("\r\n\r\n") {
                     let len = text
                         .lines()
-                        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)))
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
                         .unwrap_or(0);
                     if raw.len() >= end + 4 + len {
                         break;
@@ -643,7 +924,10 @@ async fn requests_carry_the_upstash_headers_and_shapes() {
     let c = client_for(&url, options());
     let raw = capture_one(
         async {
-            assert!(c.set("hdr:k", "v", SetOptions::ex(9)).await.expect("set"), "T0s= decodes to OK");
+            assert!(
+                c.set("hdr:k", "v", SetOptions::ex(9)).await.expect("set"),
+                "T0s= decodes to OK"
+            );
         },
         listener,
     )
@@ -658,18 +942,38 @@ async fn requests_carry_the_upstash_headers_and_shapes() {
     // Binary tail: path form with the raw body.
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let c = client_for(&url, ClientOptions { base64: false, ..options() });
+    let c = client_for(
+        &url,
+        ClientOptions {
+            base64: false,
+            ..options()
+        },
+    );
     let raw = capture_one(
         async {
-            let v = c.command(Command::new("SET").arg("a b").arg(vec![0xffu8, b'x'])).await.expect("set");
-            assert_eq!(v, Value::Bytes(b"T0s=".to_vec()), "plain mode does not decode");
+            let v = c
+                .command(Command::new("SET").arg("a b").arg(vec![0xffu8, b'x']))
+                .await
+                .expect("set");
+            assert_eq!(
+                v,
+                Value::Bytes(b"T0s=".to_vec()),
+                "plain mode does not decode"
+            );
         },
         listener,
     )
     .await;
     assert!(raw.starts_with("POST /SET/a%20b HTTP/1.1\r\n"), "{raw}");
-    assert!(raw.to_ascii_lowercase().contains("content-type: application/octet-stream"), "{raw}");
-    assert!(!raw.to_ascii_lowercase().contains("upstash-encoding"), "{raw}");
+    assert!(
+        raw.to_ascii_lowercase()
+            .contains("content-type: application/octet-stream"),
+        "{raw}"
+    );
+    assert!(
+        !raw.to_ascii_lowercase().contains("upstash-encoding"),
+        "{raw}"
+    );
 }
 
 #[test]

@@ -1,0 +1,225 @@
+//! The service flow natively, against the in-memory store, a scripted HTTP upstream and
+//! a manual clock: the same code that runs in workerd.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+
+use futures::executor::block_on;
+use symbols_core::config::Config;
+use symbols_core::keys;
+use symbols_core::log::Logger;
+use symbols_core::memory::MemoryStore;
+use symbols_core::ports::{Clock, Http, HttpError, HttpRequest, HttpResponse};
+use symbols_core::service::{CacheStatus, Refresh, Service, Trigger};
+use symbols_core::Market;
+
+struct ManualClock {
+    now: Cell<u64>,
+    store: *const MemoryStore,
+    n: Cell<u32>,
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> u64 {
+        self.now.get()
+    }
+    async fn sleep(&self, ms: u64) {
+        self.now.set(self.now.get() + ms);
+        // SAFETY: the store outlives the service in every test (both live in `Fixture`).
+        unsafe { (*self.store).set_now(self.now.get()) };
+    }
+    fn nonce(&self) -> String {
+        self.n.set(self.n.get() + 1);
+        format!("owner-{}", self.n.get())
+    }
+}
+
+#[derive(Default)]
+struct ScriptedHttp {
+    script: RefCell<VecDeque<Result<HttpResponse, HttpError>>>,
+    calls: RefCell<Vec<HttpRequest>>,
+}
+
+fn payload(n: usize) -> Vec<u8> {
+    let syms: Vec<String> = (0..n)
+        .map(|i| {
+            format!(
+                r#"{{"symbol":"S{i}USDT","status":"TRADING","baseAsset":"S{i}","quoteAsset":"USDT","filters":[{{"filterType":"PRICE_FILTER","tickSize":"0.01"}}]}}"#
+            )
+        })
+        .collect();
+    format!(r#"{{"timezone":"UTC","symbols":[{}]}}"#, syms.join(",")).into_bytes()
+}
+
+fn ok(n: usize) -> Result<HttpResponse, HttpError> {
+    Ok(HttpResponse { status: 200, retry_after: None, used_weight: Some("20".into()), body: payload(n) })
+}
+
+fn status(code: u16, retry_after: Option<&str>) -> Result<HttpResponse, HttpError> {
+    Ok(HttpResponse { status: code, retry_after: retry_after.map(str::to_string), used_weight: None, body: b"{\"code\":-1003,\"msg\":\"x\"}".to_vec() })
+}
+
+impl Http for ScriptedHttp {
+    async fn get(&self, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+        self.calls.borrow_mut().push(req);
+        self.script.borrow_mut().pop_front().unwrap_or_else(|| ok(10))
+    }
+}
+
+type Svc<'a> = Service<&'a MemoryStore, &'a ScriptedHttp, ManualClock>;
+
+impl Http for &ScriptedHttp {
+    async fn get(&self, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+        (**self).get(req).await
+    }
+}
+
+struct Fixture {
+    store: Box<MemoryStore>,
+    http: ScriptedHttp,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let store = Box::new(MemoryStore::new());
+        store.set_now(1_700_000_000_000);
+        Fixture { store, http: ScriptedHttp::default() }
+    }
+    fn service(&self, vars: &[(&str, &str)]) -> Svc<'_> {
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut config = Config::resolve(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())).unwrap();
+        config.spot.bases = vec!["http://a".into(), "http://b".into()];
+        let clock = ManualClock { now: Cell::new(1_700_000_000_000), store: &*self.store, n: Cell::new(0) };
+        Service::new(&*self.store, &self.http, clock, config, Logger::null())
+    }
+    fn push(&self, r: Result<HttpResponse, HttpError>) {
+        self.http.script.borrow_mut().push_back(r);
+    }
+    fn calls(&self) -> usize {
+        self.http.calls.borrow().len()
+    }
+}
+
+#[test]
+fn miss_then_hit_writes_every_key_with_the_right_ttl() {
+    let fx = Fixture::new();
+    let svc = fx.service(&[]);
+    let first = block_on(svc.list(Market::Spot)).unwrap();
+    assert_eq!(first.status, CacheStatus::Miss);
+    assert_eq!(first.list.header().count, 10);
+    block_on(svc.record(Market::Spot, first.status));
+    let second = block_on(svc.list(Market::Spot)).unwrap();
+    assert_eq!(second.status, CacheStatus::Hit);
+    assert_eq!(second.redis_round_trips, 1);
+    block_on(svc.record(Market::Spot, second.status));
+    assert_eq!(fx.calls(), 1);
+    assert_eq!(fx.store.ttl_ms(&keys::cache(Market::Spot)), Some(900_000));
+    assert_eq!(fx.store.ttl_ms(&keys::last_good(Market::Spot)), None);
+    assert!(fx.store.raw(&keys::last_good(Market::Spot)).is_some());
+    assert_eq!(fx.store.int(&keys::last_refresh_ts(Market::Spot)), 1_700_000_000);
+    assert_eq!(fx.store.int(&keys::cache_hit(Market::Spot)), 1);
+    assert_eq!(fx.store.int(&keys::cache_miss(Market::Spot)), 1);
+    assert!(fx.store.raw(&keys::refresh_lock(Market::Spot)).is_none(), "lock released");
+    // spot asks Binance for less.
+    assert!(fx.http.calls.borrow()[0].url.ends_with("/api/v3/exchangeInfo?showPermissionSets=false"));
+}
+
+#[test]
+fn failures_fall_back_to_the_next_base_or_last_good() {
+    let fx = Fixture::new();
+    let svc = fx.service(&[]);
+    block_on(svc.refresh(Market::Spot, Trigger::Cron));
+    // 451 on the first base: the second base answers.
+    fx.store.put(&keys::cache(Market::Spot), b"");
+    fx.push(status(451, None));
+    let r = block_on(svc.refresh(Market::Spot, Trigger::Cron));
+    assert!(matches!(r, Refresh::Stored(_)));
+    assert_eq!(fx.calls(), 3);
+    assert!(fx.http.calls.borrow()[2].url.starts_with("http://b/"));
+    let good = fx.store.raw(&keys::last_good(Market::Spot)).unwrap();
+    // Both bases fail: STALE from last_good, nothing overwritten.
+    fx.store.put(&keys::cache(Market::Spot), b"garbage");
+    fx.push(status(500, None));
+    fx.push(Err(HttpError::Timeout));
+    let served = block_on(svc.list(Market::Spot)).unwrap();
+    assert_eq!(served.status, CacheStatus::Stale);
+    assert_eq!(fx.store.raw(&keys::last_good(Market::Spot)).unwrap(), good);
+    assert_eq!(fx.store.int(&keys::upstream_failure(Market::Spot, "timeout")), 1);
+    assert_eq!(fx.store.int(&keys::warmup_success(Market::Spot)), 2);
+}
+
+#[test]
+fn rate_limit_records_a_backoff_that_stops_further_calls() {
+    let fx = Fixture::new();
+    let svc = fx.service(&[]);
+    block_on(svc.refresh(Market::Spot, Trigger::Cron));
+    fx.push(status(429, Some("30")));
+    let r = block_on(svc.refresh(Market::Spot, Trigger::Cron));
+    assert!(matches!(r, Refresh::Failed { retry_after_secs: Some(30), .. }), "{r:?}");
+    assert_eq!(fx.calls(), 2, "429 stops at once: no second base");
+    assert_eq!(fx.store.int(&keys::upstream_blocked_until(Market::Spot)), 1_700_000_030_000);
+    let r = block_on(svc.refresh(Market::Spot, Trigger::Cron));
+    assert!(matches!(r, Refresh::Failed { .. }));
+    assert_eq!(fx.calls(), 2, "no call inside the window");
+    fx.store.put(&keys::cache(Market::Spot), b"");
+    let served = block_on(svc.list(Market::Spot)).unwrap();
+    assert_eq!(served.status, CacheStatus::Stale);
+    assert_eq!(fx.calls(), 2);
+}
+
+#[test]
+fn validation_rejects_empty_and_shrunken_lists() {
+    let fx = Fixture::new();
+    let svc = fx.service(&[]);
+    fx.push(ok(100));
+    block_on(svc.refresh(Market::Spot, Trigger::Cron));
+    let good = fx.store.raw(&keys::last_good(Market::Spot)).unwrap();
+    fx.push(ok(0));
+    assert!(matches!(block_on(svc.refresh(Market::Spot, Trigger::Cron)), Refresh::Failed { .. }));
+    fx.push(ok(49));
+    assert!(matches!(block_on(svc.refresh(Market::Spot, Trigger::Cron)), Refresh::Failed { .. }));
+    assert_eq!(fx.store.raw(&keys::last_good(Market::Spot)).unwrap(), good);
+    assert_eq!(fx.store.int(&keys::warmup_error(Market::Spot)), 2);
+    fx.push(ok(50));
+    assert!(matches!(block_on(svc.refresh(Market::Spot, Trigger::Cron)), Refresh::Stored(_)));
+}
+
+#[test]
+fn held_lock_waits_then_serves_last_good_or_503() {
+    let fx = Fixture::new();
+    let svc = fx.service(&[("REFRESH_WAIT_MS", "1000")]);
+    fx.store.put(&keys::refresh_lock(Market::Futures), b"someone-else");
+    let err = block_on(svc.list(Market::Futures)).unwrap_err();
+    assert_eq!(err.market, Market::Futures);
+    assert_eq!(fx.calls(), 0, "never called upstream while another holds the lock");
+    // With last_good present it is served instead.
+    let list = symbols_core::symbols::StoredList::build(Market::Futures, "u", "t".into(), &[]);
+    fx.store.put(&keys::last_good(Market::Futures), list.as_bytes());
+    let served = block_on(svc.list(Market::Futures)).unwrap();
+    assert_eq!(served.status, CacheStatus::Stale);
+}
+
+#[test]
+fn store_down_bypasses_to_upstream() {
+    let fx = Fixture::new();
+    let svc = fx.service(&[]);
+    fx.store.set_down(true);
+    let served = block_on(svc.list(Market::Spot)).unwrap();
+    assert_eq!(served.status, CacheStatus::Bypass);
+    fx.push(status(500, None));
+    fx.push(status(500, None));
+    let err = block_on(svc.list(Market::Spot)).unwrap_err();
+    assert!(err.reason.contains("redis unreachable"), "{}", err.reason);
+}
+
+#[test]
+fn garbage_under_last_good_is_treated_as_absent_and_repaired() {
+    let fx = Fixture::new();
+    let svc = fx.service(&[]);
+    fx.store.put(&keys::last_good(Market::Spot), b"{\"market\":\"spot\",\"symbols\":[1,2");
+    fx.push(ok(3));
+    let served = block_on(svc.list(Market::Spot)).unwrap();
+    assert_eq!(served.status, CacheStatus::Miss);
+    let repaired = fx.store.raw(&keys::last_good(Market::Spot)).unwrap();
+    assert!(symbols_core::symbols::StoredList::from_bytes(Market::Spot, repaired).is_some());
+}
