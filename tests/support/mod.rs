@@ -325,3 +325,12 @@ async fn start_worker(dir: &Path, config: &Path) -> (ChildGuard, u16) {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        // A failing test shows what the Worker said (the temp dir goes away with it).
+        if std::thread::panicking() {
+            eprintln!("--- worker log (last 40 lines) ---\n{}\n--- end ---", self.log_tail());
+        }
+    }
+}

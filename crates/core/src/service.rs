@@ -288,7 +288,7 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
     }
 
     async fn fetch_and_process(&self, market: Market, previous: Option<usize>) -> Result<StoredList, FetchError> {
-        let fetched = upstream::fetch(&self.http, self.config.upstream(market), market).await?;
+        let fetched = upstream::fetch(&self.http, &self.clock, self.config.upstream(market), market).await?;
         if let Some(w) = &fetched.used_weight {
             self.log.emit(
                 Level::Info,

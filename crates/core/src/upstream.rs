@@ -2,7 +2,7 @@
 //! reason for every failure (which decides retries, back-off and metrics).
 
 use crate::market::Market;
-use crate::ports::{Http, HttpError, HttpRequest, HttpResponse};
+use crate::ports::{Clock, Http, HttpError, HttpRequest, HttpResponse};
 
 /// Why an upstream attempt failed. Also the `reason` label of the failure metrics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -119,7 +119,7 @@ pub const DEFAULT_BACKOFF_SECS: u64 = 60;
 ///
 /// # Errors
 /// The last attempt's [`FetchError`].
-pub async fn fetch(http: &impl Http, cfg: &UpstreamConfig, market: Market) -> Result<Fetched, FetchError> {
+pub async fn fetch(http: &impl Http, clock: &impl Clock, cfg: &UpstreamConfig, market: Market) -> Result<Fetched, FetchError> {
     let mut last = FetchError {
         reason: FailureReason::Network,
         detail: "no upstream base configured".into(),
@@ -135,7 +135,14 @@ pub async fn fetch(http: &impl Http, cfg: &UpstreamConfig, market: Market) -> Re
         for headers in plans {
             attempts += 1;
             let req = HttpRequest { url: url.clone(), headers, timeout_ms: cfg.timeout_ms };
-            match classify(http.get(req).await, base) {
+            let started = clock.now_ms();
+            let mut res = http.get(req).await;
+            // Some platforms (fetch + AbortController) report the deadline as a plain
+            // network error: an error at the deadline is a timeout.
+            if matches!(res, Err(HttpError::Network(_))) && clock.now_ms().saturating_sub(started) + 50 >= cfg.timeout_ms {
+                res = Err(HttpError::Timeout);
+            }
+            match classify(res, base) {
                 Ok((body, used_weight)) => {
                     return Ok(Fetched { base: base.to_string(), body, used_weight, attempts })
                 }
@@ -219,10 +226,15 @@ impl Http for ReqwestHttp {
             rb = rb.header(k, v);
         }
         let err = |e: reqwest::Error| {
-            if e.is_timeout() {
+            let timed_out = e.is_timeout();
+            let msg = e.without_url().to_string();
+            // On wasm32 the deadline is an AbortController: the error is a JS AbortError
+            // that reqwest does not flag as a timeout. Nothing else aborts our fetches.
+            let lower = msg.to_ascii_lowercase();
+            if timed_out || lower.contains("abort") || lower.contains("timed out") {
                 HttpError::Timeout
             } else {
-                HttpError::Network(e.without_url().to_string())
+                HttpError::Network(msg.chars().take(200).collect())
             }
         };
         let resp = rb.send().await.map_err(err)?;

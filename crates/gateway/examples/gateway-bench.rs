@@ -37,6 +37,9 @@ struct Args {
     /// Concurrency levels.
     #[arg(long, value_delimiter = ',', default_value = "1,32")]
     concurrency: Vec<usize>,
+    /// Client runtime threads: 1 = single-threaded (like a Worker isolate), more = multi-threaded.
+    #[arg(long, default_value_t = 1)]
+    client_threads: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +71,11 @@ struct Outcome {
 
 fn value_of(size: usize) -> Bytes {
     // Printable, JSON-safe bytes (no escaping), deterministic.
-    Bytes::from((0..size).map(|i| b'a' + (i * 7 % 26) as u8).collect::<Vec<u8>>())
+    Bytes::from(
+        (0..size)
+            .map(|i| b'a' + (i * 7 % 26) as u8)
+            .collect::<Vec<u8>>(),
+    )
 }
 
 fn key(size: usize, worker: usize) -> String {
@@ -76,12 +83,21 @@ fn key(size: usize, worker: usize) -> String {
 }
 
 fn json_command(args: &[&[u8]]) -> Bytes {
-    let strings: Vec<&str> = args.iter().map(|a| std::str::from_utf8(a).unwrap_or("")).collect();
+    let strings: Vec<&str> = args
+        .iter()
+        .map(|a| std::str::from_utf8(a).unwrap_or(""))
+        .collect();
     Bytes::from(serde_json::to_vec(&strings).unwrap_or_default())
 }
 
 /// One request through the gateway: `POST /` with a JSON command, body read completely.
-async fn gateway_request(http: &reqwest::Client, url: &str, token: &str, body: Bytes, expect_len: usize) -> Result<(), String> {
+async fn gateway_request(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: Bytes,
+    expect_len: usize,
+) -> Result<(), String> {
     let response = http
         .post(url)
         .bearer_auth(token)
@@ -101,17 +117,28 @@ async fn gateway_request(http: &reqwest::Client, url: &str, token: &str, body: B
     Ok(())
 }
 
-async fn direct_request(conn: &mut Connection, command: &[Bytes], expect_len: usize) -> Result<(), String> {
+async fn direct_request(
+    conn: &mut Connection,
+    command: &[Bytes],
+    expect_len: usize,
+) -> Result<(), String> {
     let mut replies = conn.execute(&[command]).await.map_err(|e| e.to_string())?;
     match replies.pop() {
         Some(Value::Error(e)) => Err(e),
-        Some(Value::Bulk(b)) if b.len() < expect_len => Err(format!("short reply: {} bytes", b.len())),
+        Some(Value::Bulk(b)) if b.len() < expect_len => {
+            Err(format!("short reply: {} bytes", b.len()))
+        }
         Some(_) => Ok(()),
         None => Err("no reply".into()),
     }
 }
 
-async fn run_case(args: &Arc<Args>, target: &Arc<RedisTarget>, http: &reqwest::Client, case: &Case) -> Outcome {
+async fn run_case(
+    args: &Arc<Args>,
+    target: &Arc<RedisTarget>,
+    http: &reqwest::Client,
+    case: &Case,
+) -> Outcome {
     let value = value_of(case.size);
     let url = format!("{}/", args.gateway_url.trim_end_matches('/'));
     let per_worker = case.requests.div_ceil(case.concurrency);
@@ -127,16 +154,22 @@ async fn run_case(args: &Arc<Args>, target: &Arc<RedisTarget>, http: &reqwest::C
         let (target_kind, op) = (case.target, case.op);
         tasks.push(tokio::spawn(async move {
             let command: Vec<Bytes> = match op {
-                Op::Set => vec![Bytes::from_static(b"SET"), Bytes::from(key.clone()), value.clone()],
+                Op::Set => vec![
+                    Bytes::from_static(b"SET"),
+                    Bytes::from(key.clone()),
+                    value.clone(),
+                ],
                 Op::Get => vec![Bytes::from_static(b"GET"), Bytes::from(key.clone())],
             };
             let expect_len = if op == Op::Get { value.len() } else { 0 };
             let body = json_command(&command.iter().map(|a| a.as_ref()).collect::<Vec<_>>());
             let mut conn = match target_kind {
-                Target::Direct => match Connection::connect(&target, Duration::from_secs(2)).await {
-                    Ok(c) => Some(c),
-                    Err(e) => return (Vec::new(), per_worker, Some(e.to_string())),
-                },
+                Target::Direct => {
+                    match Connection::connect(&target, Duration::from_secs(2)).await {
+                        Ok(c) => Some(c),
+                        Err(e) => return (Vec::new(), per_worker, Some(e.to_string())),
+                    }
+                }
                 Target::Gateway => None,
             };
             let mut latencies = Vec::with_capacity(per_worker);
@@ -147,7 +180,9 @@ async fn run_case(args: &Arc<Args>, target: &Arc<RedisTarget>, http: &reqwest::C
                 let t = Instant::now();
                 let result = match conn.as_mut() {
                     Some(conn) => direct_request(conn, &command, expect_len).await,
-                    None => gateway_request(&http, &url, &args.token, body.clone(), expect_len).await,
+                    None => {
+                        gateway_request(&http, &url, &args.token, body.clone(), expect_len).await
+                    }
                 };
                 let elapsed = t.elapsed();
                 if i < 3 {
@@ -164,7 +199,12 @@ async fn run_case(args: &Arc<Args>, target: &Arc<RedisTarget>, http: &reqwest::C
             (latencies, errors, first_error)
         }));
     }
-    let mut outcome = Outcome { latencies: Vec::new(), errors: 0, first_error: None, wall: Duration::ZERO };
+    let mut outcome = Outcome {
+        latencies: Vec::new(),
+        errors: 0,
+        first_error: None,
+        wall: Duration::ZERO,
+    };
     for task in tasks {
         match task.await {
             Ok((lat, errors, first)) => {
@@ -197,7 +237,11 @@ fn micros(d: Duration) -> String {
     format!("{:.0}", d.as_secs_f64() * 1e6)
 }
 
-async fn gateway_stats(http: &reqwest::Client, args: &Args, reset: bool) -> Option<serde_json::Value> {
+async fn gateway_stats(
+    http: &reqwest::Client,
+    args: &Args,
+    reset: bool,
+) -> Option<serde_json::Value> {
     let base = args.gateway_url.trim_end_matches('/');
     let request = if reset {
         http.post(format!("{base}/__gateway/stats/reset"))
@@ -208,9 +252,28 @@ async fn gateway_stats(http: &reqwest::Client, args: &Args, reset: bool) -> Opti
     response.json().await.ok()
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let args = Arc::new(Args::parse());
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = if args.client_threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(args.client_threads)
+            .enable_all()
+            .build()
+    };
+    match runtime {
+        Ok(runtime) => runtime.block_on(bench(Arc::new(args))),
+        Err(e) => {
+            eprintln!("gateway-bench: cannot start tokio: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn bench(args: Arc<Args>) -> ExitCode {
     let target = match RedisTarget::parse(&args.redis_url) {
         Ok(t) => Arc::new(t),
         Err(e) => {
@@ -218,7 +281,11 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let http = match reqwest::Client::builder().pool_max_idle_per_host(256).timeout(Duration::from_secs(30)).build() {
+    let http = match reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .timeout(Duration::from_secs(30))
+        .build()
+    {
         Ok(c) => c,
         Err(e) => {
             eprintln!("gateway-bench: {e}");
@@ -227,12 +294,22 @@ async fn main() -> ExitCode {
     };
     let mut cases = Vec::new();
     for &size in &[1024usize, 400 * 1024] {
-        let requests = if size <= 1024 { args.small_requests } else { args.large_requests };
+        let requests = if size <= 1024 {
+            args.small_requests
+        } else {
+            args.large_requests
+        };
         for &concurrency in &args.concurrency {
             // SET first so GET finds the keys.
             for op in [Op::Set, Op::Get] {
                 for target in [Target::Direct, Target::Gateway] {
-                    cases.push(Case { target, op, size, concurrency: concurrency.max(1), requests });
+                    cases.push(Case {
+                        target,
+                        op,
+                        size,
+                        concurrency: concurrency.max(1),
+                        requests,
+                    });
                 }
             }
         }
@@ -263,7 +340,11 @@ async fn main() -> ExitCode {
                 Op::Set => "SET",
                 Op::Get => "GET",
             },
-            if case.size >= 1024 * 1024 { format!("{}MB", case.size >> 20) } else { format!("{}KB", case.size >> 10) },
+            if case.size >= 1024 * 1024 {
+                format!("{}MB", case.size >> 20)
+            } else {
+                format!("{}KB", case.size >> 10)
+            },
             case.concurrency,
             n,
             outcome.errors,
@@ -277,8 +358,9 @@ async fn main() -> ExitCode {
     }
     println!();
     for &(_, op, size, concurrency, gateway_p50) in p50s.iter().filter(|c| c.0 == Target::Gateway) {
-        if let Some(&(.., direct_p50)) =
-            p50s.iter().find(|c| c.0 == Target::Direct && c.1 == op && c.2 == size && c.3 == concurrency)
+        if let Some(&(.., direct_p50)) = p50s
+            .iter()
+            .find(|c| c.0 == Target::Direct && c.1 == op && c.2 == size && c.3 == concurrency)
         {
             println!(
                 "p50 gateway/direct {:?} {}KB conc {}: {:.2}x",
@@ -291,7 +373,9 @@ async fn main() -> ExitCode {
     }
     if let Some(stats) = gateway_stats(&http, &args, false).await {
         // Warm-up requests are counted by the gateway too.
-        println!("gateway stats: {stats} (measured gateway requests: {gateway_requests}, plus warm-up)");
+        println!(
+            "gateway stats: {stats} (measured gateway requests: {gateway_requests}, plus warm-up)"
+        );
     }
     if total_errors > 0 {
         eprintln!("gateway-bench: {total_errors} requests failed");

@@ -39,7 +39,9 @@ impl std::fmt::Debug for Tokens {
 }
 
 fn non_empty(token: Option<&str>) -> Option<Vec<u8>> {
-    token.filter(|t| !t.is_empty()).map(|t| t.as_bytes().to_vec())
+    token
+        .filter(|t| !t.is_empty())
+        .map(|t| t.as_bytes().to_vec())
 }
 
 fn matches(expected: Option<&Vec<u8>>, presented: &[u8]) -> bool {
@@ -54,7 +56,10 @@ fn matches(expected: Option<&Vec<u8>>, presented: &[u8]) -> bool {
 impl Tokens {
     /// Tokens from configuration; empty strings count as unset.
     pub fn new(token: Option<&str>, readonly: Option<&str>) -> Self {
-        Self { token: non_empty(token), readonly: non_empty(readonly) }
+        Self {
+            token: non_empty(token),
+            readonly: non_empty(readonly),
+        }
     }
 
     /// Whether any token is required.
@@ -76,7 +81,8 @@ impl Tokens {
             .map(|v| v.as_bytes())
             .and_then(|v| {
                 let v = v.trim_ascii();
-                (v.len() > 7 && v[..7].eq_ignore_ascii_case(b"bearer ")).then(|| v[7..].trim_ascii().to_vec())
+                (v.len() > 7 && v[..7].eq_ignore_ascii_case(b"bearer "))
+                    .then(|| v[7..].trim_ascii().to_vec())
             });
         let presented = match from_header {
             Some(token) => token,
@@ -105,7 +111,10 @@ mod unit {
 
     fn bearer(t: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(header::AUTHORIZATION, HeaderValue::from_str(&format!("Bearer {t}")).expect("header"));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("Bearer {t}")).expect("header"),
+        );
         h
     }
 
@@ -116,8 +125,14 @@ mod unit {
         assert_eq!(tokens.authorize(&bearer("ro"), None), Ok(Access::ReadOnly));
         assert_eq!(tokens.authorize(&bearer("nope"), None), Err(()));
         assert_eq!(tokens.authorize(&HeaderMap::new(), None), Err(()));
-        assert_eq!(tokens.authorize(&HeaderMap::new(), Some("_token=full")), Ok(Access::Full));
-        assert_eq!(tokens.authorize(&HeaderMap::new(), Some("_token=")), Err(()));
+        assert_eq!(
+            tokens.authorize(&HeaderMap::new(), Some("_token=full")),
+            Ok(Access::Full)
+        );
+        assert_eq!(
+            tokens.authorize(&HeaderMap::new(), Some("_token=")),
+            Err(())
+        );
         let open = Tokens::new(None, Some(""));
         assert!(!open.required());
         assert_eq!(open.authorize(&HeaderMap::new(), None), Ok(Access::Full));

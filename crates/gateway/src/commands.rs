@@ -8,13 +8,30 @@ use bytes::Bytes;
 
 /// Commands that block the connection until data arrives or a timeout passes.
 const BLOCKING: &[&str] = &[
-    "BLPOP", "BRPOP", "BLMOVE", "BRPOPLPUSH", "BZPOPMIN", "BZPOPMAX", "BLMPOP", "BZMPOP", "WAIT", "WAITAOF",
+    "BLPOP",
+    "BRPOP",
+    "BLMOVE",
+    "BRPOPLPUSH",
+    "BZPOPMIN",
+    "BZPOPMAX",
+    "BLMPOP",
+    "BZMPOP",
+    "WAIT",
+    "WAITAOF",
 ];
 
 /// Commands that turn the connection into a stream (pub/sub, replication, monitoring).
 const STREAMING: &[&str] = &[
-    "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE", "MONITOR", "SYNC",
-    "PSYNC", "REPLCONF",
+    "SUBSCRIBE",
+    "PSUBSCRIBE",
+    "SSUBSCRIBE",
+    "UNSUBSCRIBE",
+    "PUNSUBSCRIBE",
+    "SUNSUBSCRIBE",
+    "MONITOR",
+    "SYNC",
+    "PSYNC",
+    "REPLCONF",
 ];
 
 /// Commands that change per-connection state that would leak into the next request.
@@ -26,35 +43,117 @@ const TRANSACTION: &[&str] = &["MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH"];
 /// Commands that only read data (Redis' `readonly` flag, plus harmless introspection).
 const READ_ONLY: &[&str] = &[
     // keys and strings
-    "GET", "MGET", "GETRANGE", "SUBSTR", "STRLEN", "LCS", "EXISTS", "TYPE", "TTL", "PTTL", "EXPIRETIME",
-    "PEXPIRETIME", "KEYS", "SCAN", "RANDOMKEY", "DBSIZE", "DUMP", "TOUCH", "OBJECT", "SORT_RO",
+    "GET",
+    "MGET",
+    "GETRANGE",
+    "SUBSTR",
+    "STRLEN",
+    "LCS",
+    "EXISTS",
+    "TYPE",
+    "TTL",
+    "PTTL",
+    "EXPIRETIME",
+    "PEXPIRETIME",
+    "KEYS",
+    "SCAN",
+    "RANDOMKEY",
+    "DBSIZE",
+    "DUMP",
+    "TOUCH",
+    "OBJECT",
+    "SORT_RO",
     // bits and hyperloglog
-    "GETBIT", "BITCOUNT", "BITPOS", "BITFIELD_RO", "PFCOUNT",
+    "GETBIT",
+    "BITCOUNT",
+    "BITPOS",
+    "BITFIELD_RO",
+    "PFCOUNT",
     // hashes
-    "HGET", "HMGET", "HGETALL", "HKEYS", "HVALS", "HLEN", "HEXISTS", "HSTRLEN", "HSCAN", "HRANDFIELD", "HTTL",
-    "HPTTL", "HEXPIRETIME", "HPEXPIRETIME",
+    "HGET",
+    "HMGET",
+    "HGETALL",
+    "HKEYS",
+    "HVALS",
+    "HLEN",
+    "HEXISTS",
+    "HSTRLEN",
+    "HSCAN",
+    "HRANDFIELD",
+    "HTTL",
+    "HPTTL",
+    "HEXPIRETIME",
+    "HPEXPIRETIME",
     // lists
-    "LRANGE", "LLEN", "LINDEX", "LPOS",
+    "LRANGE",
+    "LLEN",
+    "LINDEX",
+    "LPOS",
     // sets
-    "SMEMBERS", "SISMEMBER", "SMISMEMBER", "SCARD", "SRANDMEMBER", "SSCAN", "SINTER", "SINTERCARD", "SUNION",
+    "SMEMBERS",
+    "SISMEMBER",
+    "SMISMEMBER",
+    "SCARD",
+    "SRANDMEMBER",
+    "SSCAN",
+    "SINTER",
+    "SINTERCARD",
+    "SUNION",
     "SDIFF",
     // sorted sets
-    "ZRANGE", "ZRANGEBYSCORE", "ZREVRANGE", "ZREVRANGEBYSCORE", "ZRANGEBYLEX", "ZREVRANGEBYLEX", "ZSCORE",
-    "ZMSCORE", "ZCARD", "ZCOUNT", "ZLEXCOUNT", "ZRANK", "ZREVRANK", "ZSCAN", "ZRANDMEMBER", "ZINTER", "ZUNION",
-    "ZDIFF", "ZINTERCARD",
+    "ZRANGE",
+    "ZRANGEBYSCORE",
+    "ZREVRANGE",
+    "ZREVRANGEBYSCORE",
+    "ZRANGEBYLEX",
+    "ZREVRANGEBYLEX",
+    "ZSCORE",
+    "ZMSCORE",
+    "ZCARD",
+    "ZCOUNT",
+    "ZLEXCOUNT",
+    "ZRANK",
+    "ZREVRANK",
+    "ZSCAN",
+    "ZRANDMEMBER",
+    "ZINTER",
+    "ZUNION",
+    "ZDIFF",
+    "ZINTERCARD",
     // streams (XREAD without BLOCK only; blocking is refused earlier)
-    "XRANGE", "XREVRANGE", "XLEN", "XREAD", "XINFO", "XPENDING",
+    "XRANGE",
+    "XREVRANGE",
+    "XLEN",
+    "XREAD",
+    "XINFO",
+    "XPENDING",
     // geo
-    "GEOPOS", "GEODIST", "GEOHASH", "GEORADIUS_RO", "GEORADIUSBYMEMBER_RO", "GEOSEARCH",
+    "GEOPOS",
+    "GEODIST",
+    "GEOHASH",
+    "GEORADIUS_RO",
+    "GEORADIUSBYMEMBER_RO",
+    "GEOSEARCH",
     // scripting (read-only variants)
-    "EVAL_RO", "EVALSHA_RO", "FCALL_RO",
+    "EVAL_RO",
+    "EVALSHA_RO",
+    "FCALL_RO",
     // server introspection
-    "PING", "ECHO", "TIME", "INFO", "LASTSAVE", "COMMAND", "MEMORY",
+    "PING",
+    "ECHO",
+    "TIME",
+    "INFO",
+    "LASTSAVE",
+    "COMMAND",
+    "MEMORY",
 ];
 
 /// The upper-cased command name (lossy for non-UTF-8 names).
 pub fn command_name(command: &[Bytes]) -> String {
-    command.first().map(|n| String::from_utf8_lossy(n).to_ascii_uppercase()).unwrap_or_default()
+    command
+        .first()
+        .map(|n| String::from_utf8_lossy(n).to_ascii_uppercase())
+        .unwrap_or_default()
 }
 
 fn arg_is(arg: &Bytes, word: &str) -> bool {
@@ -87,7 +186,11 @@ pub fn refusal(command: &[Bytes]) -> Option<String> {
             "ERR command '{lower}' is not supported by the REST gateway (it would change the state of a shared connection)"
         ));
     }
-    if n == "CLIENT" && command.get(1).is_some_and(|s| arg_is(s, "REPLY") || arg_is(s, "PAUSE")) {
+    if n == "CLIENT"
+        && command
+            .get(1)
+            .is_some_and(|s| arg_is(s, "REPLY") || arg_is(s, "PAUSE"))
+    {
         return Some(format!(
             "ERR command 'client {}' is not supported by the REST gateway",
             String::from_utf8_lossy(&command[1]).to_ascii_lowercase()
@@ -104,7 +207,9 @@ pub fn is_read_only(command: &[Bytes]) -> bool {
     let name = command_name(command);
     match name.as_str() {
         // Only some MEMORY subcommands read.
-        "MEMORY" => command.get(1).is_some_and(|s| arg_is(s, "USAGE") || arg_is(s, "STATS")),
+        "MEMORY" => command
+            .get(1)
+            .is_some_and(|s| arg_is(s, "USAGE") || arg_is(s, "STATS")),
         n => READ_ONLY.contains(&n),
     }
 }
@@ -122,13 +227,18 @@ mod unit {
     use super::*;
 
     fn cmd(args: &[&str]) -> Vec<Bytes> {
-        args.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect()
+        args.iter()
+            .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+            .collect()
     }
 
     #[test]
     fn refuses_blocking_and_stateful() {
         assert!(refusal(&cmd(&["blpop", "k", "0"])).is_some_and(|e| e.contains("'blpop'")));
-        assert!(refusal(&cmd(&["XREAD", "COUNT", "1", "block", "0", "STREAMS", "s", "$"])).is_some());
+        assert!(refusal(&cmd(&[
+            "XREAD", "COUNT", "1", "block", "0", "STREAMS", "s", "$"
+        ]))
+        .is_some());
         assert!(refusal(&cmd(&["XREAD", "COUNT", "1", "STREAMS", "s", "0"])).is_none());
         assert!(refusal(&cmd(&["select", "1"])).is_some());
         assert!(refusal(&cmd(&["multi"])).is_some());
@@ -143,6 +253,9 @@ mod unit {
         assert!(!is_read_only(&cmd(&["SET", "k", "v"])));
         assert!(!is_read_only(&cmd(&["MEMORY", "PURGE"])));
         assert!(!is_read_only(&cmd(&["FLUSHALL"])));
-        assert_eq!(noperm(&cmd(&["SET"])), "NOPERM this user has no permissions to run the 'set' command");
+        assert_eq!(
+            noperm(&cmd(&["SET"])),
+            "NOPERM this user has no permissions to run the 'set' command"
+        );
     }
 }

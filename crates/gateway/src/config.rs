@@ -44,7 +44,10 @@ impl std::fmt::Debug for Config {
             .field("listen", &self.listen)
             .field("redis_url", &redis)
             .field("token", &self.token.as_ref().map(|_| "***"))
-            .field("readonly_token", &self.readonly_token.as_ref().map(|_| "***"))
+            .field(
+                "readonly_token",
+                &self.readonly_token.as_ref().map(|_| "***"),
+            )
             .field("max_request_bytes", &self.max_request_bytes)
             .finish()
     }

@@ -51,7 +51,9 @@ fn write_bytes(out: &mut Vec<u8>, bytes: &[u8], encoding: Encoding) {
             let encoded_len = bytes.len().div_ceil(3) * 4;
             out.resize(start + 1 + encoded_len + 1, b'"');
             // The slice has exactly the padded encoded length, so this cannot fail.
-            let written = BASE64.encode_slice(bytes, &mut out[start + 1..start + 1 + encoded_len]).unwrap_or(0);
+            let written = BASE64
+                .encode_slice(bytes, &mut out[start + 1..start + 1 + encoded_len])
+                .unwrap_or(0);
             out.truncate(start + 1 + written);
             out.push(b'"');
         }
@@ -70,9 +72,19 @@ fn size_hint(value: &Value, encoding: Encoding) -> usize {
             Encoding::Json => b.len() + 8,
         },
         Value::Simple(s) | Value::Error(s) | Value::BigNumber(s) => s.len() * 2 + 8,
-        Value::Array(items) => items.iter().map(|v| size_hint(v, encoding) + 1).sum::<usize>() + 2,
+        Value::Array(items) => {
+            items
+                .iter()
+                .map(|v| size_hint(v, encoding) + 1)
+                .sum::<usize>()
+                + 2
+        }
         Value::Map(pairs) => {
-            pairs.iter().map(|(k, v)| size_hint(k, encoding) + size_hint(v, encoding) + 2).sum::<usize>() + 2
+            pairs
+                .iter()
+                .map(|(k, v)| size_hint(k, encoding) + size_hint(v, encoding) + 2)
+                .sum::<usize>()
+                + 2
         }
         _ => 24,
     }
@@ -90,7 +102,9 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value, encoding: Encoding) {
         Value::Error(message) => write_str(out, message),
         Value::Double(d) if d.is_finite() => {
             // Same formatting as serde_json (shortest round-trip representation).
-            let text = serde_json::Number::from_f64(*d).map(|n| n.to_string()).unwrap_or_else(|| d.to_string());
+            let text = serde_json::Number::from_f64(*d)
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| d.to_string());
             out.extend_from_slice(text.as_bytes());
         }
         Value::Double(d) => {
@@ -163,7 +177,13 @@ pub fn envelope_body(envelope: &Envelope<'_>) -> Vec<u8> {
 
 /// A JSON array of envelopes (pipeline and transaction responses).
 pub fn envelopes_body(envelopes: &[Envelope<'_>]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(envelopes.iter().map(|e| envelope_hint(e) + 1).sum::<usize>() + 2);
+    let mut out = Vec::with_capacity(
+        envelopes
+            .iter()
+            .map(|e| envelope_hint(e) + 1)
+            .sum::<usize>()
+            + 2,
+    );
     out.push(b'[');
     for (i, envelope) in envelopes.iter().enumerate() {
         if i > 0 {
@@ -193,42 +213,98 @@ mod unit {
 
     #[test]
     fn plain_json() {
-        assert_eq!(json(&Value::Simple("OK".into()), Encoding::Json), r#"{"result":"OK"}"#);
+        assert_eq!(
+            json(&Value::Simple("OK".into()), Encoding::Json),
+            r#"{"result":"OK"}"#
+        );
         assert_eq!(json(&Value::Nil, Encoding::Json), r#"{"result":null}"#);
         assert_eq!(json(&Value::Int(-3), Encoding::Json), r#"{"result":-3}"#);
-        assert_eq!(json(&Value::Error("ERR x".into()), Encoding::Base64), r#"{"error":"ERR x"}"#);
-        let arr = Value::Array(vec![Value::Bulk(Bytes::from_static(b"a")), Value::Nil, Value::Array(vec![Value::Int(1)])]);
+        assert_eq!(
+            json(&Value::Error("ERR x".into()), Encoding::Base64),
+            r#"{"error":"ERR x"}"#
+        );
+        let arr = Value::Array(vec![
+            Value::Bulk(Bytes::from_static(b"a")),
+            Value::Nil,
+            Value::Array(vec![Value::Int(1)]),
+        ]);
         assert_eq!(json(&arr, Encoding::Json), r#"{"result":["a",null,[1]]}"#);
-        assert_eq!(json(&Value::Bulk(Bytes::from_static(b"\xff")), Encoding::Json), "{\"result\":\"\u{fffd}\"}");
-        assert_eq!(json(&Value::Bulk(Bytes::from_static(b"q\"\n")), Encoding::Json), r#"{"result":"q\"\n"}"#);
+        assert_eq!(
+            json(&Value::Bulk(Bytes::from_static(b"\xff")), Encoding::Json),
+            "{\"result\":\"\u{fffd}\"}"
+        );
+        assert_eq!(
+            json(&Value::Bulk(Bytes::from_static(b"q\"\n")), Encoding::Json),
+            r#"{"result":"q\"\n"}"#
+        );
     }
 
     #[test]
     fn base64() {
-        assert_eq!(json(&Value::Simple("OK".into()), Encoding::Base64), r#"{"result":"OK"}"#);
-        assert_eq!(json(&Value::Simple("PONG".into()), Encoding::Base64), r#"{"result":"UE9ORw=="}"#);
-        assert_eq!(json(&Value::Bulk(Bytes::from_static(b"\xff\x00")), Encoding::Base64), r#"{"result":"/wA="}"#);
-        let arr = Value::Array(vec![Value::Bulk(Bytes::from_static(b"a")), Value::Nil, Value::Int(2)]);
-        assert_eq!(json(&arr, Encoding::Base64), r#"{"result":["YQ==",null,2]}"#);
+        assert_eq!(
+            json(&Value::Simple("OK".into()), Encoding::Base64),
+            r#"{"result":"OK"}"#
+        );
+        assert_eq!(
+            json(&Value::Simple("PONG".into()), Encoding::Base64),
+            r#"{"result":"UE9ORw=="}"#
+        );
+        assert_eq!(
+            json(
+                &Value::Bulk(Bytes::from_static(b"\xff\x00")),
+                Encoding::Base64
+            ),
+            r#"{"result":"/wA="}"#
+        );
+        let arr = Value::Array(vec![
+            Value::Bulk(Bytes::from_static(b"a")),
+            Value::Nil,
+            Value::Int(2),
+        ]);
+        assert_eq!(
+            json(&arr, Encoding::Base64),
+            r#"{"result":["YQ==",null,2]}"#
+        );
         assert_eq!(Encoding::from_header(Some(b"Base64")), Encoding::Base64);
         assert_eq!(Encoding::from_header(None), Encoding::Json);
         for len in 0..10u8 {
             let bytes: Vec<u8> = (0..len).map(|i| i.wrapping_mul(37)).collect();
             let expected = format!("{{\"result\":\"{}\"}}", BASE64.encode(&bytes));
-            assert_eq!(json(&Value::Bulk(Bytes::from(bytes)), Encoding::Base64), expected);
+            assert_eq!(
+                json(&Value::Bulk(Bytes::from(bytes)), Encoding::Base64),
+                expected
+            );
         }
     }
 
     #[test]
     fn resp3_and_envelope_lists() {
-        assert_eq!(json(&Value::Double(1.5), Encoding::Json), r#"{"result":1.5}"#);
-        assert_eq!(json(&Value::Double(f64::INFINITY), Encoding::Json), r#"{"result":"inf"}"#);
-        assert_eq!(json(&Value::Bool(true), Encoding::Base64), r#"{"result":true}"#);
+        assert_eq!(
+            json(&Value::Double(1.5), Encoding::Json),
+            r#"{"result":1.5}"#
+        );
+        assert_eq!(
+            json(&Value::Double(f64::INFINITY), Encoding::Json),
+            r#"{"result":"inf"}"#
+        );
+        assert_eq!(
+            json(&Value::Bool(true), Encoding::Base64),
+            r#"{"result":true}"#
+        );
         let map = Value::Map(vec![(Value::Simple("a".into()), Value::Int(1))]);
         assert_eq!(json(&map, Encoding::Json), r#"{"result":["a",1]}"#);
         let ok = Value::Simple("OK".into());
-        let body = envelopes_body(&[Envelope::Reply(&ok, Encoding::Base64), Envelope::Error("ERR \"x\"")]);
-        assert_eq!(String::from_utf8(body).expect("utf8"), r#"[{"result":"OK"},{"error":"ERR \"x\""}]"#);
-        assert_eq!(String::from_utf8(error_body("bad\n")).expect("utf8"), r#"{"error":"bad\n"}"#);
+        let body = envelopes_body(&[
+            Envelope::Reply(&ok, Encoding::Base64),
+            Envelope::Error("ERR \"x\""),
+        ]);
+        assert_eq!(
+            String::from_utf8(body).expect("utf8"),
+            r#"[{"result":"OK"},{"error":"ERR \"x\""}]"#
+        );
+        assert_eq!(
+            String::from_utf8(error_body("bad\n")).expect("utf8"),
+            r#"{"error":"bad\n"}"#
+        );
     }
 }

@@ -74,7 +74,10 @@ pub fn find_special(s: &[u8]) -> usize {
 /// Invalid UTF-8, syntax errors, nesting deeper than [`MAX_DEPTH`], trailing characters.
 pub fn parse(src: &Bytes) -> Result<Node, JsonError> {
     if let Err(e) = std::str::from_utf8(src) {
-        return Err(JsonError { message: "invalid UTF-8", offset: e.valid_up_to() });
+        return Err(JsonError {
+            message: "invalid UTF-8",
+            offset: e.valid_up_to(),
+        });
     }
     let mut parser = Parser { src, pos: 0 };
     parser.skip_ws();
@@ -93,7 +96,10 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn error(&self, message: &'static str) -> JsonError {
-        JsonError { message, offset: self.pos }
+        JsonError {
+            message,
+            offset: self.pos,
+        }
     }
 
     fn peek(&self) -> Option<u8> {
@@ -168,7 +174,10 @@ impl Parser<'_> {
     }
 
     fn hex4(&mut self) -> Result<u32, JsonError> {
-        let digits = self.src.get(self.pos..self.pos + 4).ok_or_else(|| self.error("invalid \\u escape"))?;
+        let digits = self
+            .src
+            .get(self.pos..self.pos + 4)
+            .ok_or_else(|| self.error("invalid \\u escape"))?;
         let mut value = 0u32;
         for &d in digits {
             let v = match d {
@@ -216,7 +225,9 @@ impl Parser<'_> {
                 }
                 Some(b'\\') => {
                     self.pos += 1;
-                    let escaped = self.peek().ok_or_else(|| self.error("unterminated string"))?;
+                    let escaped = self
+                        .peek()
+                        .ok_or_else(|| self.error("unterminated string"))?;
                     self.pos += 1;
                     match escaped {
                         b'"' => out.push(b'"'),
@@ -229,12 +240,16 @@ impl Parser<'_> {
                         b't' => out.push(b'\t'),
                         b'u' => {
                             let first = self.hex4()?;
-                            let c = if (0xD800..0xDC00).contains(&first) && self.src[self.pos..].starts_with(b"\\u") {
+                            let c = if (0xD800..0xDC00).contains(&first)
+                                && self.src[self.pos..].starts_with(b"\\u")
+                            {
                                 let save = self.pos;
                                 self.pos += 2;
                                 let second = self.hex4()?;
                                 if (0xDC00..0xE000).contains(&second) {
-                                    char::from_u32(0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00))
+                                    char::from_u32(
+                                        0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00),
+                                    )
                                 } else {
                                     // Not a pair: keep the second escape for the next round.
                                     self.pos = save;
@@ -344,7 +359,14 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
             b'\t' => out.extend_from_slice(b"\\t"),
             0x08 => out.extend_from_slice(b"\\b"),
             0x0c => out.extend_from_slice(b"\\f"),
-            _ => out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]),
+            _ => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xf)],
+            ]),
         }
         start = at + 1;
     }
@@ -395,13 +417,25 @@ mod unit {
                 Node::Null,
             ]))
         );
-        assert_eq!(p(r#"[[], [{"a": [1, {"b": null}]}]]"#), Ok(Node::Array(vec![Node::Array(vec![]), Node::Array(vec![Node::Object])])));
+        assert_eq!(
+            p(r#"[[], [{"a": [1, {"b": null}]}]]"#),
+            Ok(Node::Array(vec![
+                Node::Array(vec![]),
+                Node::Array(vec![Node::Object])
+            ]))
+        );
     }
 
     #[test]
     fn unescapes_strings() {
-        assert_eq!(p(r#""a\"b\\c\/d\n\t\r\b\f""#), Ok(str_node("a\"b\\c/d\n\t\r\u{8}\u{c}")));
-        assert_eq!(p(r#""\u00e9\u20ac\ud83d\ude80 ok""#), Ok(str_node("é€🚀 ok")));
+        assert_eq!(
+            p(r#""a\"b\\c\/d\n\t\r\b\f""#),
+            Ok(str_node("a\"b\\c/d\n\t\r\u{8}\u{c}"))
+        );
+        assert_eq!(
+            p(r#""\u00e9\u20ac\ud83d\ude80 ok""#),
+            Ok(str_node("é€🚀 ok"))
+        );
         assert_eq!(p(r#""\ud800x""#), Ok(str_node("\u{fffd}x")));
         assert_eq!(p(r#""\ud800\u0041""#), Ok(str_node("\u{fffd}A")));
         assert_eq!(p("\"héllo ✓\""), Ok(str_node("héllo ✓")));
@@ -410,8 +444,23 @@ mod unit {
     #[test]
     fn rejects_malformed_input() {
         for bad in [
-            "", "[", "[1,]", "[1 2]", "\"abc", "\"a\u{1}b\"", "\"\\x\"", "\"\\u12\"", "01", "1.", "-", "1e", "tru",
-            "[1]x", "{1:2}", "{\"a\" 1}", "[\"a\"]]",
+            "",
+            "[",
+            "[1,]",
+            "[1 2]",
+            "\"abc",
+            "\"a\u{1}b\"",
+            "\"\\x\"",
+            "\"\\u12\"",
+            "01",
+            "1.",
+            "-",
+            "1e",
+            "tru",
+            "[1]x",
+            "{1:2}",
+            "{\"a\" 1}",
+            "[\"a\"]]",
         ] {
             assert!(p(bad).is_err(), "accepted {bad:?}");
         }
@@ -424,10 +473,21 @@ mod unit {
 
     #[test]
     fn writes_strings_like_serde_json() {
-        for s in ["", "plain", "q\"b\\s/", "ctl\u{0}\u{1f}\u{7f}\n\r\t\u{8}\u{c}", "ünïcödé 🚀", &"x".repeat(100)] {
+        for s in [
+            "",
+            "plain",
+            "q\"b\\s/",
+            "ctl\u{0}\u{1f}\u{7f}\n\r\t\u{8}\u{c}",
+            "ünïcödé 🚀",
+            &"x".repeat(100),
+        ] {
             let mut out = Vec::new();
             write_str(&mut out, s);
-            assert_eq!(String::from_utf8(out).expect("utf8"), serde_json::to_string(s).expect("json"), "{s:?}");
+            assert_eq!(
+                String::from_utf8(out).expect("utf8"),
+                serde_json::to_string(s).expect("json"),
+                "{s:?}"
+            );
         }
     }
 }

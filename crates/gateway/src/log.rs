@@ -71,9 +71,12 @@ impl Level {
 pub fn max_level() -> Level {
     match LEVEL.load(Ordering::Relaxed) {
         UNSET => {
-            let level = std::env::var(LOG_ENV).map(|v| Level::parse(&v)).unwrap_or(Level::Info);
+            let level = std::env::var(LOG_ENV)
+                .map(|v| Level::parse(&v))
+                .unwrap_or(Level::Info);
             // Keep a level set concurrently by `set_max_level`.
-            let _ = LEVEL.compare_exchange(UNSET, level as u8, Ordering::Relaxed, Ordering::Relaxed);
+            let _ =
+                LEVEL.compare_exchange(UNSET, level as u8, Ordering::Relaxed, Ordering::Relaxed);
             Level::from_u8(LEVEL.load(Ordering::Relaxed))
         }
         v => Level::from_u8(v),
@@ -110,7 +113,9 @@ pub fn log(level: Level, msg: &str, fields: Value) {
 
 /// Current UTC time as RFC 3339 with milliseconds.
 fn timestamp() -> String {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let secs = now.as_secs();
     let (days, rem) = (secs / 86_400, secs % 86_400);
     // Civil-from-days (Howard Hinnant), days since 1970-01-01.

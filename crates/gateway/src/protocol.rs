@@ -22,7 +22,9 @@ fn json_arg(node: Node) -> Result<Bytes, ParseError> {
         // Numbers are passed on exactly as written.
         Node::Num(n) => Ok(n),
         Node::Bool(b) => Ok(Bytes::from_static(if b { b"true" } else { b"false" })),
-        Node::Null => Err(ParseError("ERR invalid command: null is not a valid argument".into())),
+        Node::Null => Err(ParseError(
+            "ERR invalid command: null is not a valid argument".into(),
+        )),
         Node::Array(_) | Node::Object => Err(ParseError(
             "ERR invalid command: arguments must be strings, numbers or booleans".into(),
         )),
@@ -37,13 +39,17 @@ fn json_command(node: Node) -> Result<Command, ParseError> {
             }
             items.into_iter().map(json_arg).collect()
         }
-        _ => Err(ParseError("ERR invalid command: expected a JSON array like [\"SET\",\"key\",\"value\"]".into())),
+        _ => Err(ParseError(
+            "ERR invalid command: expected a JSON array like [\"SET\",\"key\",\"value\"]".into(),
+        )),
     }
 }
 
 fn parse_json(body: &Bytes) -> Result<Node, ParseError> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ParseError("ERR empty request body: expected a JSON array command".into()));
+        return Err(ParseError(
+            "ERR empty request body: expected a JSON array command".into(),
+        ));
     }
     json::parse(body).map_err(|e| ParseError(format!("ERR invalid JSON body: {e}")))
 }
@@ -88,7 +94,9 @@ pub fn query_pairs(query: Option<&str>) -> impl Iterator<Item = (Bytes, Option<B
 
 /// The `_token` query parameter, if present.
 pub fn query_token(query: Option<&str>) -> Option<Bytes> {
-    query_pairs(query).find(|(k, _)| k.as_ref() == b"_token").map(|(_, v)| v.unwrap_or_default())
+    query_pairs(query)
+        .find(|(k, _)| k.as_ref() == b"_token")
+        .map(|(_, v)| v.unwrap_or_default())
 }
 
 /// Parses a path-style command: `/set/k/v?EX=100` plus an optional raw body value.
@@ -98,7 +106,11 @@ pub fn query_token(query: Option<&str>) -> Option<Bytes> {
 ///
 /// # Errors
 /// An empty command name.
-pub fn parse_path_command(path: &str, query: Option<&str>, body: Bytes) -> Result<Command, ParseError> {
+pub fn parse_path_command(
+    path: &str,
+    query: Option<&str>,
+    body: Bytes,
+) -> Result<Command, ParseError> {
     let trimmed = path.strip_prefix('/').unwrap_or(path);
     let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
     let mut command: Command = trimmed.split('/').map(decode_component).collect();
@@ -129,7 +141,9 @@ mod unit {
     }
 
     fn strs(cmd: &Command) -> Vec<String> {
-        cmd.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect()
+        cmd.iter()
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect()
     }
 
     #[test]
@@ -141,22 +155,31 @@ mod unit {
         assert!(parse_json_command(&b(r#"["SET",null]"#)).is_err());
         assert!(parse_json_command(&b(r#"["SET",["x"]]"#)).is_err());
         assert!(parse_json_command(&b(r#"{"a":1}"#)).is_err());
-        let p = parse_json_commands(&b(r#"[["PING"],[],["GET","k"],["SET",{"a":1}]]"#)).expect("valid");
+        let p =
+            parse_json_commands(&b(r#"[["PING"],[],["GET","k"],["SET",{"a":1}]]"#)).expect("valid");
         assert!(p[0].is_ok() && p[1].is_err() && p[2].is_ok() && p[3].is_err());
         assert!(parse_json_commands(&b(r#"["PING"]"#)).expect("array")[0].is_err());
     }
 
     #[test]
     fn path_commands() {
-        let c = parse_path_command("/set/a%2Fb/hello%20world/EX/100", None, Bytes::new()).expect("valid");
-        assert_eq!(strs(&c), ["set", "a/b", "hello world", "EX", "100"]);
-        let c = parse_path_command("/set/k", Some("EX=100&_token=secret&NX"), Bytes::from_static(b"body"))
+        let c = parse_path_command("/set/a%2Fb/hello%20world/EX/100", None, Bytes::new())
             .expect("valid");
+        assert_eq!(strs(&c), ["set", "a/b", "hello world", "EX", "100"]);
+        let c = parse_path_command(
+            "/set/k",
+            Some("EX=100&_token=secret&NX"),
+            Bytes::from_static(b"body"),
+        )
+        .expect("valid");
         assert_eq!(strs(&c), ["set", "k", "body", "EX", "100", "NX"]);
         let c = parse_path_command("/set/k/%FF%00", None, Bytes::new()).expect("valid");
         assert_eq!(c[2].as_ref(), b"\xff\x00");
         assert!(parse_path_command("/", None, Bytes::new()).is_err());
-        assert_eq!(query_token(Some("a=1&_token=t%2Bx")).as_deref(), Some(&b"t+x"[..]));
+        assert_eq!(
+            query_token(Some("a=1&_token=t%2Bx")).as_deref(),
+            Some(&b"t+x"[..])
+        );
         assert_eq!(query_token(Some("a=1")), None);
     }
 }

@@ -76,7 +76,10 @@ pub enum RedisError {
 impl RedisError {
     /// Whether Redis could not be reached at all (as opposed to failing mid-request).
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, RedisError::Connect { .. } | RedisError::ConnectTimeout { .. } | RedisError::Setup(_))
+        matches!(
+            self,
+            RedisError::Connect { .. } | RedisError::ConnectTimeout { .. } | RedisError::Setup(_)
+        )
     }
 }
 
@@ -108,9 +111,9 @@ impl RedisTarget {
     /// # Errors
     /// [`RedisError::Url`] naming what is wrong (without echoing the password).
     pub fn parse(url: &str) -> Result<Self, RedisError> {
-        let rest = url
-            .strip_prefix("redis://")
-            .ok_or_else(|| RedisError::Url("expected redis://[user[:password]@]host[:port][/db]".into()))?;
+        let rest = url.strip_prefix("redis://").ok_or_else(|| {
+            RedisError::Url("expected redis://[user[:password]@]host[:port][/db]".into())
+        })?;
         let (authority, path) = match rest.find(['/', '?']) {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, ""),
@@ -119,7 +122,11 @@ impl RedisTarget {
             Some(i) => (Some(&authority[..i]), &authority[i + 1..]),
             None => (None, authority),
         };
-        let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
         let (username, password) = match userinfo {
             None => (None, None),
             Some(info) => match info.split_once(':') {
@@ -128,7 +135,9 @@ impl RedisTarget {
             },
         };
         let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
-            let (h, after) = v6.split_once(']').ok_or_else(|| RedisError::Url("unclosed [ in host".into()))?;
+            let (h, after) = v6
+                .split_once(']')
+                .ok_or_else(|| RedisError::Url("unclosed [ in host".into()))?;
             (h.to_string(), after.strip_prefix(':'))
         } else {
             match hostport.rsplit_once(':') {
@@ -141,14 +150,24 @@ impl RedisTarget {
         }
         let port = match port {
             None | Some("") => 6379,
-            Some(p) => p.parse::<u16>().map_err(|_| RedisError::Url(format!("bad port {p:?}")))?,
+            Some(p) => p
+                .parse::<u16>()
+                .map_err(|_| RedisError::Url(format!("bad port {p:?}")))?,
         };
         let path = path.split('?').next().unwrap_or("");
         let db = match path.trim_start_matches('/') {
             "" => 0,
-            d => d.parse::<u32>().map_err(|_| RedisError::Url(format!("bad database index {d:?}")))?,
+            d => d
+                .parse::<u32>()
+                .map_err(|_| RedisError::Url(format!("bad database index {d:?}")))?,
         };
-        Ok(Self { host, port, username, password, db })
+        Ok(Self {
+            host,
+            port,
+            username,
+            password,
+            db,
+        })
     }
 
     /// `host:port` for dialling and messages.
@@ -167,7 +186,11 @@ impl RedisTarget {
             (Some(u), None) => format!("{u}@"),
             (u, Some(_)) => format!("{}:***@", u.as_deref().unwrap_or("")),
         };
-        let db = if self.db == 0 { String::new() } else { format!("/{}", self.db) };
+        let db = if self.db == 0 {
+            String::new()
+        } else {
+            format!("/{}", self.db)
+        };
         format!("redis://{auth}{}{db}", self.addr())
     }
 }
@@ -191,8 +214,16 @@ impl Connection {
         let dial = async {
             let stream = TcpStream::connect((target.host.as_str(), target.port))
                 .await
-                .map_err(|source| RedisError::Connect { addr: addr.clone(), source })?;
-            stream.set_nodelay(true).map_err(|source| RedisError::Connect { addr: addr.clone(), source })?;
+                .map_err(|source| RedisError::Connect {
+                    addr: addr.clone(),
+                    source,
+                })?;
+            stream
+                .set_nodelay(true)
+                .map_err(|source| RedisError::Connect {
+                    addr: addr.clone(),
+                    source,
+                })?;
             let mut conn = Self {
                 stream,
                 read_buf: BytesMut::with_capacity(READ_CHUNK),
@@ -209,10 +240,16 @@ impl Connection {
                 setup.push(auth);
             }
             if target.db != 0 {
-                setup.push(vec![Bytes::from_static(b"SELECT"), Bytes::from(target.db.to_string())]);
+                setup.push(vec![
+                    Bytes::from_static(b"SELECT"),
+                    Bytes::from(target.db.to_string()),
+                ]);
             }
             if !setup.is_empty() {
-                let replies = conn.execute(&setup).await.map_err(|e| RedisError::Setup(e.to_string()))?;
+                let replies = conn
+                    .execute(&setup)
+                    .await
+                    .map_err(|e| RedisError::Setup(e.to_string()))?;
                 if let Some(Value::Error(e)) = replies.iter().find(|v| v.is_error()) {
                     return Err(RedisError::Setup(e.clone()));
                 }
@@ -229,12 +266,16 @@ impl Connection {
     ///
     /// # Errors
     /// I/O and protocol failures; the connection must then be dropped.
-    pub async fn execute<C: AsRef<[Bytes]>>(&mut self, commands: &[C]) -> Result<Vec<Value>, RedisError> {
+    pub async fn execute<C: AsRef<[Bytes]>>(
+        &mut self,
+        commands: &[C],
+    ) -> Result<Vec<Value>, RedisError> {
         self.write_buf.clear();
         for cmd in commands {
             let args = cmd.as_ref();
             self.write_buf.push(b'*');
-            self.write_buf.extend_from_slice(args.len().to_string().as_bytes());
+            self.write_buf
+                .extend_from_slice(args.len().to_string().as_bytes());
             self.write_buf.extend_from_slice(b"\r\n");
             for arg in args {
                 resp::encode_bulk_header(arg.len(), &mut self.write_buf);
@@ -306,7 +347,9 @@ pub struct RedisPool {
 
 impl fmt::Debug for RedisPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisPool").field("target", &self.target).finish_non_exhaustive()
+        f.debug_struct("RedisPool")
+            .field("target", &self.target)
+            .finish_non_exhaustive()
     }
 }
 
@@ -373,7 +416,10 @@ impl RedisPool {
         loop {
             let (mut conn, reused) = match self.take_idle() {
                 Some(conn) => (conn, true),
-                None => (Connection::connect(&self.target, self.connect_timeout).await?, false),
+                None => (
+                    Connection::connect(&self.target, self.connect_timeout).await?,
+                    false,
+                ),
             };
             let before = conn.received;
             match tokio::time::timeout(self.response_timeout, conn.execute(commands)).await {

@@ -64,7 +64,10 @@ pub fn encode_bulk_header(len: usize, out: &mut Vec<u8>) {
 
 /// Index of the `\r` of the first `\r\n` at or after `start`.
 fn find_crlf(buf: &[u8], start: usize) -> Option<usize> {
-    buf.get(start..)?.windows(2).position(|w| w == b"\r\n").map(|p| p + start)
+    buf.get(start..)?
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .map(|p| p + start)
 }
 
 fn parse_int(line: &[u8]) -> Result<i64, ProtocolError> {
@@ -79,7 +82,9 @@ fn parse_len(line: &[u8]) -> Result<Option<usize>, ProtocolError> {
     if n < 0 {
         Ok(None)
     } else {
-        usize::try_from(n).map(Some).map_err(|_| ProtocolError("length too large"))
+        usize::try_from(n)
+            .map(Some)
+            .map_err(|_| ProtocolError("length too large"))
     }
 }
 
@@ -103,7 +108,10 @@ pub fn frame_len(buf: &[u8], pos: usize) -> Result<Option<usize>, ProtocolError>
         b'$' | b'=' | b'!' => match parse_len(line)? {
             None => Ok(Some(next)),
             Some(n) => {
-                let end = next.checked_add(n).and_then(|e| e.checked_add(2)).ok_or(ProtocolError("length overflow"))?;
+                let end = next
+                    .checked_add(n)
+                    .and_then(|e| e.checked_add(2))
+                    .ok_or(ProtocolError("length overflow"))?;
                 Ok((buf.len() >= end).then_some(end))
             }
         },
@@ -111,7 +119,11 @@ pub fn frame_len(buf: &[u8], pos: usize) -> Result<Option<usize>, ProtocolError>
             let Some(n) = parse_len(line)? else {
                 return Ok(Some(next));
             };
-            let items = if matches!(kind, b'%' | b'|') { n.checked_mul(2).ok_or(ProtocolError("length overflow"))? } else { n };
+            let items = if matches!(kind, b'%' | b'|') {
+                n.checked_mul(2).ok_or(ProtocolError("length overflow"))?
+            } else {
+                n
+            };
             let mut p = next;
             for _ in 0..items {
                 match frame_len(buf, p)? {
@@ -156,7 +168,9 @@ pub fn parse_frame(frame: &Bytes, pos: &mut usize) -> Result<Value, ProtocolErro
             let d = match s.as_str() {
                 "inf" => f64::INFINITY,
                 "-inf" => f64::NEG_INFINITY,
-                other => other.parse::<f64>().map_err(|_| ProtocolError("bad double"))?,
+                other => other
+                    .parse::<f64>()
+                    .map_err(|_| ProtocolError("bad double"))?,
             };
             Value::Double(d)
         }
@@ -173,7 +187,9 @@ pub fn parse_frame(frame: &Bytes, pos: &mut usize) -> Result<Value, ProtocolErro
                     b'$' => Value::Bulk(frame.slice(body_start..body_end)),
                     // Verbatim string: "txt:" / "mkd:" prefix, then the text.
                     b'=' => Value::Bulk(frame.slice((body_start + 4).min(body_end)..body_end)),
-                    _ => Value::Error(String::from_utf8_lossy(&buf[body_start..body_end]).into_owned()),
+                    _ => Value::Error(
+                        String::from_utf8_lossy(&buf[body_start..body_end]).into_owned(),
+                    ),
                 }
             }
         },
@@ -252,7 +268,10 @@ mod unit {
         assert_eq!(decode(b":-5\r\n"), Value::Int(-5));
         assert_eq!(decode(b"$-1\r\n"), Value::Nil);
         assert_eq!(decode(b"*-1\r\n"), Value::Nil);
-        assert_eq!(decode(b"$3\r\na\r\n\r\n"), Value::Bulk(Bytes::from_static(b"a\r\n")));
+        assert_eq!(
+            decode(b"$3\r\na\r\n\r\n"),
+            Value::Bulk(Bytes::from_static(b"a\r\n"))
+        );
         assert_eq!(
             decode(b"*3\r\n$1\r\na\r\n$-1\r\n*1\r\n:1\r\n"),
             Value::Array(vec![
@@ -268,7 +287,10 @@ mod unit {
         assert_eq!(decode(b"_\r\n"), Value::Nil);
         assert_eq!(decode(b"#t\r\n"), Value::Bool(true));
         assert_eq!(decode(b",1.5\r\n"), Value::Double(1.5));
-        assert_eq!(decode(b"=7\r\ntxt:abc\r\n"), Value::Bulk(Bytes::from_static(b"abc")));
+        assert_eq!(
+            decode(b"=7\r\ntxt:abc\r\n"),
+            Value::Bulk(Bytes::from_static(b"abc"))
+        );
         assert_eq!(
             decode(b"%1\r\n+a\r\n:1\r\n"),
             Value::Map(vec![(Value::Simple("a".into()), Value::Int(1))])
@@ -278,7 +300,13 @@ mod unit {
 
     #[test]
     fn incomplete_frames_wait_for_more() {
-        for partial in [&b"$5\r\nab"[..], b"*2\r\n:1\r\n", b"+OK\r", b"", b"|1\r\n+k\r\n+v\r\n"] {
+        for partial in [
+            &b"$5\r\nab"[..],
+            b"*2\r\n:1\r\n",
+            b"+OK\r",
+            b"",
+            b"|1\r\n+k\r\n+v\r\n",
+        ] {
             let mut buf = BytesMut::from(partial);
             assert_eq!(take_value(&mut buf), Ok(None), "{partial:?}");
         }

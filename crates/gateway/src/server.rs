@@ -53,7 +53,9 @@ struct Inner {
 
 impl std::fmt::Debug for Gateway {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Gateway").field("config", &self.inner.config).finish_non_exhaustive()
+        f.debug_struct("Gateway")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -68,7 +70,14 @@ impl Gateway {
             return Err(Error::Config("max_request_bytes must be at least 1".into()));
         }
         let tokens = Tokens::new(config.token.as_deref(), config.readonly_token.as_deref());
-        Ok(Self { inner: Arc::new(Inner { config, tokens, pool, stats: Stats::default() }) })
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config,
+                tokens,
+                pool,
+                stats: Stats::default(),
+            }),
+        })
     }
 
     /// The configuration in force.
@@ -118,7 +127,11 @@ where
         }),
     );
     if !gateway.inner.tokens.required() {
-        log::log(Level::Warn, "no token configured: every request is accepted with full access", json!({}));
+        log::log(
+            Level::Warn,
+            "no token configured: every request is accepted with full access",
+            json!({}),
+        );
     }
     // Probe Redis once in the background so a wrong URL shows in the log at once (not fatal:
     // the pool dials on demand and the gateway works as soon as Redis is up).
@@ -126,14 +139,20 @@ where
     tokio::spawn(async move {
         match probe.redis().query(&[Bytes::from_static(b"PING")]).await {
             Ok(_) => log::log(Level::Info, "redis reachable", json!({ "redis": redis })),
-            Err(e) => log::log(Level::Warn, "redis not reachable yet", json!({ "redis": redis, "error": e.to_string() })),
+            Err(e) => log::log(
+                Level::Warn,
+                "redis not reachable yet",
+                json!({ "redis": redis, "error": e.to_string() }),
+            ),
         }
     });
     let listener = listener.tap_io(|tcp| {
         // Small request/response exchanges: do not wait for Nagle.
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, app(gateway)).with_graceful_shutdown(shutdown).await?;
+    axum::serve(listener, app(gateway))
+        .with_graceful_shutdown(shutdown)
+        .await?;
     log::log(Level::Info, "upstash-gateway stopped", json!({}));
     Ok(())
 }
@@ -151,7 +170,13 @@ struct Reply {
 
 impl Reply {
     fn json(status: StatusCode, body: Vec<u8>) -> Self {
-        Self { status, body, allow: None, commands: 0, command: None }
+        Self {
+            status,
+            body,
+            allow: None,
+            commands: 0,
+            command: None,
+        }
     }
 
     fn error(status: StatusCode, message: &str) -> Self {
@@ -159,7 +184,10 @@ impl Reply {
     }
 
     fn method_not_allowed(allow: &'static str) -> Self {
-        let mut reply = Self::error(StatusCode::METHOD_NOT_ALLOWED, &format!("ERR method not allowed (allowed: {allow})"));
+        let mut reply = Self::error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &format!("ERR method not allowed (allowed: {allow})"),
+        );
         reply.allow = Some(allow);
         reply
     }
@@ -170,7 +198,11 @@ impl Reply {
             e if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_GATEWAY,
         };
-        log::log(Level::Warn, "redis request failed", json!({ "error": error.to_string(), "status": status.as_u16() }));
+        log::log(
+            Level::Warn,
+            "redis request failed",
+            json!({ "error": error.to_string(), "status": status.as_u16() }),
+        );
         Self::error(status, &format!("ERR {error}"))
     }
 
@@ -184,7 +216,10 @@ impl Reply {
         let mut response = Response::new(Body::from(self.body));
         *response.status_mut() = self.status;
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         if let Some(allow) = self.allow {
             headers.insert(header::ALLOW, HeaderValue::from_static(allow));
         }
@@ -242,7 +277,10 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, BodyError> {
 async fn process(gateway: &Gateway, request: Request) -> Reply {
     let (parts, body) = request.into_parts();
     let method = parts.method;
-    if !matches!(method, Method::GET | Method::HEAD | Method::POST | Method::PUT) {
+    if !matches!(
+        method,
+        Method::GET | Method::HEAD | Method::POST | Method::PUT
+    ) {
         return Reply::method_not_allowed("GET, HEAD, POST, PUT");
     }
     let query = parts.uri.query();
@@ -254,7 +292,12 @@ async fn process(gateway: &Gateway, request: Request) -> Reply {
         return internal(gateway, &method, endpoint, access);
     }
     let limit = gateway.inner.config.max_request_bytes;
-    let too_large = || Reply::error(StatusCode::PAYLOAD_TOO_LARGE, &format!("ERR max request size exceeded: limit is {limit} bytes"));
+    let too_large = || {
+        Reply::error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("ERR max request size exceeded: limit is {limit} bytes"),
+        )
+    };
     let declared = parts
         .headers
         .get(header::CONTENT_LENGTH)
@@ -266,10 +309,18 @@ async fn process(gateway: &Gateway, request: Request) -> Reply {
     let body = match read_body(body, limit).await {
         Ok(body) => body,
         Err(BodyError::TooLarge) => return too_large(),
-        Err(BodyError::Read(e)) => return Reply::error(StatusCode::BAD_REQUEST, &format!("ERR cannot read request body: {e}")),
+        Err(BodyError::Read(e)) => {
+            return Reply::error(
+                StatusCode::BAD_REQUEST,
+                &format!("ERR cannot read request body: {e}"),
+            )
+        }
     };
     let encoding = Encoding::from_header(parts.headers.get(ENCODING_HEADER).map(|v| v.as_bytes()));
-    let batch = matches!(path, "/pipeline" | "/pipeline/" | "/multi-exec" | "/multi-exec/");
+    let batch = matches!(
+        path,
+        "/pipeline" | "/pipeline/" | "/multi-exec" | "/multi-exec/"
+    );
     if batch && !matches!(method, Method::POST | Method::PUT) {
         return Reply::method_not_allowed("POST, PUT");
     }
@@ -305,7 +356,11 @@ async fn single(gateway: &Gateway, command: Command, access: Access, encoding: E
     gateway.inner.stats.add_commands(1);
     let reply = match gateway.inner.pool.query(&command).await {
         Ok(value) => {
-            let status = if value.is_error() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+            let status = if value.is_error() {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::OK
+            };
             Reply::json(status, envelope_body(&Envelope::Reply(&value, encoding)))
         }
         Err(e) => Reply::redis_failure(&e),
@@ -351,7 +406,8 @@ async fn pipeline(gateway: &Gateway, body: &Bytes, access: Access, encoding: Enc
             Err(error) => Envelope::Error(error),
         })
         .collect();
-    Reply::json(StatusCode::OK, envelopes_body(&envelopes)).with_commands(runnable.len(), runnable.first())
+    Reply::json(StatusCode::OK, envelopes_body(&envelopes))
+        .with_commands(runnable.len(), runnable.first())
 }
 
 async fn multi_exec(gateway: &Gateway, body: &Bytes, access: Access, encoding: Encoding) -> Reply {
@@ -366,18 +422,29 @@ async fn multi_exec(gateway: &Gateway, body: &Bytes, access: Access, encoding: E
     for entry in parsed {
         let command = match entry {
             Ok(command) => command,
-            Err(ParseError(e)) => return Reply::error(StatusCode::BAD_REQUEST, &format!("EXECABORT Transaction discarded: {e}")),
+            Err(ParseError(e)) => {
+                return Reply::error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("EXECABORT Transaction discarded: {e}"),
+                )
+            }
         };
         if let Some(error) = check(&command, access) {
-            return Reply::error(StatusCode::BAD_REQUEST, &format!("EXECABORT Transaction discarded: {error}"))
-                .with_commands(0, Some(&command));
+            return Reply::error(
+                StatusCode::BAD_REQUEST,
+                &format!("EXECABORT Transaction discarded: {error}"),
+            )
+            .with_commands(0, Some(&command));
         }
         transaction.push(command);
     }
     gateway.inner.stats.add_commands(transaction.len());
     let reply = match gateway.inner.pool.transaction(&transaction).await {
         Ok(Transaction::Executed(replies)) => {
-            let envelopes: Vec<Envelope<'_>> = replies.iter().map(|v| Envelope::Reply(v, encoding)).collect();
+            let envelopes: Vec<Envelope<'_>> = replies
+                .iter()
+                .map(|v| Envelope::Reply(v, encoding))
+                .collect();
             Reply::json(StatusCode::OK, envelopes_body(&envelopes))
         }
         Ok(Transaction::Discarded(error)) => Reply::error(StatusCode::BAD_REQUEST, &error),
@@ -387,7 +454,11 @@ async fn multi_exec(gateway: &Gateway, body: &Bytes, access: Access, encoding: E
 }
 
 fn stats_body(snapshot: StatsSnapshot) -> Vec<u8> {
-    format!(r#"{{"requests":{},"commands":{}}}"#, snapshot.requests, snapshot.commands).into_bytes()
+    format!(
+        r#"{{"requests":{},"commands":{}}}"#,
+        snapshot.requests, snapshot.commands
+    )
+    .into_bytes()
 }
 
 fn internal(gateway: &Gateway, method: &Method, endpoint: &str, access: Access) -> Reply {
@@ -398,12 +469,18 @@ fn internal(gateway: &Gateway, method: &Method, endpoint: &str, access: Access) 
             _ => Reply::method_not_allowed("GET, HEAD"),
         },
         "stats/reset" => match *method {
-            Method::POST | Method::PUT if access == Access::Full => Reply::json(StatusCode::OK, stats_body(stats.reset())),
-            Method::POST | Method::PUT => {
-                Reply::error(StatusCode::BAD_REQUEST, "NOPERM this user has no permissions to reset the gateway stats")
+            Method::POST | Method::PUT if access == Access::Full => {
+                Reply::json(StatusCode::OK, stats_body(stats.reset()))
             }
+            Method::POST | Method::PUT => Reply::error(
+                StatusCode::BAD_REQUEST,
+                "NOPERM this user has no permissions to reset the gateway stats",
+            ),
             _ => Reply::method_not_allowed("POST, PUT"),
         },
-        other => Reply::error(StatusCode::NOT_FOUND, &format!("ERR unknown gateway endpoint {INTERNAL_PREFIX}{other}")),
+        other => Reply::error(
+            StatusCode::NOT_FOUND,
+            &format!("ERR unknown gateway endpoint {INTERNAL_PREFIX}{other}"),
+        ),
     }
 }

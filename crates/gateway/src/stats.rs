@@ -37,11 +37,17 @@ impl Stats {
 
     /// The current values.
     pub fn snapshot(&self) -> StatsSnapshot {
-        StatsSnapshot { requests: self.requests.load(Ordering::Relaxed), commands: self.commands.load(Ordering::Relaxed) }
+        StatsSnapshot {
+            requests: self.requests.load(Ordering::Relaxed),
+            commands: self.commands.load(Ordering::Relaxed),
+        }
     }
 
     /// Sets both counters to zero and returns the values they had.
     pub fn reset(&self) -> StatsSnapshot {
-        StatsSnapshot { requests: self.requests.swap(0, Ordering::Relaxed), commands: self.commands.swap(0, Ordering::Relaxed) }
+        StatsSnapshot {
+            requests: self.requests.swap(0, Ordering::Relaxed),
+            commands: self.commands.swap(0, Ordering::Relaxed),
+        }
     }
 }

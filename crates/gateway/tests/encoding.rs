@@ -14,30 +14,71 @@ fn b64(s: impl AsRef<[u8]>) -> Value {
 async fn base64_results_keep_ok_numbers_and_nulls() {
     let gw = support::start().await;
     let send = |command: Value| {
-        let req = gw.post("/").header("Upstash-Encoding", "base64").json(&command);
+        let req = gw
+            .post("/")
+            .header("Upstash-Encoding", "base64")
+            .json(&command);
         async move { parts(req.send().await.expect("send")).await }
     };
-    assert_eq!(send(json!(["SET", "k", "hello"])).await, (200, json!({"result": "OK"})));
-    assert_eq!(send(json!(["GET", "k"])).await, (200, json!({"result": b64("hello")})));
-    assert_eq!(send(json!(["PING"])).await, (200, json!({"result": b64("PONG")})));
-    assert_eq!(send(json!(["GET", "missing"])).await, (200, json!({"result": null})));
-    assert_eq!(send(json!(["INCR", "n"])).await, (200, json!({"result": 1})));
-    assert_eq!(send(json!(["RPUSH", "l", "a", "OK", "ü"])).await, (200, json!({"result": 3})));
-    assert_eq!(send(json!(["LRANGE", "l", 0, -1])).await, (200, json!({"result": [b64("a"), b64("OK"), b64("ü")]})));
-    assert_eq!(send(json!(["MGET", "k", "missing"])).await, (200, json!({"result": [b64("hello"), null]})));
+    assert_eq!(
+        send(json!(["SET", "k", "hello"])).await,
+        (200, json!({"result": "OK"}))
+    );
+    assert_eq!(
+        send(json!(["GET", "k"])).await,
+        (200, json!({"result": b64("hello")}))
+    );
+    assert_eq!(
+        send(json!(["PING"])).await,
+        (200, json!({"result": b64("PONG")}))
+    );
+    assert_eq!(
+        send(json!(["GET", "missing"])).await,
+        (200, json!({"result": null}))
+    );
+    assert_eq!(
+        send(json!(["INCR", "n"])).await,
+        (200, json!({"result": 1}))
+    );
+    assert_eq!(
+        send(json!(["RPUSH", "l", "a", "OK", "ü"])).await,
+        (200, json!({"result": 3}))
+    );
+    assert_eq!(
+        send(json!(["LRANGE", "l", 0, -1])).await,
+        (200, json!({"result": [b64("a"), b64("OK"), b64("ü")]}))
+    );
+    assert_eq!(
+        send(json!(["MGET", "k", "missing"])).await,
+        (200, json!({"result": [b64("hello"), null]}))
+    );
     // Errors are never encoded.
-    assert_eq!(send(json!(["INCR", "k"])).await, (400, json!({"error": "ERR value is not an integer or out of range"})));
+    assert_eq!(
+        send(json!(["INCR", "k"])).await,
+        (
+            400,
+            json!({"error": "ERR value is not an integer or out of range"})
+        )
+    );
     // Nested arrays are encoded element-wise.
     gw.ok(json!(["XADD", "st", "1-1", "field", "value"])).await;
     assert_eq!(
         send(json!(["XRANGE", "st", "-", "+"])).await,
-        (200, json!({"result": [[b64("1-1"), [b64("field"), b64("value")]]]}))
+        (
+            200,
+            json!({"result": [[b64("1-1"), [b64("field"), b64("value")]]]})
+        )
     );
     // Pipelines and transactions encode each envelope's result.
     let (status, body) = parts(
         gw.post("/pipeline")
             .header("upstash-encoding", "base64")
-            .json(&json!([["SET", "p", "v"], ["GET", "p"], ["INCR", "p"], ["INCR", "c"]]))
+            .json(&json!([
+                ["SET", "p", "v"],
+                ["GET", "p"],
+                ["INCR", "p"],
+                ["INCR", "c"]
+            ]))
             .send()
             .await
             .expect("send"),
@@ -57,29 +98,60 @@ async fn base64_results_keep_ok_numbers_and_nulls() {
             .expect("send"),
     )
     .await;
-    assert_eq!((status, body), (200, json!([{"result": "OK"}, {"result": b64("x")}])));
+    assert_eq!(
+        (status, body),
+        (200, json!([{"result": "OK"}, {"result": b64("x")}]))
+    );
 }
 
 #[tokio::test]
 async fn binary_values_round_trip_exactly_under_base64() {
     let gw = support::start().await;
-    let binary: Vec<u8> = (0u8..=255).rev().chain([0, 0xff, 0xfe, b'\r', b'\n', 0xc3]).collect();
+    let binary: Vec<u8> = (0u8..=255)
+        .rev()
+        .chain([0, 0xff, 0xfe, b'\r', b'\n', 0xc3])
+        .collect();
     assert!(std::str::from_utf8(&binary).is_err());
     // Raw POST body is the value.
-    let (status, body) = parts(gw.post("/set/bin").body(binary.clone()).send().await.expect("send")).await;
+    let (status, body) = parts(
+        gw.post("/set/bin")
+            .body(binary.clone())
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
     assert_eq!((status, body), (200, json!({"result": "OK"})));
-    let (status, body) =
-        parts(gw.get("/get/bin").header("Upstash-Encoding", "base64").send().await.expect("send")).await;
+    let (status, body) = parts(
+        gw.get("/get/bin")
+            .header("Upstash-Encoding", "base64")
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
     assert_eq!(status, 200);
-    let decoded = BASE64.decode(body["result"].as_str().expect("base64 string")).expect("valid base64");
+    let decoded = BASE64
+        .decode(body["result"].as_str().expect("base64 string"))
+        .expect("valid base64");
     assert_eq!(decoded, binary, "binary value changed on the way through");
     // Percent-encoded bytes in the path are binary-safe too.
     let (status, _) = parts(gw.get("/set/pbin/%00%FF%FEok").send().await.expect("send")).await;
     assert_eq!(status, 200);
-    let (_, body) = parts(gw.get("/get/pbin").header("Upstash-Encoding", "base64").send().await.expect("send")).await;
+    let (_, body) = parts(
+        gw.get("/get/pbin")
+            .header("Upstash-Encoding", "base64")
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
     assert_eq!(body, json!({"result": b64(b"\x00\xff\xfeok")}));
     // redis-cli sees the exact bytes.
-    assert_eq!(gw.redis.cli(&["STRLEN", "bin"]), format!("(integer) {}", binary.len()));
+    assert_eq!(
+        gw.redis.cli(&["STRLEN", "bin"]),
+        format!("(integer) {}", binary.len())
+    );
     // Without base64, non-UTF-8 bytes come back lossily (but still as valid JSON).
     let (status, body) = parts(gw.get("/get/pbin").send().await.expect("send")).await;
     assert_eq!(status, 200);
@@ -89,10 +161,19 @@ async fn binary_values_round_trip_exactly_under_base64() {
 #[tokio::test]
 async fn large_values_round_trip() {
     let gw = support::start().await;
-    let value: String = (0..400 * 1024).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+    let value: String = (0..400 * 1024)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
     assert_eq!(gw.ok(json!(["SET", "large", value])).await, json!("OK"));
     assert_eq!(gw.ok(json!(["GET", "large"])).await, json!(value));
-    let (status, body) = parts(gw.get("/get/large").header("Upstash-Encoding", "base64").send().await.expect("send")).await;
+    let (status, body) = parts(
+        gw.get("/get/large")
+            .header("Upstash-Encoding", "base64")
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(body, json!({"result": b64(&value)}));
 }

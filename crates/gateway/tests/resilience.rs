@@ -19,7 +19,17 @@ async fn blocking_and_connection_state_commands_are_refused_fast() {
         json!(["BLMPOP", 0, 1, "l", "LEFT"]),
         json!(["BZMPOP", 0, 1, "z", "MIN"]),
         json!(["XREAD", "BLOCK", 0, "STREAMS", "s", "$"]),
-        json!(["XREADGROUP", "GROUP", "g", "c", "BLOCK", 0, "STREAMS", "s", ">"]),
+        json!([
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "c",
+            "BLOCK",
+            0,
+            "STREAMS",
+            "s",
+            ">"
+        ]),
         json!(["SUBSCRIBE", "ch"]),
         json!(["PSUBSCRIBE", "ch*"]),
         json!(["SSUBSCRIBE", "ch"]),
@@ -42,12 +52,23 @@ async fn blocking_and_connection_state_commands_are_refused_fast() {
         assert_eq!(status, 400, "{command} -> {body}");
         let error = body["error"].as_str().unwrap_or_default();
         let name = command[0].as_str().unwrap_or_default().to_ascii_lowercase();
-        assert!(error.starts_with("ERR") && error.contains(&name), "{command} -> {error}");
-        assert!(started.elapsed() < Duration::from_secs(1), "{command} took {:?}", started.elapsed());
+        assert!(
+            error.starts_with("ERR") && error.contains(&name),
+            "{command} -> {error}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{command} took {:?}",
+            started.elapsed()
+        );
     }
     // Non-blocking XREAD still works; the shared connections are still usable and on db 0.
     gw.ok(json!(["XADD", "s", "1-1", "f", "v"])).await;
-    assert_eq!(gw.ok(json!(["XREAD", "COUNT", 1, "STREAMS", "s", "0"])).await[0][0], json!("s"));
+    assert_eq!(
+        gw.ok(json!(["XREAD", "COUNT", 1, "STREAMS", "s", "0"]))
+            .await[0][0],
+        json!("s")
+    );
     gw.ok(json!(["SET", "still", "db0"])).await;
     assert_eq!(gw.redis.cli_raw(&["GET", "still"]), "db0");
 }
@@ -64,13 +85,36 @@ async fn redis_down_gives_fast_5xx_and_gateway_recovers() {
         let started = Instant::now();
         let (status, body) = gw.cmd(json!(["GET", "k"])).await;
         let took = started.elapsed();
-        assert!(status == 502 || status == 503, "attempt {attempt}: {status} {body}");
-        assert!(body["error"].as_str().is_some_and(|e| e.contains("redis")), "{body}");
-        assert!(took < Duration::from_secs(3), "attempt {attempt}: took {took:?}");
+        assert!(
+            status == 502 || status == 503,
+            "attempt {attempt}: {status} {body}"
+        );
+        assert!(
+            body["error"].as_str().is_some_and(|e| e.contains("redis")),
+            "{body}"
+        );
+        assert!(
+            took < Duration::from_secs(3),
+            "attempt {attempt}: took {took:?}"
+        );
     }
-    let (status, body) = parts(gw.post("/pipeline").json(&json!([["PING"]])).send().await.expect("send")).await;
+    let (status, body) = parts(
+        gw.post("/pipeline")
+            .json(&json!([["PING"]]))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
     assert!(status == 502 || status == 503, "{status} {body}");
-    let (status, _) = parts(gw.post("/multi-exec").json(&json!([["PING"]])).send().await.expect("send")).await;
+    let (status, _) = parts(
+        gw.post("/multi-exec")
+            .json(&json!([["PING"]]))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
     assert!(status == 502 || status == 503);
     gw.redis.restart();
     // The first request after Redis is back succeeds: no stale pooled connection leaks through.
@@ -82,23 +126,48 @@ async fn redis_down_gives_fast_5xx_and_gateway_recovers() {
     }
     gw.redis.restart();
     assert_eq!(gw.ok(json!(["PING"])).await, json!("PONG"));
-    let (status, body) = parts(gw.post("/pipeline").json(&json!([["PING"], ["ECHO", "x"]])).send().await.expect("send")).await;
-    assert_eq!((status, body), (200, json!([{"result": "PONG"}, {"result": "x"}])));
+    let (status, body) = parts(
+        gw.post("/pipeline")
+            .json(&json!([["PING"], ["ECHO", "x"]]))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (200, json!([{"result": "PONG"}, {"result": "x"}]))
+    );
 }
 
 #[tokio::test]
 async fn redis_never_up_gives_503_quickly() {
     let port = testkit::free_port();
-    let (url, shutdown, _task) = support::start_gateway(format!("redis://127.0.0.1:{port}"), |_| {}).await;
+    let (url, shutdown, _task) =
+        support::start_gateway(format!("redis://127.0.0.1:{port}"), |_| {}).await;
     let http = support::client();
     let started = Instant::now();
     let (status, body) = parts(
-        http.post(format!("{url}/")).bearer_auth(support::TOKEN).json(&json!(["PING"])).send().await.expect("send"),
+        http.post(format!("{url}/"))
+            .bearer_auth(support::TOKEN)
+            .json(&json!(["PING"]))
+            .send()
+            .await
+            .expect("send"),
     )
     .await;
     assert_eq!(status, 503, "{body}");
-    assert!(body["error"].as_str().is_some_and(|e| e.contains("redis unavailable")), "{body}");
-    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("redis unavailable")),
+        "{body}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
     let _ = shutdown.send(());
 }
 
@@ -108,7 +177,9 @@ async fn concurrent_requests_share_the_pool_correctly() {
     let mut tasks = Vec::new();
     for i in 0..64 {
         let req = gw.post("/").json(&json!(["INCR", "counter"]));
-        let tx = gw.post("/multi-exec").json(&json!([["RPUSH", "list", i], ["RPUSH", "list", i]]));
+        let tx = gw
+            .post("/multi-exec")
+            .json(&json!([["RPUSH", "list", i], ["RPUSH", "list", i]]));
         tasks.push(tokio::spawn(async move {
             let (s1, _) = parts(req.send().await.expect("send")).await;
             let (s2, body) = parts(tx.send().await.expect("send")).await;
@@ -140,8 +211,16 @@ async fn run_returns_after_shutdown() {
 
 #[tokio::test]
 async fn invalid_redis_url_is_a_config_error() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let config = upstash_gateway::Config { redis_url: "http://nope".into(), ..Default::default() };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let config = upstash_gateway::Config {
+        redis_url: "http://nope".into(),
+        ..Default::default()
+    };
     let result = upstash_gateway::run(listener, config, async {}).await;
-    assert!(matches!(result, Err(upstash_gateway::Error::Config(_))), "{result:?}");
+    assert!(
+        matches!(result, Err(upstash_gateway::Error::Config(_))),
+        "{result:?}"
+    );
 }

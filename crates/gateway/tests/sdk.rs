@@ -6,7 +6,10 @@ use std::process::Command;
 use crate::support;
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
 }
 
 #[tokio::test]
@@ -15,7 +18,9 @@ async fn conformance_with_official_sdk() {
     let node = std::env::var("NODE").unwrap_or_else(|_| "node".into());
     match Command::new(&node).arg("--version").output() {
         Ok(out) if out.status.success() => {}
-        _ => panic!("`{node} --version` failed: Node.js 20+ is needed for the SDK conformance test"),
+        _ => {
+            panic!("`{node} --version` failed: Node.js 20+ is needed for the SDK conformance test")
+        }
     }
     let package = root.join("node_modules/@upstash/redis/package.json");
     assert!(
@@ -45,6 +50,9 @@ async fn conformance_with_official_sdk() {
         "conformance.mjs failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
         output.status
     );
-    assert!(stdout.contains("checks passed"), "unexpected output: {stdout}");
+    assert!(
+        stdout.contains("checks passed"),
+        "unexpected output: {stdout}"
+    );
     eprintln!("{}", stdout.trim());
 }

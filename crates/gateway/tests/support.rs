@@ -28,7 +28,14 @@ pub async fn start() -> TestGateway {
 }
 
 /// Starts a gateway in front of `redis_url` (which may be down) with `tweak` applied to its config.
-pub async fn start_gateway(redis_url: String, tweak: impl FnOnce(&mut Config)) -> (String, oneshot::Sender<()>, tokio::task::JoinHandle<Result<(), upstash_gateway::Error>>) {
+pub async fn start_gateway(
+    redis_url: String,
+    tweak: impl FnOnce(&mut Config),
+) -> (
+    String,
+    oneshot::Sender<()>,
+    tokio::task::JoinHandle<Result<(), upstash_gateway::Error>>,
+) {
     let mut config = Config {
         listen: "127.0.0.1:0".into(),
         redis_url,
@@ -41,7 +48,9 @@ pub async fn start_gateway(redis_url: String, tweak: impl FnOnce(&mut Config)) -
     if std::env::var_os(upstash_gateway::log::LOG_ENV).is_none() {
         upstash_gateway::log::set_max_level(upstash_gateway::log::Level::Off);
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind gateway listener");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind gateway listener");
     let url = format!("http://{}", listener.local_addr().expect("local addr"));
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(upstash_gateway::run(listener, config, async {
@@ -54,19 +63,29 @@ pub async fn start_gateway(redis_url: String, tweak: impl FnOnce(&mut Config)) -
 pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestGateway {
     let redis = RedisServer::start();
     let (url, shutdown, task) = start_gateway(redis.url(), tweak).await;
-    TestGateway { redis, url, http: client(), shutdown: Some(shutdown), task: Some(task) }
+    TestGateway {
+        redis,
+        url,
+        http: client(),
+        shutdown: Some(shutdown),
+        task: Some(task),
+    }
 }
 
 /// A plain HTTP client with a timeout so a hanging gateway fails the test instead of blocking it.
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_secs(15)).build().expect("reqwest client")
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .build()
+        .expect("reqwest client")
 }
 
 /// Status and parsed JSON body.
 pub async fn parts(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let text = response.text().await.expect("response body");
-    let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("body is not JSON ({e}): {text:?}"));
+    let json =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("body is not JSON ({e}): {text:?}"));
     (status, json)
 }
 
@@ -88,14 +107,23 @@ impl TestGateway {
 
     /// `POST /` with a JSON command and the full token.
     pub async fn cmd(&self, command: Value) -> (u16, Value) {
-        parts(self.post("/").json(&command).send().await.expect("send command")).await
+        parts(
+            self.post("/")
+                .json(&command)
+                .send()
+                .await
+                .expect("send command"),
+        )
+        .await
     }
 
     /// Like [`TestGateway::cmd`] but asserts 200 and returns `result`.
     pub async fn ok(&self, command: Value) -> Value {
         let (status, body) = self.cmd(command.clone()).await;
         assert_eq!(status, 200, "{command} -> {body}");
-        body.get("result").cloned().unwrap_or_else(|| panic!("{command} -> no result in {body}"))
+        body.get("result")
+            .cloned()
+            .unwrap_or_else(|| panic!("{command} -> no result in {body}"))
     }
 
     /// Stops the gateway and waits for `run` to return.
