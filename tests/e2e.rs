@@ -10,3 +10,7 @@ mod foundation;
 mod service;
 // Upstream and Redis failures: last_good, STALE, BYPASS, 503, back-off, validation.
 mod failures;
+// Single flight, admin refresh, request limits, CORS, secrets.
+mod reliability;
+// The fault matrix: every failure, one row each, with the data-loss count.
+mod matrix;

@@ -100,6 +100,32 @@ impl Gateway {
         }
     }
 
+    /// Starts again on the same port with another token (the Worker's is then wrong: 401).
+    pub async fn restart_with_token(&mut self, token: &str) {
+        self.token = token.to_string();
+        self.restart().await;
+    }
+
+    /// Replaces the gateway with a listener that accepts connections and never answers.
+    pub async fn stall(&mut self) {
+        self.stop().await;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await.expect("rebind gateway port");
+        let (tx, mut rx) = oneshot::channel::<()>();
+        self.stop = Some(tx);
+        self.task = Some(tokio::spawn(async move {
+            let mut held = Vec::new();
+            loop {
+                tokio::select! {
+                    _ = &mut rx => break,
+                    conn = listener.accept() => match conn {
+                        Ok((sock, _)) => held.push(sock),
+                        Err(_) => break,
+                    },
+                }
+            }
+        }));
+    }
+
     /// Starts again on the same port.
     pub async fn restart(&mut self) {
         self.stop().await;
@@ -177,14 +203,23 @@ pub struct Stack {
     _slot: Slot,
 }
 
+/// Names passed as secrets (`.dev.vars`, which wrangler never prints), not as vars.
+const SECRETS: [&str; 3] = ["REDIS_REST_TOKEN", "BINANCE_API_KEY", "ADMIN_TOKEN"];
+
 fn write_config(dir: &Path, vars: &[(String, String)]) -> PathBuf {
     let mut toml = format!(
         "name = \"symbols-edge-e2e\"\nmain = {:?}\ncompatibility_date = \"2026-04-01\"\n\n[triggers]\ncrons = [\"*/5 * * * *\"]\n\n[vars]\n",
         root().join("build/index.js")
     );
+    let mut dev_vars = String::new();
     for (k, v) in vars {
-        toml.push_str(&format!("{k} = {v:?}\n"));
+        if SECRETS.contains(&k.as_str()) {
+            dev_vars.push_str(&format!("{k}={v:?}\n"));
+        } else {
+            toml.push_str(&format!("{k} = {v:?}\n"));
+        }
     }
+    std::fs::write(dir.join(".dev.vars"), dev_vars).expect("write .dev.vars");
     let path = dir.join("wrangler.toml");
     std::fs::write(&path, toml).expect("write wrangler.toml");
     path
@@ -229,7 +264,15 @@ impl Stack {
         for (k, v) in headers {
             rb = rb.header(*k, *v);
         }
-        let resp = rb.send().await.unwrap_or_else(|e| panic!("request {path}: {e}\n--- worker log ---\n{}", self.log_tail()));
+        let resp = rb.send().await.unwrap_or_else(|e| {
+            let mut chain = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(c) = source {
+                chain.push_str(&format!(": {c}"));
+                source = c.source();
+            }
+            panic!("request {path}: {chain}\n--- worker log ---\n{}", self.log_tail())
+        });
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let body = resp.bytes().await.expect("body").to_vec();
@@ -290,8 +333,13 @@ async fn start_worker(dir: &Path, config: &Path) -> (ChildGuard, u16) {
     let log2 = log.try_clone().expect("log clone");
     let port = free_port();
     let inspector = free_port();
-    let mut cmd = Command::new("node");
-    cmd.arg(&wrangler)
+    // workerd holds a socket per in-flight subrequest and log line under wrangler dev:
+    // a burst of concurrent requests can pass a default 1024-fd limit.
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg("ulimit -n 65536 2>/dev/null || ulimit -n \"$(ulimit -Hn)\" 2>/dev/null; exec node \"$@\"")
+        .arg("node")
+        .arg(&wrangler)
         .args(["dev", "--config"])
         .arg(config)
         .args(["--ip", "127.0.0.1", "--port", &port.to_string()])

@@ -1,7 +1,19 @@
 //! Parsing and projecting Binance exchangeInfo, and validating the result before any write.
 //!
-//! Deserialisation borrows from the payload and skips every field we do not keep, so a
-//! 4 MB spot payload never becomes a DOM. Unknown fields and enum values are tolerated.
+//! [`parse`] is a hand-written single-pass scanner (module `scan` below): it walks the
+//! payload once, skips every value it does not keep without building anything (strings,
+//! numbers, nested arrays and objects are validated and stepped over), records the kept
+//! strings as borrowed spans of the payload (no allocation per filter or per field seen),
+//! and allocates only the fields of the final [`Symbol`]s. A 4 MB spot payload never
+//! becomes a DOM. Unknown fields and enum values are tolerated.
+//!
+//! Exactness: the scanner accepts a strict subset of what the serde_json visitor
+//! ([`parse_serde`], the previous implementation) accepts and produces the same symbols on
+//! it. Whenever it meets anything else (malformed or truncated JSON, a duplicate field, an
+//! escaped key, a number that is not a plain integer where one is kept, positional
+//! structs, nesting deeper than 60) it gives up and the serde_json visitor decides, so
+//! errors (and their messages) and rare accepted shapes are exactly those of serde_json.
+//! The tests compare both on the fixtures, on every truncation and on mutated payloads.
 
 use std::borrow::Cow;
 
@@ -177,12 +189,828 @@ impl<'de> Visitor<'de> for SymbolsSeed {
 /// # Errors
 /// [`ProcessError::Parse`] for anything that is not exchangeInfo-shaped JSON.
 pub fn parse(market: Market, payload: &[u8]) -> Result<Vec<Symbol>, ProcessError> {
+    match scan::document(market, payload) {
+        Ok(symbols) => Ok(symbols),
+        // Malformed, or a shape the scanner leaves alone: serde_json gives the exact answer.
+        Err(scan::Bail) => parse_serde(market, payload),
+    }
+}
+
+/// The scanner alone: `None` where it leaves the payload to serde_json (malformed input
+/// or a rare shape). For tests and benchmarks that must know which path ran.
+#[doc(hidden)]
+pub fn parse_fast_path(market: Market, payload: &[u8]) -> Option<Vec<Symbol>> {
+    scan::document(market, payload).ok()
+}
+
+/// The serde_json visitor implementation: [`parse`]'s fallback (the exact errors) and the
+/// reference its scanner is tested and benchmarked against. Same contract as [`parse`].
+///
+/// # Errors
+/// [`ProcessError::Parse`] for anything that is not exchangeInfo-shaped JSON.
+#[doc(hidden)]
+pub fn parse_serde(market: Market, payload: &[u8]) -> Result<Vec<Symbol>, ProcessError> {
     let mut de = serde_json::Deserializer::from_slice(payload);
     let symbols = de
         .deserialize_map(InfoVisitor(market))
         .map_err(|e| ProcessError::Parse(e.to_string()))?;
     de.end().map_err(|e| ProcessError::Parse(e.to_string()))?;
     Ok(symbols)
+}
+
+/// The fast path of [`parse`]: a single-pass scanner over the payload bytes.
+///
+/// Every function returns `Err(Bail)` as soon as the input is not something it is sure
+/// serde_json would accept with the same result; [`parse`] then asks [`parse_serde`].
+/// It mirrors serde_json 1.x's grammar: whitespace is `' ' \n \t \r`; strings may not
+/// hold raw control characters; escapes are `\" \\ \/ \b \f \n \r \t \uXXXX`; strings
+/// deserialised into `str` (keys of the objects we read, and kept values) must be UTF-8
+/// with paired surrogates, while skipped strings are only checked for escapes and control
+/// characters (as `IgnoredAny` does); numbers follow RFC 8259; literals are exact.
+mod scan {
+    use crate::market::Market;
+    use crate::symbols::Symbol;
+
+    /// The scanner gave up (malformed input, or a shape left to serde_json).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Bail;
+
+    type R<T> = Result<T, Bail>;
+
+    /// Deeper nesting inside a skipped value is left to serde_json.
+    const MAX_SKIP_DEPTH: u32 = 60;
+
+    /// Bytes that end the fast run through a string: `"`, `\` and control characters.
+    static STRING_STOP: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut c = 0;
+        while c < 0x20 {
+            t[c] = true;
+            c += 1;
+        }
+        t[b'"' as usize] = true;
+        t[b'\\' as usize] = true;
+        t
+    };
+
+    /// A kept JSON string, validated as serde_json validates a `str`: the text itself
+    /// (borrowed from the payload) or, with escapes, its raw content, decoded only when
+    /// it is kept.
+    #[derive(Clone, Copy)]
+    enum Str<'a> {
+        Plain(&'a str),
+        Escaped(&'a [u8]),
+    }
+
+    impl Str<'_> {
+        fn to_owned_string(self) -> String {
+            match self {
+                Str::Plain(text) => text.to_owned(),
+                // Checked when scanned: never fails.
+                Str::Escaped(raw) => decode(raw).unwrap_or_default(),
+            }
+        }
+
+        /// Its [`code`] (of the decoded text when escaped); `start` is where it begins
+        /// in `payload`.
+        #[inline(always)]
+        fn code(self, payload: &[u8], start: usize) -> Code {
+            match self {
+                Str::Plain(text) => code_at(payload, start, text.len()),
+                Str::Escaped(raw) => match decode(raw) {
+                    Some(text) => code_at(text.as_bytes(), 0, text.len()),
+                    None => LONG,
+                },
+            }
+        }
+    }
+
+    fn owned(s: Option<Str<'_>>) -> Option<String> {
+        s.map(Str::to_owned_string)
+    }
+
+    fn hex4(b: Option<&[u8]>) -> Option<u16> {
+        let b = b?;
+        let mut n: u16 = 0;
+        for &c in b {
+            let d = match c {
+                b'0'..=b'9' => c - b'0',
+                b'a'..=b'f' => c - b'a' + 10,
+                b'A'..=b'F' => c - b'A' + 10,
+                _ => return None,
+            };
+            n = (n << 4) | u16::from(d);
+        }
+        Some(n)
+    }
+
+    /// Decodes a string's raw content with serde_json's rules for `str`: surrogates must
+    /// pair, and the result must be UTF-8. `None` where serde_json would fail.
+    fn decode(raw: &[u8]) -> Option<String> {
+        let mut out = Vec::with_capacity(raw.len());
+        let mut i = 0;
+        while i < raw.len() {
+            let c = raw[i];
+            if c != b'\\' {
+                out.push(c);
+                i += 1;
+                continue;
+            }
+            let e = *raw.get(i + 1)?;
+            i += 2;
+            let simple = match e {
+                b'"' => b'"',
+                b'\\' => b'\\',
+                b'/' => b'/',
+                b'b' => 0x08,
+                b'f' => 0x0c,
+                b'n' => b'\n',
+                b'r' => b'\r',
+                b't' => b'\t',
+                b'u' => {
+                    let n = hex4(raw.get(i..i + 4))?;
+                    i += 4;
+                    let code = match n {
+                        0xDC00..=0xDFFF => return None,
+                        0xD800..=0xDBFF => {
+                            if raw.get(i..i + 2) != Some(b"\\u") {
+                                return None;
+                            }
+                            let n2 = hex4(raw.get(i + 2..i + 6))?;
+                            i += 6;
+                            if !(0xDC00..=0xDFFF).contains(&n2) {
+                                return None;
+                            }
+                            0x1_0000 + ((u32::from(n - 0xD800) << 10) | u32::from(n2 - 0xDC00))
+                        }
+                        _ => u32::from(n),
+                    };
+                    let mut buf = [0u8; 4];
+                    out.extend_from_slice(char::from_u32(code)?.encode_utf8(&mut buf).as_bytes());
+                    continue;
+                }
+                _ => return None,
+            };
+            out.push(simple);
+        }
+        String::from_utf8(out).ok()
+    }
+
+    /// A short ASCII name packed into two little-endian words, zero padded: keys and
+    /// filter types are compared as two integer compares instead of `memcmp` calls.
+    /// Names longer than 16 bytes get [`LONG`], which no name below packs to.
+    type Code = (u64, u64);
+    const LONG: Code = (u64::MAX, u64::MAX);
+
+    const fn code(name: &[u8]) -> Code {
+        let mut words = [0u64; 2];
+        let mut j = 0;
+        while j < name.len() {
+            words[j / 8] |= (name[j] as u64) << (8 * (j % 8));
+            j += 1;
+        }
+        (words[0], words[1])
+    }
+
+    /// The code of `b[start..start + len]`: two word loads and masks when 16 bytes are
+    /// readable there, else a byte loop.
+    #[inline(always)]
+    fn code_at(b: &[u8], start: usize, len: usize) -> Code {
+        if len > 16 {
+            return LONG;
+        }
+        let mask = |n: usize| if n >= 8 { u64::MAX } else { (1u64 << (8 * n)) - 1 };
+        if let Some(c) = b.get(start..start + 16) {
+            let mut lo = [0u8; 8];
+            let mut hi = [0u8; 8];
+            lo.copy_from_slice(&c[..8]);
+            hi.copy_from_slice(&c[8..]);
+            (u64::from_le_bytes(lo) & mask(len), u64::from_le_bytes(hi) & mask(len.saturating_sub(8)))
+        } else {
+            let mut words = [0u64; 2];
+            for (j, &c) in b[start..start + len].iter().enumerate() {
+                words[j / 8] |= u64::from(c) << (8 * (j % 8));
+            }
+            (words[0], words[1])
+        }
+    }
+
+    /// Whether `code` is that of a short ASCII text (it holds every byte; none has the
+    /// high bit set).
+    #[inline(always)]
+    fn is_ascii_code(code: Code) -> bool {
+        code != LONG && (code.0 | code.1) & (u64::MAX / 255 * 0x80) == 0
+    }
+
+    // Keys of the top-level object, of a symbol and of a filter; filter types.
+    const K_SYMBOLS: Code = code(b"symbols");
+    const K_SYMBOL: Code = code(b"symbol");
+    const K_STATUS: Code = code(b"status");
+    const K_BASE_ASSET: Code = code(b"baseAsset");
+    const K_QUOTE_ASSET: Code = code(b"quoteAsset");
+    const K_FILTERS: Code = code(b"filters");
+    const K_CONTRACT_TYPE: Code = code(b"contractType");
+    const K_MARGIN_ASSET: Code = code(b"marginAsset");
+    const K_DELIVERY_DATE: Code = code(b"deliveryDate");
+    const K_ONBOARD_DATE: Code = code(b"onboardDate");
+    const K_FILTER_TYPE: Code = code(b"filterType");
+    const K_TICK_SIZE: Code = code(b"tickSize");
+    const K_STEP_SIZE: Code = code(b"stepSize");
+    const K_MIN_QTY: Code = code(b"minQty");
+    const K_MAX_QTY: Code = code(b"maxQty");
+    const K_MIN_NOTIONAL: Code = code(b"minNotional");
+    const K_NOTIONAL: Code = code(b"notional");
+    const T_PRICE_FILTER: Code = code(b"PRICE_FILTER");
+    const T_LOT_SIZE: Code = code(b"LOT_SIZE");
+    const T_NOTIONAL: Code = code(b"NOTIONAL");
+    const T_MIN_NOTIONAL: Code = code(b"MIN_NOTIONAL");
+
+    /// What the projection keeps of the filters seen so far (spans, not copies).
+    #[derive(Default)]
+    struct Kept<'a> {
+        tick_size: Option<Str<'a>>,
+        step_size: Option<Str<'a>>,
+        min_qty: Option<Str<'a>>,
+        max_qty: Option<Str<'a>>,
+        min_notional: Option<Str<'a>>,
+    }
+
+    /// Sets a field seen for the first time; a duplicate field is serde's error.
+    fn once<T>(slot: &mut Option<T>, value: T) -> R<()> {
+        if slot.is_some() {
+            return Err(Bail);
+        }
+        *slot = Some(value);
+        Ok(())
+    }
+
+    /// From just after an opening quote: the index of the closing quote, and whether
+    /// the string holds escapes. (Hot loops work on a local index: in wasm a field of
+    /// `self` lives in linear memory, and a store per byte is not free.)
+    #[inline(always)]
+    fn string_end(b: &[u8], mut i: usize) -> R<(usize, bool)> {
+        let mut escaped = false;
+        loop {
+            i = string_stop(b, i);
+            match b.get(i) {
+                Some(b'"') => return Ok((i, escaped)),
+                Some(b'\\') => {
+                    escaped = true;
+                    i = escape_end(b, i)?;
+                }
+                // A control character, or the end of the payload.
+                _ => return Err(Bail),
+            }
+        }
+    }
+
+    /// The index of the next `"`, `\\` or control character from `i` (or the end), eight
+    /// bytes at a time: SWAR masks flag those bytes in a little-endian word; the lowest
+    /// flag is exact (a borrow only ever spills into higher, later bytes).
+    #[inline(always)]
+    fn string_stop(b: &[u8], mut i: usize) -> usize {
+        const ONES: u64 = u64::MAX / 255;
+        const HIGHS: u64 = ONES << 7;
+        while let Some(chunk) = b.get(i..i + 8) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            let w = u64::from_le_bytes(w);
+            let quote = w ^ (ONES * u64::from(b'"'));
+            let backslash = w ^ (ONES * u64::from(b'\\'));
+            let found = (w.wrapping_sub(ONES * 0x20) & !w)
+                | (quote.wrapping_sub(ONES) & !quote)
+                | (backslash.wrapping_sub(ONES) & !backslash);
+            let found = found & HIGHS;
+            if found != 0 {
+                return i + (found.trailing_zeros() / 8) as usize;
+            }
+            i += 8;
+        }
+        while let Some(&c) = b.get(i) {
+            if STRING_STOP[c as usize] {
+                return i;
+            }
+            i += 1;
+        }
+        i
+    }
+
+    /// At a backslash in a string: the index after its escape, if valid.
+    #[cold]
+    fn escape_end(b: &[u8], i: usize) -> R<usize> {
+        match b.get(i + 1) {
+            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(i + 2),
+            Some(b'u') => {
+                hex4(b.get(i + 2..i + 6)).ok_or(Bail)?;
+                Ok(i + 6)
+            }
+            _ => Err(Bail),
+        }
+    }
+
+    /// What an out-of-line step returns instead of an index when it bails. (They take
+    /// and return a plain index, so each keeps its scanner in registers: in wasm a
+    /// scanner passed by reference lives in linear memory, one store per step.)
+    const FAIL: usize = usize::MAX;
+
+    #[inline(never)]
+    fn skip_value_at(b: &[u8], i: usize) -> usize {
+        let mut s = Scanner { b, i };
+        match s.skip_value_here() {
+            Ok(()) => s.i,
+            Err(Bail) => FAIL,
+        }
+    }
+
+    #[inline(never)]
+    fn filters_at<'a>(b: &'a [u8], i: usize, market: Market, kept: &mut Kept<'a>) -> usize {
+        let mut s = Scanner { b, i };
+        match s.filters(market, kept) {
+            Ok(()) => s.i,
+            Err(Bail) => FAIL,
+        }
+    }
+
+    #[inline(never)]
+    fn symbol_at(b: &[u8], i: usize, market: Market, out: &mut Vec<Symbol>) -> usize {
+        let mut s = Scanner { b, i };
+        match s.symbol(market) {
+            Ok(symbol) => {
+                out.push(symbol);
+                s.i
+            }
+            Err(Bail) => FAIL,
+        }
+    }
+
+    struct Scanner<'a> {
+        b: &'a [u8],
+        i: usize,
+    }
+
+    impl<'a> Scanner<'a> {
+        /// The current byte; 0 at the end (0 is never valid where a token is expected).
+        #[inline(always)]
+        fn peek(&self) -> u8 {
+            match self.b.get(self.i) {
+                Some(&c) => c,
+                None => 0,
+            }
+        }
+
+        #[inline(always)]
+        fn ws(&mut self) {
+            let mut i = self.i;
+            while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.b.get(i) {
+                i += 1;
+            }
+            self.i = i;
+        }
+
+        #[inline(always)]
+        fn eat(&mut self, c: u8) -> R<()> {
+            if self.peek() == c {
+                self.i += 1;
+                Ok(())
+            } else {
+                Err(Bail)
+            }
+        }
+
+        /// `true`, `false` or `null` (by its 4-byte tail compared as one word).
+        #[inline(always)]
+        fn literal(&mut self, word: &[u8]) -> R<()> {
+            let tail = word.len() - 4;
+            let want = code(word).0 >> (8 * tail) & 0xFFFF_FFFF;
+            match self.b.get(self.i + tail..self.i + word.len()) {
+                Some(got) if self.peek() == word[0] && u64::from(u32::from_le_bytes([got[0], got[1], got[2], got[3]])) == want => {
+                    self.i += word.len();
+                    Ok(())
+                }
+                _ => Err(Bail),
+            }
+        }
+
+        /// After an opening quote: steps past the closing quote, checking escapes and
+        /// control characters (serde_json's `ignore_str`). Returns the raw content and
+        /// whether it holds escapes.
+        #[inline(always)]
+        fn string(&mut self) -> R<(&'a [u8], bool)> {
+            let start = self.i;
+            let (end, escaped) = string_end(self.b, start)?;
+            self.i = end + 1;
+            Ok((&self.b[start..end], escaped))
+        }
+
+        /// A string deserialised into `str`: UTF-8, surrogates paired.
+        #[inline(always)]
+        fn kept_string(&mut self) -> R<Str<'a>> {
+            self.eat(b'"')?;
+            let (raw, escaped) = self.string()?;
+            if escaped {
+                decode(raw).ok_or(Bail)?;
+                Ok(Str::Escaped(raw))
+            } else {
+                std::str::from_utf8(raw).map(Str::Plain).map_err(|_| Bail)
+            }
+        }
+
+        /// A string deserialised into `str` of which only its [`code`] is needed (a
+        /// filter type): no `&str` is made for short ASCII text.
+        #[inline(always)]
+        fn kept_code(&mut self) -> R<Code> {
+            self.eat(b'"')?;
+            let start = self.i;
+            let (raw, escaped) = self.string()?;
+            if escaped {
+                return Ok(Str::Escaped(decode(raw).ok_or(Bail).map(|_| raw)?).code(self.b, start));
+            }
+            let code = code_at(self.b, start, raw.len());
+            if !is_ascii_code(code) {
+                std::str::from_utf8(raw).map_err(|_| Bail)?;
+            }
+            Ok(code)
+        }
+
+        /// `null` or a string (an `Option<Cow<str>>` field).
+        #[inline(always)]
+        fn opt_string(&mut self) -> R<Option<Str<'a>>> {
+            if self.peek() == b'n' {
+                self.literal(b"null")?;
+                Ok(None)
+            } else {
+                self.kept_string().map(Some)
+            }
+        }
+
+        /// `null` or a plain integer that serde_json reads into an `i64` (no sign,
+        /// fraction or exponent here; at most 18 digits, so it fits).
+        fn opt_i64(&mut self) -> R<Option<i64>> {
+            match self.peek() {
+                b'n' => {
+                    self.literal(b"null")?;
+                    Ok(None)
+                }
+                b'0' => {
+                    self.i += 1;
+                    self.integer_end()?;
+                    Ok(Some(0))
+                }
+                b'1'..=b'9' => {
+                    let start = self.i;
+                    let mut n: i64 = 0;
+                    while let Some(&c @ b'0'..=b'9') = self.b.get(self.i) {
+                        if self.i - start == 18 {
+                            return Err(Bail);
+                        }
+                        n = n * 10 + i64::from(c - b'0');
+                        self.i += 1;
+                    }
+                    self.integer_end()?;
+                    Ok(Some(n))
+                }
+                _ => Err(Bail),
+            }
+        }
+
+        /// An integer must not run on into digits, a fraction or an exponent.
+        fn integer_end(&self) -> R<()> {
+            match self.peek() {
+                b'0'..=b'9' | b'.' | b'e' | b'E' => Err(Bail),
+                _ => Ok(()),
+            }
+        }
+
+        /// A number, as serde_json's `ignore_integer` / `ignore_decimal` / `ignore_exponent`.
+        #[inline(always)]
+        fn skip_number(&mut self) -> R<()> {
+            if self.peek() == b'-' {
+                self.i += 1;
+            }
+            match self.peek() {
+                b'0' => {
+                    self.i += 1;
+                    if self.peek().is_ascii_digit() {
+                        return Err(Bail);
+                    }
+                }
+                b'1'..=b'9' => self.digits(),
+                _ => return Err(Bail),
+            }
+            if self.peek() == b'.' {
+                self.i += 1;
+                if !self.peek().is_ascii_digit() {
+                    return Err(Bail);
+                }
+                self.digits();
+            }
+            if let b'e' | b'E' = self.peek() {
+                self.i += 1;
+                if let b'+' | b'-' = self.peek() {
+                    self.i += 1;
+                }
+                if !self.peek().is_ascii_digit() {
+                    return Err(Bail);
+                }
+                self.digits();
+            }
+            Ok(())
+        }
+
+        #[inline(always)]
+        fn digits(&mut self) {
+            let mut i = self.i;
+            while let Some(b'0'..=b'9') = self.b.get(i) {
+                i += 1;
+            }
+            self.i = i;
+        }
+
+        /// An object key of an object we read (deserialised into `str` by serde), then
+        /// the colon. Keys with escapes are left to serde_json.
+        #[inline(always)]
+        fn key(&mut self) -> R<Code> {
+            self.eat(b'"')?;
+            let start = self.i;
+            let (raw, escaped) = self.string()?;
+            if escaped {
+                return Err(Bail);
+            }
+            let key = code_at(self.b, start, raw.len());
+            if !is_ascii_code(key) && std::str::from_utf8(raw).is_err() {
+                return Err(Bail);
+            }
+            self.ws();
+            self.eat(b':')?;
+            self.ws();
+            Ok(key)
+        }
+
+        /// After a member or element: whitespace, then `,` (true, and the whitespace
+        /// after it) or `close` (false).
+        #[inline(always)]
+        fn next_or_close(&mut self, close: u8) -> R<bool> {
+            self.ws();
+            let c = self.peek();
+            self.i += 1;
+            if c == b',' {
+                self.ws();
+                Ok(true)
+            } else if c == close {
+                Ok(false)
+            } else {
+                Err(Bail)
+            }
+        }
+
+        /// Whitespace, then `true` (and steps over it) when the container closes at once.
+        #[inline(always)]
+        fn empty(&mut self, close: u8) -> bool {
+            self.ws();
+            if self.peek() == close {
+                self.i += 1;
+                true
+            } else {
+                false
+            }
+        }
+
+        /// Steps over any JSON value, validating it (serde_json's `ignore_value`). Nested
+        /// containers are tracked with a bit stack (1 = object), no allocation.
+        #[inline(always)]
+        fn skip_value(&mut self) -> R<()> {
+            self.resume(skip_value_at(self.b, self.i))
+        }
+
+        /// Continues at the index an out-of-line step returned ([`FAIL`]: it bailed).
+        #[inline(always)]
+        fn resume(&mut self, next: usize) -> R<()> {
+            if next == FAIL {
+                return Err(Bail);
+            }
+            self.i = next;
+            Ok(())
+        }
+
+        #[inline(always)]
+        fn skip_value_here(&mut self) -> R<()> {
+            let mut stack: u64 = 0;
+            let mut depth: u32 = 0;
+            'value: loop {
+                match self.peek() {
+                    b'"' => {
+                        self.i += 1;
+                        self.string()?;
+                    }
+                    c @ (b'{' | b'[') => {
+                        if depth == MAX_SKIP_DEPTH {
+                            return Err(Bail);
+                        }
+                        self.i += 1;
+                        let object = c == b'{';
+                        stack = (stack << 1) | u64::from(object);
+                        depth += 1;
+                        if !self.empty(if object { b'}' } else { b']' }) {
+                            if object {
+                                self.skip_key()?;
+                            }
+                            continue 'value;
+                        }
+                        stack >>= 1;
+                        depth -= 1;
+                    }
+                    b't' => self.literal(b"true")?,
+                    b'f' => self.literal(b"false")?,
+                    b'n' => self.literal(b"null")?,
+                    b'-' | b'0'..=b'9' => self.skip_number()?,
+                    _ => return Err(Bail),
+                }
+                // A value is complete: close containers until one continues.
+                while depth > 0 {
+                    let object = stack & 1 == 1;
+                    if self.next_or_close(if object { b'}' } else { b']' })? {
+                        if object {
+                            self.skip_key()?;
+                        }
+                        continue 'value;
+                    }
+                    stack >>= 1;
+                    depth -= 1;
+                }
+                return Ok(());
+            }
+        }
+
+        /// A key inside a skipped object (serde_json ignores it: no UTF-8 check), the colon.
+        #[inline(always)]
+        fn skip_key(&mut self) -> R<()> {
+            self.eat(b'"')?;
+            self.string()?;
+            self.ws();
+            self.eat(b':')?;
+            self.ws();
+            Ok(())
+        }
+
+        /// The `filters` array of one symbol, applied to `kept` in order.
+        #[inline(always)]
+        fn filters(&mut self, market: Market, kept: &mut Kept<'a>) -> R<()> {
+            self.eat(b'[')?;
+            if self.empty(b']') {
+                return Ok(());
+            }
+            loop {
+                self.filter(market, kept)?;
+                if !self.next_or_close(b']')? {
+                    return Ok(());
+                }
+            }
+        }
+
+        /// One filter object, then the projection's rule for its type.
+        #[inline(always)]
+        fn filter(&mut self, market: Market, kept: &mut Kept<'a>) -> R<()> {
+            self.eat(b'{')?;
+            let mut filter_type = None;
+            let (mut tick_size, mut step_size, mut min_qty, mut max_qty) = (None, None, None, None);
+            let (mut min_notional, mut notional) = (None, None);
+            if !self.empty(b'}') {
+                loop {
+                    match self.key()? {
+                        K_FILTER_TYPE => once(&mut filter_type, self.kept_code()?)?,
+                        K_TICK_SIZE => once(&mut tick_size, self.opt_string()?)?,
+                        K_STEP_SIZE => once(&mut step_size, self.opt_string()?)?,
+                        K_MIN_QTY => once(&mut min_qty, self.opt_string()?)?,
+                        K_MAX_QTY => once(&mut max_qty, self.opt_string()?)?,
+                        K_MIN_NOTIONAL => once(&mut min_notional, self.opt_string()?)?,
+                        K_NOTIONAL => once(&mut notional, self.opt_string()?)?,
+                        _ => self.skip_value()?,
+                    }
+                    if !self.next_or_close(b'}')? {
+                        break;
+                    }
+                }
+            }
+            let filter_type = filter_type.ok_or(Bail)?;
+            let min_notional = min_notional.flatten();
+            match filter_type {
+                T_PRICE_FILTER => kept.tick_size = tick_size.flatten(),
+                T_LOT_SIZE => {
+                    kept.step_size = step_size.flatten();
+                    kept.min_qty = min_qty.flatten();
+                    kept.max_qty = max_qty.flatten();
+                }
+                // NOTIONAL replaced MIN_NOTIONAL on spot; prefer it when both appear.
+                T_NOTIONAL => kept.min_notional = min_notional,
+                T_MIN_NOTIONAL if kept.min_notional.is_none() => {
+                    kept.min_notional = match market {
+                        Market::Spot => min_notional,
+                        Market::Futures => notional.flatten().or(min_notional),
+                    };
+                }
+                _ => {}
+            }
+            Ok(())
+        }
+
+        /// One symbol object, projected.
+        #[inline(always)]
+        fn symbol(&mut self, market: Market) -> R<Symbol> {
+            // serde_json also accepts a struct written as an array: left to it.
+            self.eat(b'{')?;
+            let mut symbol = None;
+            let (mut status, mut base_asset, mut quote_asset) = (None, None, None);
+            let (mut contract_type, mut margin_asset) = (None, None);
+            let (mut delivery_date, mut onboard_date) = (None, None);
+            let mut filters_seen = false;
+            let mut kept = Kept::default();
+            if !self.empty(b'}') {
+                loop {
+                    match self.key()? {
+                        K_SYMBOL => once(&mut symbol, self.kept_string()?)?,
+                        K_STATUS => once(&mut status, self.opt_string()?)?,
+                        K_BASE_ASSET => once(&mut base_asset, self.opt_string()?)?,
+                        K_QUOTE_ASSET => once(&mut quote_asset, self.opt_string()?)?,
+                        K_FILTERS => {
+                            if filters_seen {
+                                return Err(Bail);
+                            }
+                            filters_seen = true;
+                            self.resume(filters_at(self.b, self.i, market, &mut kept))?;
+                        }
+                        K_CONTRACT_TYPE => once(&mut contract_type, self.opt_string()?)?,
+                        K_MARGIN_ASSET => once(&mut margin_asset, self.opt_string()?)?,
+                        K_DELIVERY_DATE => once(&mut delivery_date, self.opt_i64()?)?,
+                        K_ONBOARD_DATE => once(&mut onboard_date, self.opt_i64()?)?,
+                        _ => self.skip_value()?,
+                    }
+                    if !self.next_or_close(b'}')? {
+                        break;
+                    }
+                }
+            }
+            let symbol = symbol.ok_or(Bail)?;
+            let text = |s: Option<Option<Str<'_>>>| owned(s.flatten()).unwrap_or_default();
+            let futures = market == Market::Futures;
+            Ok(Symbol {
+                symbol: symbol.to_owned_string(),
+                status: text(status),
+                base_asset: text(base_asset),
+                quote_asset: text(quote_asset),
+                tick_size: owned(kept.tick_size),
+                step_size: owned(kept.step_size),
+                min_qty: owned(kept.min_qty),
+                max_qty: owned(kept.max_qty),
+                min_notional: owned(kept.min_notional),
+                contract_type: if futures { Some(text(contract_type)) } else { None },
+                margin_asset: if futures { owned(margin_asset.flatten()) } else { None },
+                delivery_date: if futures { delivery_date.flatten() } else { None },
+                onboard_date: if futures { onboard_date.flatten() } else { None },
+            })
+        }
+
+        /// The `symbols` array.
+        fn symbols(&mut self, market: Market) -> R<Vec<Symbol>> {
+            self.eat(b'[')?;
+            // About 1.6 KB per spot symbol in the payload: one reservation, rarely a second.
+            let mut out = Vec::with_capacity((self.b.len() / 1536).min(8192));
+            if self.empty(b']') {
+                return Ok(out);
+            }
+            loop {
+                self.resume(symbol_at(self.b, self.i, market, &mut out))?;
+                if !self.next_or_close(b']')? {
+                    return Ok(out);
+                }
+            }
+        }
+    }
+
+    /// The whole payload: an object with one `symbols` array, nothing after it.
+    pub fn document(market: Market, payload: &[u8]) -> Result<Vec<Symbol>, Bail> {
+        let mut s = Scanner { b: payload, i: 0 };
+        s.ws();
+        s.eat(b'{')?;
+        let mut symbols = None;
+        if !s.empty(b'}') {
+            loop {
+                if s.key()? == K_SYMBOLS {
+                    // A repeated `symbols` (the last one wins in serde_json) is left to it.
+                    once(&mut symbols, s.symbols(market)?)?;
+                } else {
+                    s.skip_value()?;
+                }
+                if !s.next_or_close(b'}')? {
+                    break;
+                }
+            }
+        }
+        s.ws();
+        if s.i != payload.len() {
+            return Err(Bail);
+        }
+        symbols.ok_or(Bail)
+    }
 }
 
 /// Validates a processed list before anything is written: not empty, and it keeps at
@@ -273,3 +1101,4 @@ mod tests {
         assert!(validate(10, Some(100), 1.0).is_ok());
     }
 }
+

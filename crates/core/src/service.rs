@@ -175,7 +175,10 @@ pub struct Service<S, H, C> {
     pub log: Logger,
 }
 
-const POLL_MS: u64 = 250;
+/// First wait between polls of a held lock; doubles up to [`POLL_MAX_MS`] so a crowd of
+/// waiters does not turn into a crowd of Redis requests.
+const POLL_MS: u64 = 100;
+const POLL_MAX_MS: u64 = 1_000;
 
 impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
     /// Builds a service.
@@ -249,24 +252,59 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
         }
     }
 
-    /// Another request or the cron holds the lock: poll the cache until its result
-    /// lands (bounded by `wait_ms`), then fall back to last_good.
-    async fn wait_for_holder(&self, market: Market, last_good: Option<StoredList>) -> Result<Served, Unavailable> {
-        let deadline = self.clock.now_ms() + self.config.wait_ms;
+    /// Another request or the cron holds the lock: poll until its result lands (bounded
+    /// by `wait_ms`). When the lock goes away without a new list, the holder either
+    /// failed (it wrote `last_outcome` meanwhile: serve last_good now, without another
+    /// upstream call) or crashed and its lock expired (take over, once).
+    async fn wait_for_holder(&self, market: Market, mut last_good: Option<StoredList>) -> Result<Served, Unavailable> {
+        let started = self.clock.now_ms();
+        let deadline = started + self.config.wait_ms;
         let mut round_trips = 2;
+        let mut took_over = false;
+        let mut pause = POLL_MS;
         while self.clock.now_ms() < deadline {
-            self.clock.sleep(POLL_MS).await;
+            self.clock.sleep(pause.min(deadline.saturating_sub(self.clock.now_ms()).max(10))).await;
+            pause = (pause * 2).min(POLL_MAX_MS);
             round_trips += 1;
-            let got = self.store.exec(vec![Cmd::Get(keys::cache(market))]).await;
-            let list = match got {
-                Ok(r) => r.into_iter().next().and_then(Reply::into_bytes).and_then(|b| StoredList::from_bytes(market, b)),
-                Err(_) => break,
+            // Poll the small keys only: with many waiters, re-reading the whole list every
+            // poll would move megabytes through Redis for nothing.
+            let polled = self
+                .store
+                .exec(vec![Cmd::MGet(vec![keys::refresh_lock(market), keys::last_outcome(market)])])
+                .await;
+            let mut items = match polled.ok().and_then(|r| r.into_iter().next()) {
+                Some(Reply::Array(items)) => items.into_iter(),
+                _ => continue, // a slow or failed poll: try again until the deadline
             };
-            if let Some(list) = list {
+            if items.next().is_some_and(|r| r != Reply::Nil) {
+                continue; // still held
+            }
+            round_trips += 1;
+            let cached = match self.store.exec(vec![Cmd::Get(keys::cache(market))]).await {
+                Ok(r) => r.into_iter().next().and_then(Reply::into_bytes).and_then(|b| StoredList::from_bytes(market, b)),
+                Err(_) => continue,
+            };
+            if let Some(list) = cached {
                 return Ok(Served { list, status: CacheStatus::Hit, redis_round_trips: round_trips, upstream_status: None });
             }
+            let outcome: Option<LastOutcome> =
+                items.next().and_then(Reply::into_bytes).and_then(|b| serde_json::from_slice(&b).ok());
+            if outcome.is_some_and(|o| o.at_ms >= started) || took_over {
+                break; // the holder finished and failed: its failure is ours too
+            }
+            took_over = true;
+            match self.refresh(market, Trigger::Request).await {
+                Refresh::Stored(list) => {
+                    return Ok(Served { list, status: CacheStatus::Miss, redis_round_trips: round_trips + 2, upstream_status: Some(200) })
+                }
+                Refresh::Busy { last_good: lg } => last_good = lg.or(last_good),
+                Refresh::Failed { detail, retry_after_secs, last_good: lg, status, .. } => {
+                    return self.stale_or_unavailable(market, lg.or(last_good), round_trips + 2, retry_after_secs.unwrap_or(10), detail, status)
+                }
+                Refresh::StoreDown(_) => break,
+            }
         }
-        self.stale_or_unavailable(market, last_good, round_trips, 2, "a refresh is in progress".into(), None)
+        self.stale_or_unavailable(market, last_good, round_trips, 2, "a refresh is in progress or just failed".into(), None)
     }
 
     /// Redis is unreachable: fetch and answer directly; nothing can be stored or locked.

@@ -227,7 +227,16 @@ impl Http for ReqwestHttp {
         }
         let err = |e: reqwest::Error| {
             let timed_out = e.is_timeout();
-            let msg = e.without_url().to_string();
+            // The cause chain says what actually failed (refused, DNS, TLS); the top-level
+            // text alone is only "error sending request".
+            let e = e.without_url();
+            let mut msg = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                msg.push_str(": ");
+                msg.push_str(&cause.to_string());
+                source = cause.source();
+            }
             // On wasm32 the deadline is an AbortController: the error is a JS AbortError
             // that reqwest does not flag as a timeout. Nothing else aborts our fetches.
             let lower = msg.to_ascii_lowercase();

@@ -1,0 +1,96 @@
+//! Benchmark harness code for `scripts/bench.sh` (not shipped, not part of the Worker).
+//!
+//! - [`reference`]: a straightforward `serde_json::Value` implementation of exchangeInfo
+//!   processing, the yardstick the equivalence tests compare `exchange_info::parse` with.
+//! - [`process`]: what the Worker does with a fetched payload (parse + project +
+//!   `StoredList::build`), shared by the native bench binary and the wasm exports.
+//! - `wasm` (wasm32 only): `process`, `process_serde`, `parse_count`, `memory_bytes`,
+//!   exported with wasm-bindgen for `bench/process.js` (built with `--target nodejs`).
+//! - `src/bin/process-bench.rs`: the native timing of the same functions.
+
+pub mod reference;
+
+use symbols_core::exchange_info;
+use symbols_core::symbols::StoredList;
+use symbols_core::Market;
+
+/// Fixed inputs for the parts of the document that are not derived from the payload.
+pub const UPSTREAM: &str = "https://api.binance.com";
+/// A fixed `fetchedAt`.
+pub const FETCHED_AT: &str = "2025-12-24T08:00:00Z";
+
+/// Parses `market` (`spot` / `futures`).
+///
+/// # Errors
+/// The market name was neither.
+pub fn market(name: &str) -> Result<Market, String> {
+    name.parse::<Market>().map_err(|e| e.to_string())
+}
+
+/// What the Worker does with a fetched payload: `exchange_info::parse` then
+/// `StoredList::build`. Returns the stored document.
+///
+/// # Errors
+/// The payload did not parse.
+pub fn process(market: Market, payload: &[u8]) -> Result<StoredList, String> {
+    let symbols = exchange_info::parse(market, payload).map_err(|e| e.to_string())?;
+    Ok(StoredList::build(market, UPSTREAM, FETCHED_AT.to_string(), &symbols))
+}
+
+/// The same with the serde_json visitor implementation (`exchange_info::parse_serde`),
+/// the baseline the hand-written scanner replaced.
+///
+/// # Errors
+/// The payload did not parse.
+pub fn process_serde(market: Market, payload: &[u8]) -> Result<StoredList, String> {
+    let symbols = exchange_info::parse_serde(market, payload).map_err(|e| e.to_string())?;
+    Ok(StoredList::build(market, UPSTREAM, FETCHED_AT.to_string(), &symbols))
+}
+
+#[cfg(target_arch = "wasm32")]
+mod wasm {
+    use wasm_bindgen::prelude::*;
+
+    fn err(e: String) -> JsError {
+        JsError::new(&e)
+    }
+
+    /// parse + project + serialise; returns the stored document's length.
+    #[wasm_bindgen]
+    pub fn process(market: &str, bytes: &[u8]) -> Result<usize, JsError> {
+        let m = super::market(market).map_err(err)?;
+        super::process(m, bytes).map(|l| l.as_bytes().len()).map_err(err)
+    }
+
+    /// The same through the serde_json visitor (the pre-scanner implementation).
+    #[wasm_bindgen]
+    pub fn process_serde(market: &str, bytes: &[u8]) -> Result<usize, JsError> {
+        let m = super::market(market).map_err(err)?;
+        super::process_serde(m, bytes).map(|l| l.as_bytes().len()).map_err(err)
+    }
+
+    /// parse + project only; returns the symbol count.
+    #[wasm_bindgen]
+    pub fn parse_count(market: &str, bytes: &[u8]) -> Result<usize, JsError> {
+        let m = super::market(market).map_err(err)?;
+        symbols_core::exchange_info::parse(m, bytes).map(|s| s.len()).map_err(|e| err(e.to_string()))
+    }
+
+    /// The stored document itself (for checking that wasm and native agree).
+    #[wasm_bindgen]
+    pub fn process_bytes(market: &str, bytes: &[u8]) -> Result<Vec<u8>, JsError> {
+        let m = super::market(market).map_err(err)?;
+        super::process(m, bytes).map(|l| l.as_bytes().to_vec()).map_err(err)
+    }
+
+    #[wasm_bindgen]
+    pub fn skip_all(bytes: &[u8]) -> bool {
+        symbols_core::exchange_info::__experiment_skip_all(bytes)
+    }
+
+    /// Current linear memory size in bytes (it only ever grows, so after a call it is the peak).
+    #[wasm_bindgen]
+    pub fn memory_bytes() -> usize {
+        core::arch::wasm32::memory_size(0) * 65536
+    }
+}
