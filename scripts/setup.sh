@@ -29,9 +29,19 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-# --- services used by the dev stack and the tests
-apt_install redis-server redis-tools
+# --- services used by the dev stack and the tests; Chromium renders the status page in tests
+apt_install redis-server redis-tools chromium python3-venv
 command -v node >/dev/null || apt_install nodejs npm
+
+# --- Python test tools (schemathesis checks the OpenAPI document; prometheus_client parses /metrics)
+VENV="$ROOT/.local/venv"
+PY_TOOLS="schemathesis==4.32.5 prometheus_client==0.26.0"
+if [ "$(cat "$VENV/.installed" 2>/dev/null)" != "$PY_TOOLS" ]; then
+  log "python venv: $PY_TOOLS"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check $PY_TOOLS
+  echo "$PY_TOOLS" > "$VENV/.installed"
+fi
 
 # --- wasm32 std
 WASM_ENV="$TOOLS/env.sh"

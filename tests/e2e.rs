@@ -14,3 +14,5 @@ mod failures;
 mod reliability;
 // The fault matrix: every failure, one row each, with the data-loss count.
 mod matrix;
+// Prometheus, OpenAPI + schemathesis, the status page in Chromium, deploy dry run.
+mod operations;

