@@ -24,7 +24,7 @@ done
 ./scripts/build.sh
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 say "building the gateway and the fake exchange"
-cargo build -q --release -p upstash-gateway -p fake-exchange
+cargo build -q --profile tools -p upstash-gateway -p fake-exchange
 
 PIDS=()
 cleanup() {
@@ -39,7 +39,7 @@ mkdir -p .local/redis .local/logs
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$ROOT/.local/redis" --save 60 1 \
   --daemonize no --loglevel warning > .local/logs/redis.log 2>&1 &
 PIDS+=($!)
-GATEWAY_TOKEN="$TOKEN" target/release/upstash-gateway --listen "127.0.0.1:$GATEWAY_PORT" \
+GATEWAY_TOKEN="$TOKEN" target/tools/upstash-gateway --listen "127.0.0.1:$GATEWAY_PORT" \
   --redis-url "redis://127.0.0.1:$REDIS_PORT" > .local/logs/gateway.log 2>&1 &
 PIDS+=($!)
 
@@ -50,7 +50,7 @@ if [ "$OFFLINE" != 1 ] && ! curl -fsS -m 5 -o /dev/null https://api.binance.com/
   OFFLINE=1
 fi
 if [ "$OFFLINE" = 1 ]; then
-  target/release/fake-exchange --listen "127.0.0.1:$EXCHANGE_PORT" --quiet > .local/logs/fake-exchange.log 2>&1 &
+  target/tools/fake-exchange --listen "127.0.0.1:$EXCHANGE_PORT" --quiet > .local/logs/fake-exchange.log 2>&1 &
   PIDS+=($!)
   SPOT_BASES="http://127.0.0.1:$EXCHANGE_PORT"
   FUTURES_BASES="$SPOT_BASES"

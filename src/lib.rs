@@ -24,7 +24,7 @@ fn start() {
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
-    Ok(routes::handle(req, &env, &ctx).await)
+    routes::handle(req, &env, &ctx).await
 }
 
 #[event(scheduled)]

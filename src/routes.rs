@@ -55,8 +55,9 @@ struct Trace {
     redis_round_trips: u32,
 }
 
-/// Handles one request; never fails (errors become JSON responses).
-pub async fn handle(req: Request, env: &Env, ctx: &Context) -> Response {
+/// Handles one request: every error becomes a JSON response; only a failure to build a
+/// response object at all (a JS exception) is returned as `Err`.
+pub async fn handle(req: Request, env: &Env, ctx: &Context) -> worker::Result<Response> {
     let started = js_sys::Date::now();
     let method = req.method().to_string();
     let url = req.url().ok();
@@ -127,7 +128,9 @@ async fn dispatch(
             let served = serve(&app, ctx, market, trace).await?;
             let found = served.list.find(&symbol).map_err(|e| AppError::Corrupt(e.to_string()))?;
             match found {
-                Some(s) => Ok(Reply::json(200, &json!(s)).header("X-Cache", served.status.as_str())),
+                // Serialised from the struct: fields keep the list's order (json! would sort them).
+                Some(s) => Ok(Reply { status: 200, content_type: JSON, body: serde_json::to_vec(&s).unwrap_or_default(), headers: vec![] }
+                    .header("X-Cache", served.status.as_str())),
                 None => Err(AppError::UnknownSymbol { market, symbol }),
             }
         }
@@ -213,7 +216,6 @@ fn list_reply(req: &Request, served: &Served, filter: &Filter) -> Result<Reply, 
         r.header("X-Cache", served.status.as_str())
             .header("ETag", etag.clone())
             .header("Cache-Control", "no-cache")
-            .header("Last-Modified-At", header.fetched_at.clone())
     };
     let inm = req.headers().get("If-None-Match").ok().flatten();
     if filter.is_empty() && inm.is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*")) {
@@ -254,7 +256,7 @@ async fn admin_refresh(req: &Request, app: &Rc<App>, market: Market) -> Result<R
     })
 }
 
-fn finish(reply: Reply, method: &str, origin: Option<&str>, cors: &[String]) -> Response {
+fn finish(reply: Reply, method: &str, origin: Option<&str>, cors: &[String]) -> worker::Result<Response> {
     let headers = Headers::new();
     let _ = headers.set("Content-Type", reply.content_type);
     let _ = headers.set("X-Content-Type-Options", "nosniff");
@@ -284,10 +286,7 @@ fn finish(reply: Reply, method: &str, origin: Option<&str>, cors: &[String]) -> 
     } else {
         Response::from_bytes(body)
     };
-    match resp {
-        Ok(r) => r.with_status(reply.status).with_headers(headers),
-        Err(_) => Response::error("internal error", 500).unwrap_or_else(|_| Response::empty().expect("an empty response")),
-    }
+    Ok(resp?.with_status(reply.status).with_headers(headers))
 }
 
 /// The cron: refresh both markets independently; fill the edge cache with new lists.

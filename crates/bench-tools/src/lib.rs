@@ -83,11 +83,6 @@ mod wasm {
         super::process(m, bytes).map(|l| l.as_bytes().to_vec()).map_err(err)
     }
 
-    #[wasm_bindgen]
-    pub fn skip_all(bytes: &[u8]) -> bool {
-        symbols_core::exchange_info::__experiment_skip_all(bytes)
-    }
-
     /// Current linear memory size in bytes (it only ever grows, so after a call it is the peak).
     #[wasm_bindgen]
     pub fn memory_bytes() -> usize {

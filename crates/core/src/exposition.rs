@@ -78,7 +78,7 @@ pub fn status_page(metrics: Option<&[(Market, MarketMetrics)]>, now_ms: u64) -> 
                     None => ("none yet".into(), "muted"),
                 };
                 let count = v.symbol_count.map_or("-".into(), |c| c.to_string());
-                let ratio_pct = v.hit_ratio * 100.0;
+                let ratio_text = if v.hits + v.misses == 0 { "-".to_string() } else { format!("{:.1}%", v.hit_ratio * 100.0) };
                 let total = (v.warmup_success + v.warmup_error).max(1) as f64;
                 let ok_w = (v.warmup_success as f64 / total * 100.0).round();
                 let _ = write!(
@@ -90,7 +90,7 @@ pub fn status_page(metrics: Option<&[(Market, MarketMetrics)]>, now_ms: u64) -> 
 <dt>Age</dt><dd data-field="age" data-value="{age_raw}">{age}</dd>
 <dt>Last refresh</dt><dd data-field="last-refresh">{at}</dd>
 <dt>Hits / misses</dt><dd><span data-field="hits">{hits}</span> / <span data-field="misses">{misses}</span></dd>
-<dt>Hit ratio</dt><dd data-field="hit-ratio" data-value="{ratio}">{ratio_pct:.1}%</dd>
+<dt>Hit ratio</dt><dd data-field="hit-ratio" data-value="{ratio}">{ratio_text}</dd>
 <dt>Warmups</dt><dd><span data-field="warmup-success">{ws}</span> ok, <span data-field="warmup-error">{we}</span> failed
 <div class="bar" title="warmup success share"><div style="width:{ok_w}%"></div></div></dd>
 <dt>Last outcome</dt><dd class="{class}" data-field="last-outcome">{outcome}</dd>

@@ -105,8 +105,9 @@ pub fn percent_decode(s: &str) -> Result<String, RouteError> {
     while i < bytes.len() {
         match bytes[i] {
             b'%' => {
-                let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-                let v = hex.and_then(|h| u8::from_str_radix(h, 16).ok());
+                // Two hex digits exactly: from_str_radix alone would take a sign ("%+f").
+                let hex = bytes.get(i + 1..i + 3).filter(|h| h.iter().all(u8::is_ascii_hexdigit));
+                let v = hex.and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
                 match v {
                     Some(v) => out.push(v),
                     None => return Err(RouteError::BadRequest("invalid percent-encoding in URL".into())),
@@ -222,6 +223,8 @@ mod tests {
         assert!(matches!(route("PUT", "/api/symbols/spot/refresh", ""), Err(RouteError::MethodNotAllowed { allow: "POST", .. })));
         assert!(matches!(route("GET", "/api/symbols/spot/%zz", ""), Err(RouteError::BadRequest(_))));
         assert!(matches!(route("GET", "/api/symbols/spot/%ff", ""), Err(RouteError::BadRequest(_))));
+        assert!(matches!(percent_decode("%+f"), Err(RouteError::BadRequest(_))));
+        assert!(matches!(percent_decode("%-1"), Err(RouteError::BadRequest(_))));
         assert!(matches!(route("GET", "/api/symbols/spot", "quote=%"), Err(RouteError::BadRequest(_))));
         assert_eq!(route("GET", &"/a".repeat(600), ""), Err(RouteError::UriTooLong));
         assert_eq!(route("GET", "/", &"a".repeat(3000)), Err(RouteError::UriTooLong));

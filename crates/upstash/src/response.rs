@@ -340,3 +340,724 @@ mod tests {
         ));
     }
 }
+
+/// Property-based fuzzing of the reply decoding (proptest, stable Rust), here because
+/// [`single`] and [`batch`] are crate-private. Same driver as `crates/core/tests/fuzz.rs`:
+/// `cargo test -p upstash-rest --lib fuzz_tests` runs each property with a fixed seed and a
+/// modest number of cases (`FUZZ_SEED` / `FUZZ_CASES` override); `scripts/fuzz.sh [seconds]`
+/// runs the ignored `long_run` for `FUZZ_SECONDS` with random seeds.
+///
+/// - `single_model`: generated `{"result"}` / `{"error"}` envelopes (nested arrays and objects,
+///   base64 of random bytes, `"OK"`, non-base64 text, `null`, booleans, integers of any size,
+///   floats, escaped and duplicate keys, `"error": null`, unknown fields) under any status:
+///   [`single`] equals a model of the documented rules.
+/// - `batch_model`: arrays of such envelopes (or one envelope) with the right or a wrong number
+///   of command names: [`batch`] equals the model; errors carry their index and command.
+/// - `arbitrary_bodies`: random bytes, JSON-ish token soup and byte-mutated envelopes: no panic,
+///   non-2xx is never `Ok`, `Redis` only for 2xx/400, `Status` bodies cut to `MAX_BODY_CHARS`,
+///   `Decode` messages and decoded values bounded by the body size.
+#[cfg(test)]
+mod fuzz_tests {
+    use std::fmt;
+    use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+    use base64::Engine as _;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+    use proptest::sample::select;
+    use proptest::test_runner::{Config, RngAlgorithm, RngSeed, TestCaseError, TestRunner};
+
+    use super::{batch, single};
+    use crate::error::{truncate, Error, RedisError, MAX_BODY_CHARS};
+    use crate::value::Value;
+
+    // ---- driver --------------------------------------------------------------------------
+
+    const SUITE_SEED: u64 = 0x5eed_f022_2026_0002;
+
+    struct Prop {
+        name: &'static str,
+        cases: u32,
+        run: fn(&mut TestRunner) -> Result<(), String>,
+    }
+
+    const PROPS: &[Prop] = &[
+        Prop {
+            name: "single_model",
+            cases: 256,
+            run: single_model,
+        },
+        Prop {
+            name: "batch_model",
+            cases: 192,
+            run: batch_model,
+        },
+        Prop {
+            name: "arbitrary_bodies",
+            cases: 384,
+            run: arbitrary_bodies,
+        },
+    ];
+
+    fn env_u64(name: &str) -> Option<u64> {
+        std::env::var(name).ok()?.trim().parse().ok()
+    }
+
+    fn runner(seed: u64, cases: u32) -> TestRunner {
+        TestRunner::new(Config {
+            cases,
+            rng_algorithm: RngAlgorithm::ChaCha,
+            rng_seed: RngSeed::Fixed(seed),
+            failure_persistence: None,
+            max_shrink_iters: 4096,
+            ..Config::default()
+        })
+    }
+
+    fn suite(name: &str) {
+        let prop = PROPS.iter().find(|p| p.name == name).expect("listed");
+        let seed = env_u64("FUZZ_SEED").unwrap_or(SUITE_SEED);
+        let cases = env_u64("FUZZ_CASES").map_or(prop.cases, |n| n.clamp(1, 1 << 31) as u32);
+        if let Err(e) = (prop.run)(&mut runner(seed, cases)) {
+            panic!(
+                "fuzz property {name} failed (seed {seed}, {cases} cases): {e}\nreplay: \
+                 FUZZ_SEED={seed} FUZZ_CASES={cases} \
+                 cargo test -p upstash-rest --lib fuzz_tests::{name}"
+            );
+        }
+    }
+
+    fn splitmix(mut z: u64) -> u64 {
+        z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    #[test]
+    fn single_model_suite() {
+        suite("single_model");
+    }
+
+    #[test]
+    fn batch_model_suite() {
+        suite("batch_model");
+    }
+
+    #[test]
+    fn arbitrary_bodies_suite() {
+        suite("arbitrary_bodies");
+    }
+
+    /// Batches with fresh seeds, the property with the least time so far first, until
+    /// `FUZZ_SECONDS` (default 60) have passed.
+    #[test]
+    #[ignore = "long fuzz run: scripts/fuzz.sh [seconds]"]
+    fn long_run() {
+        let seconds = env_u64("FUZZ_SECONDS").unwrap_or(60);
+        let base = env_u64("FUZZ_SEED").unwrap_or_else(|| {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default();
+            now.as_nanos() as u64 ^ u64::from(std::process::id()).rotate_left(32)
+        });
+        let started = Instant::now();
+        let deadline = started + Duration::from_secs(seconds);
+        let mut cases = [0u64; PROPS.len()];
+        let mut spent = [Duration::ZERO; PROPS.len()];
+        let mut failures: Vec<String> = Vec::new();
+        let mut failed = [false; PROPS.len()];
+        let mut counter = 0u64;
+        // Next: the property that has had the least time so far.
+        while Instant::now() < deadline {
+            let next = (0..PROPS.len()).filter(|&i| !failed[i]).min_by_key(|&i| spent[i]);
+            let Some(i) = next else { break };
+            let prop = &PROPS[i];
+            counter += 1;
+            let seed = splitmix(base.wrapping_add(counter));
+            let t = Instant::now();
+            let result = (prop.run)(&mut runner(seed, prop.cases));
+            spent[i] += t.elapsed();
+            match result {
+                Ok(()) => cases[i] += u64::from(prop.cases),
+                Err(e) => {
+                    failed[i] = true;
+                    let msg = format!(
+                        "{}: {e}\n  replay: FUZZ_SEED={seed} FUZZ_CASES={} cargo test -p \
+                         upstash-rest --lib fuzz_tests::{}",
+                        prop.name, prop.cases, prop.name
+                    );
+                    eprintln!("fuzz: FAILED {msg}");
+                    failures.push(msg);
+                }
+            }
+        }
+        let total: u64 = cases.iter().sum();
+        println!(
+            "\nfuzz summary (upstash-rest, {:.0} s, base seed {base})",
+            started.elapsed().as_secs_f64()
+        );
+        println!("| property | cases | seconds | result |\n|---|---:|---:|---|");
+        for (i, prop) in PROPS.iter().enumerate() {
+            let result = if failed[i] { "FAILED" } else { "ok" };
+            let secs = spent[i].as_secs_f64();
+            println!(
+                "| upstash {} | {} | {secs:.1} | {result} |",
+                prop.name, cases[i]
+            );
+        }
+        println!("| **total** | **{total}** | | {} failed |", failures.len());
+        assert!(
+            failures.is_empty(),
+            "{} fuzz properties failed:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+    }
+
+    // ---- a JSON model (duplicate keys, chosen escapes) and its expected decoding ----------
+
+    #[derive(Clone)]
+    struct Bytes(Vec<u8>);
+
+    impl fmt::Debug for Bytes {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "b\"{}\" ({} bytes)", self.0.escape_ascii(), self.0.len())
+        }
+    }
+
+    #[derive(Clone, Debug)]
+    enum J {
+        Null,
+        Bool(bool),
+        Int(i64),
+        Big(u64),
+        /// A finite float, spelled as given.
+        Float(String),
+        /// A string: `(text, escape every character as \uXXXX)`.
+        Str(String, bool),
+        Arr(Vec<J>),
+        /// Keys may repeat.
+        Obj(Vec<(String, bool, J)>),
+    }
+
+    fn render_str(s: &str, unicode: bool, out: &mut String) {
+        out.push('"');
+        for c in s.chars() {
+            match c {
+                _ if unicode => {
+                    let mut buf = [0u16; 2];
+                    for u in c.encode_utf16(&mut buf) {
+                        out.push_str(&format!("\\u{u:04x}"));
+                    }
+                }
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04X}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+    }
+
+    fn render(j: &J, ws: &str, out: &mut String) {
+        match j {
+            J::Null => out.push_str("null"),
+            J::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            J::Int(n) => out.push_str(&n.to_string()),
+            J::Big(n) => out.push_str(&n.to_string()),
+            J::Float(f) => out.push_str(f),
+            J::Str(s, u) => render_str(s, *u, out),
+            J::Arr(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(ws);
+                    render(item, ws, out);
+                }
+                out.push_str(ws);
+                out.push(']');
+            }
+            J::Obj(entries) => {
+                out.push('{');
+                for (i, (k, u, v)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(ws);
+                    render_str(k, *u, out);
+                    out.push(':');
+                    out.push_str(ws);
+                    render(v, ws, out);
+                }
+                out.push_str(ws);
+                out.push('}');
+            }
+        }
+    }
+
+    /// A reply string as documented: base64 unless it is `OK` or not valid base64.
+    fn model_string(s: &str, base64: bool) -> Vec<u8> {
+        if base64 && s != "OK" {
+            if let Ok(b) = base64::engine::general_purpose::STANDARD.decode(s) {
+                return b;
+            }
+        }
+        s.as_bytes().to_vec()
+    }
+
+    /// The documented mapping of JSON to [`Value`].
+    fn model_value(j: &J, base64: bool) -> Value {
+        match j {
+            J::Null => Value::Nil,
+            J::Bool(b) => Value::Int(i64::from(*b)),
+            J::Int(n) => Value::Int(*n),
+            J::Big(n) => match i64::try_from(*n) {
+                Ok(n) => Value::Int(n),
+                Err(_) => Value::Bytes(n.to_string().into_bytes()),
+            },
+            // As serde_json reads it: without its `float_roundtrip` feature that can be one ULP
+            // off the correctly rounded value (`-1.075414056224892e-61`), so the text kept is
+            // not always the number sent.
+            J::Float(f) => {
+                let v: f64 = serde_json::from_str(f).expect("a finite JSON number");
+                Value::Bytes(v.to_string().into_bytes())
+            }
+            J::Str(s, _) => Value::Bytes(model_string(s, base64)),
+            J::Arr(items) => Value::Array(items.iter().map(|i| model_value(i, base64)).collect()),
+            J::Obj(entries) => Value::Array(
+                entries
+                    .iter()
+                    .flat_map(|(k, _, v)| {
+                        [
+                            Value::Bytes(model_string(k, base64)),
+                            model_value(v, base64),
+                        ]
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
+    /// What one envelope object decodes to: `Ok(Ok(value))`, `Ok(Err(message))`, or
+    /// `Err(())` when it is not an envelope (decode error).
+    fn model_envelope(j: &J, base64: bool) -> Result<Result<Value, String>, ()> {
+        let J::Obj(entries) = j else { return Err(()) };
+        let (mut result, mut error) = (None, None);
+        for (k, _, v) in entries {
+            match k.as_str() {
+                "result" => result = Some(model_value(v, base64)),
+                "error" => {
+                    error = match v {
+                        J::Null => None,
+                        J::Str(s, _) => Some(s.clone()),
+                        _ => return Err(()),
+                    }
+                }
+                _ => {}
+            }
+        }
+        match (error, result) {
+            (Some(e), _) => Ok(Err(e)),
+            (None, Some(v)) => Ok(Ok(v)),
+            (None, None) => Err(()),
+        }
+    }
+
+    fn model_status_error(status: u16, env: Option<&J>, body: &str) -> Error {
+        match env.map(|j| model_envelope(j, false)) {
+            Some(Ok(Err(msg))) if status == 400 => Error::Redis(msg),
+            Some(Ok(Err(msg))) => Error::status(status, &msg),
+            _ => Error::status(status, body),
+        }
+    }
+
+    fn ok_status(status: u16) -> bool {
+        (200..300).contains(&status)
+    }
+
+    // ---- strategies ------------------------------------------------------------------------
+
+    fn text(max: usize) -> impl Strategy<Value = String> + Clone {
+        let ch = prop_oneof![
+            8 => proptest::char::range('a', 'z'),
+            3 => proptest::char::range('A', 'Z'),
+            2 => proptest::char::range('0', '9'),
+            2 => select(vec!['+', '/', '=', '"', '\\', ' ', '\n', '\0', 'é', '币', '🚀']),
+            1 => any::<char>(),
+        ];
+        vec(ch, 0..max).prop_map(|v| v.into_iter().collect())
+    }
+
+    fn status() -> impl Strategy<Value = u16> {
+        prop_oneof![
+            6 => Just(200u16),
+            4 => select(vec![201u16, 204, 299, 400, 401, 403, 404, 413, 429, 500, 502, 503]),
+            1 => any::<u16>(),
+        ]
+    }
+
+    /// Strings as the REST API sends them: base64 of any bytes, `OK`, plain text.
+    fn reply_string() -> impl Strategy<Value = J> + Clone {
+        prop_oneof![
+            3 => vec(any::<u8>(), 0..24)
+                .prop_map(|b| J::Str(base64::engine::general_purpose::STANDARD.encode(b), false)),
+            1 => Just(J::Str("OK".into(), false)),
+            1 => Just(J::Str("T0s=".into(), false)),
+            3 => (text(16), any::<bool>()).prop_map(|(s, u)| J::Str(s, u)),
+        ]
+    }
+
+    fn float() -> impl Strategy<Value = String> + Clone {
+        prop_oneof![
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(|f| format!("{f:?}")),
+            "-?(0|[1-9][0-9]{0,3})\\.[0-9]{1,6}([eE][+-]?[0-9]{1,2})?",
+            select(vec![
+                "1e308",
+                "-1e-308",
+                "5e-324",
+                "1.7976931348623157e308",
+                "18446744073709551616"
+            ])
+            .prop_map(str::to_string),
+        ]
+    }
+
+    fn value() -> BoxedStrategy<J> {
+        let leaf = prop_oneof![
+            1 => Just(J::Null),
+            1 => any::<bool>().prop_map(J::Bool),
+            3 => any::<i64>().prop_map(J::Int),
+            1 => any::<u64>().prop_map(J::Big),
+            1 => float().prop_map(J::Float),
+            5 => reply_string(),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                3 => vec(inner.clone(), 0..6).prop_map(J::Arr),
+                1 => vec((text(8), any::<bool>(), inner), 0..4).prop_map(J::Obj),
+            ]
+        })
+        .boxed()
+    }
+
+    /// An envelope: `result` / `error` entries (possibly several of each, `error` possibly
+    /// `null` or of a wrong type), unknown fields, in any order, keys possibly escaped.
+    fn envelope() -> impl Strategy<Value = J> + Clone {
+        let error = prop_oneof![
+            6 => text(24).prop_map(|s| J::Str(s, false)),
+            2 => Just(J::Null),
+            1 => value(),
+        ];
+        let entry = prop_oneof![
+            6 => (weighted_bool(0.1), value()).prop_map(|(u, v)| ("result".to_string(), u, v)),
+            3 => (weighted_bool(0.1), error).prop_map(|(u, v)| ("error".to_string(), u, v)),
+            2 => (other_key(), any::<bool>(), value())
+                .prop_map(|(k, u, v)| (k, u, v)),
+        ];
+        prop_oneof![
+            8 => vec(entry, 0..4).prop_map(J::Obj),
+            1 => value(),
+        ]
+    }
+
+    fn other_key() -> impl Strategy<Value = String> + Clone {
+        prop_oneof![text(8), Just("Result".to_string()), Just("err".to_string())]
+    }
+
+    fn weighted_bool(p: f64) -> impl Strategy<Value = bool> + Clone {
+        proptest::bool::weighted(p)
+    }
+
+    const WS: [&str; 3] = ["", " ", "\n\t "];
+
+    fn to_body(j: &J, ws: usize) -> String {
+        let mut out = String::new();
+        render(j, WS[ws], &mut out);
+        out
+    }
+
+    // ---- properties ------------------------------------------------------------------------
+
+    #[derive(Clone)]
+    struct Envelope(u16, J, bool, usize);
+
+    impl fmt::Debug for Envelope {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(
+                f,
+                "status {} base64 {} body {:?}",
+                self.0,
+                self.2,
+                to_body(&self.1, self.3)
+            )
+        }
+    }
+
+    fn single_model(r: &mut TestRunner) -> Result<(), String> {
+        let input = (status(), envelope(), any::<bool>(), 0..WS.len())
+            .prop_map(|(s, j, b, ws)| Envelope(s, j, b, ws));
+        r.run(&input, |Envelope(status, j, base64, ws)| {
+            let body = to_body(&j, ws);
+            let got = single(status, body.as_bytes(), base64);
+            if !ok_status(status) {
+                prop_assert_eq!(got, Err(model_status_error(status, Some(&j), &body)));
+                return Ok(());
+            }
+            match model_envelope(&j, base64) {
+                Ok(Ok(v)) => prop_assert_eq!(got, Ok(v)),
+                Ok(Err(msg)) => prop_assert_eq!(got, Err(Error::Redis(msg))),
+                Err(()) => prop_assert!(matches!(got, Err(Error::Decode(_))), "{got:?}"),
+            }
+            Ok(())
+        })
+        .map_err(|e| e.to_string())
+    }
+
+    #[derive(Clone)]
+    struct Batch(u16, J, bool, usize, i8);
+
+    impl fmt::Debug for Batch {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(
+                f,
+                "status {} base64 {} names {:+} body {:?}",
+                self.0,
+                self.2,
+                self.4,
+                to_body(&self.1, self.3)
+            )
+        }
+    }
+
+    fn batch_model(r: &mut TestRunner) -> Result<(), String> {
+        let body = prop_oneof![
+            6 => vec(envelope(), 0..6).prop_map(J::Arr),
+            1 => envelope(),
+        ];
+        let names_delta = prop_oneof![8 => Just(0i8), 1 => Just(-1i8), 1 => Just(1i8)];
+        let input = (status(), body, any::<bool>(), 0..WS.len(), names_delta)
+            .prop_map(|(s, j, b, ws, d)| Batch(s, j, b, ws, d));
+        r.run(&input, |Batch(status, j, base64, ws, delta)| {
+            let body = to_body(&j, ws);
+            let count = match &j {
+                J::Arr(items) => items.len(),
+                _ => 1,
+            };
+            let n = (count as i64 + i64::from(delta)).max(0) as usize;
+            let names: Vec<String> = (0..n).map(|i| format!("CMD{i}")).collect();
+            let got = batch(status, body.as_bytes(), base64, &names);
+            if !ok_status(status) {
+                prop_assert_eq!(got, Err(model_status_error(status, Some(&j), &body)));
+                return Ok(());
+            }
+            let J::Arr(items) = &j else {
+                match model_envelope(&j, base64) {
+                    Ok(Err(msg)) => prop_assert_eq!(got, Err(Error::Redis(msg))),
+                    _ => prop_assert!(matches!(got, Err(Error::Decode(_))), "{got:?}"),
+                }
+                return Ok(());
+            };
+            let modeled: Result<Vec<_>, ()> =
+                items.iter().map(|e| model_envelope(e, base64)).collect();
+            let Ok(modeled) = modeled else {
+                prop_assert!(matches!(got, Err(Error::Decode(_))), "{got:?}");
+                return Ok(());
+            };
+            if modeled.len() != names.len() {
+                prop_assert!(matches!(got, Err(Error::Decode(_))), "{got:?}");
+                return Ok(());
+            }
+            let want: Vec<Result<Value, RedisError>> = modeled
+                .into_iter()
+                .enumerate()
+                .map(|(index, r)| {
+                    r.map_err(|message| RedisError {
+                        index,
+                        command: format!("CMD{index}"),
+                        message,
+                    })
+                })
+                .collect();
+            prop_assert_eq!(got, Ok(want));
+            Ok(())
+        })
+        .map_err(|e| e.to_string())
+    }
+
+    /// Bytes held by a decoded value (one `Value` slot per node).
+    fn weight(v: &Value) -> usize {
+        std::mem::size_of::<Value>()
+            + match v {
+                Value::Bytes(b) => b.len(),
+                Value::Array(items) => items.iter().map(weight).sum(),
+                _ => 0,
+            }
+    }
+
+    /// The largest decoded size accepted for a body of `len` bytes: a float spelled in 5
+    /// bytes (`1e308`) becomes up to ~330 bytes of decimal text (`f64` Display).
+    fn value_bound(len: usize) -> usize {
+        80 * len + 1024
+    }
+
+    fn soup() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop_oneof![
+            select(vec![
+                "{",
+                "}",
+                "[",
+                "]",
+                ",",
+                ":",
+                "\"",
+                "\\",
+                "\\u",
+                "\\ud800",
+                "null",
+                "true",
+                "1",
+                "-1.5e3",
+                "1e999",
+                "\"result\"",
+                "\"error\"",
+                "\"OK\"",
+                "\"YmFy\"",
+                "\"T0s=\"",
+                " ",
+                "\u{0}",
+                "é",
+            ])
+            .prop_map(|s| s.as_bytes().to_vec()),
+            vec(any::<u8>(), 1..3),
+        ];
+        vec(piece, 0..48).prop_map(|p| p.concat())
+    }
+
+    fn mutated() -> impl Strategy<Value = Vec<u8>> {
+        let body = prop_oneof![envelope(), vec(envelope(), 0..4).prop_map(J::Arr)];
+        (
+            body,
+            0..WS.len(),
+            vec((any::<u64>(), any::<u8>(), 0u8..3), 1..4),
+        )
+            .prop_map(|(j, ws, muts)| {
+                let mut b = to_body(&j, ws).into_bytes();
+                for (pos, byte, kind) in muts {
+                    let at = if b.is_empty() {
+                        0
+                    } else {
+                        (pos % b.len() as u64) as usize
+                    };
+                    match kind {
+                        0 if !b.is_empty() => b[at] ^= byte | 1,
+                        1 => b.insert(at, byte),
+                        _ if !b.is_empty() => {
+                            b.remove(at);
+                        }
+                        _ => {}
+                    }
+                }
+                b
+            })
+    }
+
+    fn check_error(status: u16, body: &[u8], e: &Error) -> Result<(), TestCaseError> {
+        match e {
+            Error::Status { code, body: text } => {
+                prop_assert_eq!(*code, status);
+                prop_assert!(!ok_status(status), "Status error for a 2xx");
+                prop_assert!(
+                    text.chars().count() <= MAX_BODY_CHARS + 1,
+                    "status body not cut"
+                );
+            }
+            Error::Redis(msg) => {
+                prop_assert!(
+                    ok_status(status) || status == 400,
+                    "Redis error for HTTP {status}"
+                );
+                prop_assert!(
+                    msg.len() <= body.len(),
+                    "Redis message longer than the body"
+                );
+            }
+            Error::Decode(msg) => {
+                prop_assert!(ok_status(status), "Decode error for HTTP {status}");
+                // Bounded by the body (see known_bug_decode_error_echoes_the_body for the
+                // stricter bound it should have).
+                prop_assert!(
+                    msg.len() <= 8 * body.len() + 1024,
+                    "Decode message of {} bytes",
+                    msg.len()
+                );
+            }
+            other => prop_assert!(false, "unexpected error kind {other:?}"),
+        }
+        let _ = e.to_string();
+        Ok(())
+    }
+
+    fn arbitrary_bodies(r: &mut TestRunner) -> Result<(), String> {
+        let body = prop_oneof![vec(any::<u8>(), 0..1024), soup(), mutated()].prop_map(Bytes);
+        r.run(
+            &(status(), body, any::<bool>(), 0usize..4),
+            |(status, Bytes(body), base64, n)| {
+                match single(status, &body, base64) {
+                    Ok(v) => {
+                        prop_assert!(ok_status(status), "Ok for HTTP {status}");
+                        prop_assert!(
+                            weight(&v) <= value_bound(body.len()),
+                            "decoded {} bytes",
+                            weight(&v)
+                        );
+                    }
+                    Err(e) => check_error(status, &body, &e)?,
+                }
+                let names: Vec<String> = (0..n).map(|i| format!("C{i}")).collect();
+                match batch(status, &body, base64, &names) {
+                    Ok(items) => {
+                        prop_assert!(ok_status(status), "Ok for HTTP {status}");
+                        prop_assert_eq!(items.len(), n);
+                        let total: usize = items.iter().map(|r| r.as_ref().map_or(0, weight)).sum();
+                        prop_assert!(total <= value_bound(body.len()), "decoded {total} bytes");
+                        for (i, item) in items.iter().enumerate() {
+                            if let Err(re) = item {
+                                prop_assert_eq!(re.index, i);
+                                prop_assert_eq!(&re.command, &names[i]);
+                            }
+                        }
+                    }
+                    Err(e) => check_error(status, &body, &e)?,
+                }
+                Ok(())
+            },
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    /// Found by `arbitrary_bodies` with the bound `msg.len() <= 512`: a 2xx body that is a
+    /// JSON string (or any value serde_json quotes in its message) is echoed whole inside
+    /// `Error::Decode`, next to the 80-character preview meant to bound it.
+    #[test]
+    #[ignore = "known bug: Error::Decode repeats the whole body when it is a JSON string"]
+    fn known_bug_decode_error_echoes_the_body() {
+        let body = format!("\"{}\"", "x".repeat(10_000));
+        for e in [
+            single(200, body.as_bytes(), false).expect_err("not an envelope"),
+            batch(200, body.as_bytes(), false, &[]).expect_err("not an envelope"),
+        ] {
+            let msg = e.to_string();
+            assert!(
+                msg.len() <= 512,
+                "Decode message of {} bytes: {}…",
+                msg.len(),
+                truncate(&msg, 120)
+            );
+        }
+    }
+}

@@ -1,0 +1,400 @@
+#!/usr/bin/env bash
+# Soak test: the hit path under sustained load while the cron fires every few seconds and
+# the exchange fails every other request. Not part of `make test`. See README.md, "Soak test".
+#
+#   scripts/soak.sh            (or: make soak; SOAK_SECONDS=600 make soak)
+#
+# Builds what it needs (scripts/build.sh, the release gateway and fake exchange), then starts
+# on free ports in a temp dir: redis-server, the gateway, the fake exchange and the built
+# Worker under `wrangler dev` (workerd). It warms both markets once, switches the fake
+# exchange to fail every other request (500 -1001) for both markets, and for SOAK_SECONDS:
+#   - wrk (or oha) holds SOAK_CONCURRENCY connections on GET /api/symbols/spot;
+#   - the cron is fired every SOAK_CRON_EVERY seconds (wrangler's /__scheduled endpoint);
+#   - the RSS of the Worker's workerd processes is sampled every 10 s.
+# Then it reads the counters from Redis, tears everything down (also on Ctrl-C or failure),
+# prints one summary table and writes it to bench/results/soak-latest.md.
+#
+# Env: SOAK_SECONDS=60  SOAK_CONCURRENCY=64  SOAK_CRON_EVERY=3  SOAK_THREADS=2 (load tool)
+#      SOAK_PATH=/api/symbols/spot  SOAK_LOAD_TOOL=wrk|oha  SOAK_SKIP_BUILD=1 (use what is
+#      built)  SOAK_KEEP=1 (keep the temp dir with every log)
+# Exit status: 1 when a request failed (non-2xx or socket error) or the stack did not start.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+SECS="${SOAK_SECONDS:-60}"
+CONC="${SOAK_CONCURRENCY:-64}"
+CRON_EVERY="${SOAK_CRON_EVERY:-3}"
+THREADS="${SOAK_THREADS:-2}"
+HIT_PATH="${SOAK_PATH:-/api/symbols/spot}"
+CRON_PATH='/__scheduled?cron=*/5+*+*+*+*'
+TOKEN="soak-token-$RANDOM$RANDOM$RANDOM"
+for v in SECS CONC CRON_EVERY THREADS; do
+  [[ "${!v}" =~ ^[0-9]+$ ]] && [ "${!v}" -gt 0 ] || { echo "[soak] $v must be a positive integer" >&2; exit 2; }
+done
+
+say() { printf '[soak] %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/symbols-soak.XXXXXX")"
+PIDS=()
+
+# Every process we start, with its descendants (wrangler starts workerd), by pid only.
+descendants() {
+  local child
+  for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+    descendants "$child"
+    echo "$child"
+  done
+}
+stop_tree() {
+  local pids pid alive=""
+  pids="$(descendants "$1") $1"
+  # shellcheck disable=SC2086
+  kill -TERM $pids 2>/dev/null || true
+  for _ in $(seq 1 50); do
+    alive=""
+    for pid in $pids; do kill -0 "$pid" 2>/dev/null && alive="$alive $pid"; done
+    [ -z "$alive" ] && return 0
+    sleep 0.1
+  done
+  # shellcheck disable=SC2086
+  kill -KILL $alive 2>/dev/null || true
+}
+# Drops pids from PIDS once they are gone (so a recycled pid is never signalled).
+forget() {
+  local keep=() pid gone
+  for pid in "${PIDS[@]}"; do
+    for gone in "$@"; do [ "$pid" = "$gone" ] && continue 2; done
+    keep+=("$pid")
+  done
+  PIDS=("${keep[@]}")
+}
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  for pid in "${PIDS[@]}"; do stop_tree "$pid"; done
+  wait 2>/dev/null || true
+  if [ "$status" != 0 ] || [ "${SOAK_KEEP:-0}" = 1 ]; then
+    say "logs kept in $TMP"
+  else
+    rm -rf "$TMP"
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+TAKEN=" "
+free_port() {
+  local port
+  for _ in $(seq 1 100); do
+    port=$((20000 + RANDOM % 40000))
+    if [[ "$TAKEN" != *" $port "* ]] && ! port_in_use "$port"; then
+      TAKEN="$TAKEN$port "
+      echo "$port"
+      return 0
+    fi
+  done
+  die "no free port found"
+}
+wait_http() { # URL WHAT LOG
+  for _ in $(seq 1 600); do
+    if curl -fsS -m 2 -o /dev/null "$1" 2>/dev/null; then return 0; fi
+    sleep 0.2
+  done
+  say "$2 did not answer $1 in 120 s; last lines of $3:"
+  tail -n 30 "$3" >&2 || true
+  return 1
+}
+
+# ---- build and tools -----------------------------------------------------------------
+for tool in node curl; do command -v "$tool" >/dev/null || die "$tool not found"; done
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+if [ "${SOAK_SKIP_BUILD:-0}" != 1 ]; then
+  if [ -f build/index.js ] && [ -d node_modules/wrangler ]; then
+    say "building the Worker (scripts/build.sh, setup skipped: build/ exists)"
+    SYMBOLS_SKIP_SETUP=1 ./scripts/build.sh
+  else
+    say "building the Worker (scripts/build.sh)"
+    ./scripts/build.sh
+  fi
+  say "cargo build --release -p upstash-gateway -p fake-exchange"
+  cargo build -q --release --locked -p upstash-gateway -p fake-exchange
+fi
+[ -f build/index.js ] && [ -f build/index_bg.wasm ] || die "build/ is missing: run scripts/build.sh"
+[ -f node_modules/wrangler/bin/wrangler.js ] || die "wrangler is missing: run scripts/setup.sh"
+for bin in upstash-gateway fake-exchange; do
+  [ -x "$TARGET/release/$bin" ] || die "$TARGET/release/$bin missing (run without SOAK_SKIP_BUILD)"
+done
+command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
+  die "redis-server/redis-cli not found (scripts/setup.sh installs them)"
+
+LOAD_TOOL="${SOAK_LOAD_TOOL:-}"
+if [ -z "$LOAD_TOOL" ]; then
+  if command -v wrk >/dev/null; then LOAD_TOOL=wrk
+  elif command -v oha >/dev/null; then LOAD_TOOL=oha
+  else
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
+    say "installing wrk (apt-get install wrk)"
+    if { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk; } >/dev/null 2>&1; then
+      LOAD_TOOL=wrk
+    else
+      say "apt-get failed; cargo install oha --locked (a few minutes, once)"
+      cargo install -q oha --locked || die "could not install a load tool (wrk or oha)"
+      LOAD_TOOL=oha
+    fi
+  fi
+fi
+command -v "$LOAD_TOOL" >/dev/null || die "$LOAD_TOOL not found"
+
+# ---- the stack -----------------------------------------------------------------------
+REDIS_PORT="$(free_port)"
+mkdir -p "$TMP/redis"
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$TMP/redis" \
+  --daemonize no --loglevel warning > "$TMP/redis.log" 2>&1 &
+PIDS+=($!)
+GATEWAY_PORT="$(free_port)"
+# The token goes through the environment (not argv, which `ps` shows).
+GATEWAY_TOKEN="$TOKEN" GATEWAY_LOG=warn "$TARGET/release/upstash-gateway" --listen "127.0.0.1:$GATEWAY_PORT" \
+  --redis-url "redis://127.0.0.1:$REDIS_PORT" > "$TMP/gateway.log" 2>&1 &
+PIDS+=($!)
+EXCHANGE_PORT="$(free_port)"
+"$TARGET/release/fake-exchange" --listen "127.0.0.1:$EXCHANGE_PORT" --quiet > "$TMP/fake-exchange.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+wait_http "http://127.0.0.1:$GATEWAY_PORT/__gateway/stats?_token=$TOKEN" gateway "$TMP/gateway.log"
+wait_http "http://127.0.0.1:$EXCHANGE_PORT/fapi/v1/ping" "fake exchange" "$TMP/fake-exchange.log"
+GATEWAY="http://127.0.0.1:$GATEWAY_PORT"
+EXCHANGE="http://127.0.0.1:$EXCHANGE_PORT"
+
+WORKER_PORT="$(free_port)"
+INSPECTOR_PORT="$(free_port)"
+COMPAT="$(sed -n 's/^compatibility_date *= *"\(.*\)"/\1/p' wrangler.toml | head -n1)"
+mkdir -p "$TMP/worker"
+cat > "$TMP/worker/wrangler.toml" <<TOML
+name = "symbols-edge-soak"
+main = "$ROOT/build/index.js"
+compatibility_date = "$COMPAT"
+
+[triggers]
+crons = ["*/5 * * * *"]
+
+[vars]
+REDIS_REST_URL = "$GATEWAY"
+SPOT_API_BASES = "$EXCHANGE"
+FUTURES_API_BASES = "$EXCHANGE"
+TOML
+printf 'REDIS_REST_TOKEN="%s"\n' "$TOKEN" > "$TMP/worker/.dev.vars"
+say "starting redis-server :$REDIS_PORT, gateway :$GATEWAY_PORT, fake exchange :$EXCHANGE_PORT, wrangler dev :$WORKER_PORT"
+# workerd holds a socket per in-flight request and subrequest: raise the fd limit.
+(cd "$TMP/worker" && { ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true; } &&
+  WRANGLER_SEND_METRICS=false WRANGLER_LOG_PATH="$TMP/worker/wrangler-logs" XDG_CONFIG_HOME="$TMP/worker/xdg" \
+  NO_COLOR=1 FORCE_COLOR=0 exec node "$ROOT/node_modules/wrangler/bin/wrangler.js" dev -c "$TMP/worker/wrangler.toml" \
+  --ip 127.0.0.1 --port "$WORKER_PORT" --inspector-port "$INSPECTOR_PORT" --test-scheduled --log-level warn \
+  --show-interactive-dev-session=false --persist-to "$TMP/worker/state" < /dev/null > "$TMP/worker.log" 2>&1) &
+WRANGLER_PID=$!
+PIDS+=("$WRANGLER_PID")
+WORKER="http://127.0.0.1:$WORKER_PORT"
+wait_http "$WORKER/openapi.json" "wrangler dev" "$TMP/worker.log"
+
+# Sum of VmRSS (kB) of the workerd processes under our wrangler.
+workerd_rss_kb() {
+  local total=0 pid rss
+  for pid in $(descendants "$WRANGLER_PID"); do
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = workerd ] || continue
+    rss="$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$pid/status" 2>/dev/null)"
+    total=$((total + ${rss:-0}))
+  done
+  echo "$total"
+}
+rss_sample() { echo "$1 $(date +%s) $(workerd_rss_kb)" >> "$TMP/rss.txt"; }
+
+# Warm both markets while the exchange still answers, then make it fail every other request.
+code="$(curl -sS -m 60 -o /dev/null -w '%{http_code}' "$WORKER$CRON_PATH" || true)"
+[ "$code" = 200 ] || die "the warm-up cron answered HTTP $code"
+curl -fsS -m 30 -o /dev/null "$WORKER$HIT_PATH" || die "GET $HIT_PATH failed after the warm-up"
+for market in spot futures; do
+  curl -fsS -m 5 -o /dev/null -X POST -H 'content-type: application/json' \
+    -d "{\"market\":\"$market\",\"fail_every_other\":true}" "$EXCHANGE/__control/faults" ||
+    die "could not set the fake exchange's fault mode"
+done
+COUNTERS="metrics:warmup_success:symbols_spot metrics:warmup_error:symbols_spot metrics:warmup_success:symbols_futures metrics:warmup_error:symbols_futures metrics:cache_hit:symbols_spot metrics:cache_miss:symbols_spot"
+# shellcheck disable=SC2086
+redis-cli -p "$REDIS_PORT" --raw MGET $COUNTERS > "$TMP/counters.before"
+curl -fsS -m 5 "$EXCHANGE/__control/stats" > "$TMP/exchange.before"
+sleep 2
+rss_sample before
+
+# ---- the soak ------------------------------------------------------------------------
+say "soaking for $SECS s: $LOAD_TOOL, $CONC connections on GET $HIT_PATH; cron every $CRON_EVERY s; exchange failing every other request"
+: > "$TMP/cron.txt"
+(
+  trap 'wait; exit 0' TERM
+  while :; do
+    ( printf '%s %s\n' "$(date +%s)" "$(curl -sS -m 30 -o /dev/null -w '%{http_code}' "$WORKER$CRON_PATH" 2>/dev/null || echo 000)" >> "$TMP/cron.txt" ) &
+    sleep "$CRON_EVERY"
+  done
+) &
+CRON_LOOP=$!
+PIDS+=("$CRON_LOOP")
+(
+  while :; do sleep 10; rss_sample during; done
+) &
+RSS_LOOP=$!
+PIDS+=("$RSS_LOOP")
+
+if [ "$LOAD_TOOL" = wrk ]; then
+  cat > "$TMP/wrk.lua" <<'LUA'
+-- Counts statuses and X-Cache values per thread; done() merges them and prints one JSON line.
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) statuses = {}; caches = {} end
+function response(status, headers, body)
+  local s = tostring(status)
+  statuses[s] = (statuses[s] or 0) + 1
+  local c = "none"
+  for k, v in pairs(headers) do
+    if string.lower(k) == "x-cache" then c = v end
+  end
+  caches[c] = (caches[c] or 0) + 1
+end
+local function merge(into, from)
+  for k, v in pairs(from or {}) do into[k] = (into[k] or 0) + v end
+end
+local function obj(t)
+  local parts = {}
+  for k, v in pairs(t) do table.insert(parts, string.format('"%s":%d', k, v)) end
+  return "{" .. table.concat(parts, ",") .. "}"
+end
+function done(summary, latency, requests)
+  local st, ca = {}, {}
+  for _, t in ipairs(threads) do merge(st, t:get("statuses")); merge(ca, t:get("caches")) end
+  local e = summary.errors
+  io.write(string.format(
+    'SOAKJSON {"requests":%d,"duration_us":%d,"bytes":%d,"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
+    '"latency_us":{"p50":%d,"p90":%d,"p99":%d,"p999":%d,"max":%d,"mean":%.1f},"statuses":%s,"xcache":%s}\n',
+    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency:percentile(99.9), latency.max, latency.mean,
+    obj(st), obj(ca)))
+end
+LUA
+  wrk -t "$THREADS" -c "$CONC" -d "${SECS}s" --timeout 10s --latency -s "$TMP/wrk.lua" "$WORKER$HIT_PATH" > "$TMP/load.txt" 2>&1 ||
+    say "wrk exited with an error (see $TMP/load.txt)"
+  grep '^SOAKJSON ' "$TMP/load.txt" | sed 's/^SOAKJSON //' > "$TMP/load.json" || true
+else
+  oha -z "${SECS}s" -c "$CONC" --no-tui --output-format json -t 10s "$WORKER$HIT_PATH" > "$TMP/load.raw.json" 2> "$TMP/load.txt" ||
+    say "oha exited with an error (see $TMP/load.txt)"
+  node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const us = (s) => Math.round((s || 0) * 1e6);
+    const p = r.latencyPercentiles || {};
+    const statuses = r.statusCodeDistribution || {};
+    const errors = Object.values(r.errorDistribution || {}).reduce((a, b) => a + b, 0);
+    const requests = Object.values(statuses).reduce((a, b) => a + b, 0);
+    console.log(JSON.stringify({ requests, duration_us: us(r.summary.total), bytes: r.summary.totalData || 0,
+      errors: { connect: 0, read: errors, write: 0, status: 0, timeout: 0 },
+      latency_us: { p50: us(p.p50), p90: us(p.p90), p99: us(p.p99), p999: us(p["p99.9"]), max: us(r.summary.slowest), mean: us(r.summary.average) },
+      statuses, xcache: {} }));' "$TMP/load.raw.json" > "$TMP/load.json" || true
+fi
+[ -s "$TMP/load.json" ] || { tail -n 20 "$TMP/load.txt" >&2; die "the load tool produced no result"; }
+
+# ---- after ---------------------------------------------------------------------------
+# The cron loop stops after its current sleep and waits for the runs in flight (their
+# outcomes land in Redis); the sampler just stops.
+kill -TERM "$CRON_LOOP" 2>/dev/null || true
+wait "$CRON_LOOP" 2>/dev/null || true
+stop_tree "$RSS_LOOP"
+forget "$CRON_LOOP" "$RSS_LOOP"
+rss_sample after
+sleep 5
+rss_sample idle
+# shellcheck disable=SC2086
+redis-cli -p "$REDIS_PORT" --raw MGET $COUNTERS > "$TMP/counters.after"
+redis-cli -p "$REDIS_PORT" --raw --scan --pattern 'metrics:upstream_failure:*' | sort | while read -r key; do
+  echo "$key $(redis-cli -p "$REDIS_PORT" --raw GET "$key")"
+done > "$TMP/failures.txt"
+curl -fsS -m 5 "$EXCHANGE/__control/stats" > "$TMP/exchange.after" || echo '{}' > "$TMP/exchange.after"
+curl -fsS -m 10 "$WORKER/api/symbols/metrics" > "$TMP/metrics.json" 2>/dev/null || echo '{}' > "$TMP/metrics.json"
+LAST_CODE="$(curl -sS -m 30 -o /dev/null -w '%{http_code}' "$WORKER$HIT_PATH" || echo 000)"
+
+COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+mkdir -p bench/results
+node - "$TMP" "$SECS" "$CONC" "$CRON_EVERY" "$LOAD_TOOL" "$HIT_PATH" "$COMMIT" "$LAST_CODE" "$COUNTERS" > "$TMP/summary.md" <<'NODE'
+const fs = require("fs");
+const [dir, secs, conc, cronEvery, tool, path, commit, lastCode, counterNames] = process.argv.slice(2);
+const read = (f) => fs.readFileSync(`${dir}/${f}`, "utf8");
+const load = JSON.parse(read("load.json"));
+const ms = (us) => (us / 1000).toFixed(us < 10000 ? 2 : 1);
+const lines = (f) => read(f).split("\n").filter(Boolean);
+const names = counterNames.split(" ");
+// One line per key, empty for a missing key.
+const counters = (f) => { const v = read(f).split("\n"); return Object.fromEntries(names.map((n, i) => [n, Number(v[i]) || 0])); };
+const before = counters("counters.before"), after = counters("counters.after");
+const delta = (k) => (after[k] || 0) - (before[k] || 0);
+const cron = lines("cron.txt").map((l) => l.split(" ")[1]);
+const cronCodes = {};
+for (const c of cron) cronCodes[c] = (cronCodes[c] || 0) + 1;
+const rss = lines("rss.txt").map((l) => { const [phase, t, kb] = l.split(" "); return { phase, t: Number(t), mb: Number(kb) / 1024 }; });
+const mb = (x) => x.toFixed(1);
+const during = rss.filter((r) => r.phase === "during");
+const at = (p) => rss.find((r) => r.phase === p);
+// Least-squares slope over the samples under load, MB per minute.
+let slope = 0;
+if (during.length >= 2) {
+  const t0 = during[0].t, n = during.length;
+  const xs = during.map((r) => (r.t - t0) / 60), ys = during.map((r) => r.mb);
+  const mx = xs.reduce((a, b) => a + b) / n, my = ys.reduce((a, b) => a + b) / n;
+  const sxx = xs.reduce((a, x) => a + (x - mx) ** 2, 0);
+  slope = sxx ? xs.reduce((a, x, i) => a + (x - mx) * (ys[i] - my), 0) / sxx : 0;
+}
+const statuses = load.statuses || {};
+const ok2xx = Object.entries(statuses).filter(([s]) => s.startsWith("2")).reduce((a, [, n]) => a + n, 0);
+const non2xx = tool === "wrk" ? Object.entries(statuses).filter(([s]) => !s.startsWith("2")).reduce((a, [, n]) => a + n, 0)
+  : load.requests - ok2xx;
+const e = load.errors;
+const socketErrors = e.connect + e.read + e.write + e.timeout;
+const xcache = Object.entries(load.xcache || {}).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(", ") || "n/a";
+const failures = lines("failures.txt").map((l) => { const [k, v] = l.split(" "); return `${k.replace("metrics:upstream_failure:symbols_", "")} ${v}`; });
+const exB = JSON.parse(read("exchange.before") || "{}"), exA = JSON.parse(read("exchange.after") || "{}");
+const exReq = (m) => ((exA[m] || {}).requests || 0) - ((exB[m] || {}).requests || 0);
+let metrics = {};
+try { metrics = JSON.parse(read("metrics.json")); } catch {}
+const outcome = (m) => {
+  const o = ((metrics.markets || metrics)[m] || {}).lastOutcome;
+  return o ? (typeof o === "string" ? o : JSON.stringify(o)) : "n/a";
+};
+const seconds = load.duration_us / 1e6;
+const rows = [
+  ["run", `${new Date().toISOString().replace(/\.\d+Z$/, "Z")}, commit ${commit}, ${require("os").cpus().length} cores, ${tool}`],
+  ["load", `GET ${path}, ${conc} connections, ${seconds.toFixed(0)} s`],
+  ["requests served", `${load.requests} (${(load.requests / seconds).toFixed(0)} req/s)`],
+  ["non-2xx responses", `${non2xx}${non2xx ? " (" + JSON.stringify(statuses) + ")" : ""}`],
+  ["socket errors (connect/read/write/timeout)", `${e.connect}/${e.read}/${e.write}/${e.timeout}`],
+  ["latency p50 / p90 / p99 / p99.9 / max", `${ms(load.latency_us.p50)} / ${ms(load.latency_us.p90)} / ${ms(load.latency_us.p99)} / ${ms(load.latency_us.p999)} / ${ms(load.latency_us.max)} ms`],
+  ["X-Cache", xcache],
+  ["cron runs fired (every " + cronEvery + " s)", `${cron.length} (HTTP ${Object.entries(cronCodes).map(([c, n]) => `${c}: ${n}`).join(", ") || "none"})`],
+  ["warmups during the soak: spot ok / error", `${delta("metrics:warmup_success:symbols_spot")} / ${delta("metrics:warmup_error:symbols_spot")}`],
+  ["warmups during the soak: futures ok / error", `${delta("metrics:warmup_success:symbols_futures")} / ${delta("metrics:warmup_error:symbols_futures")}`],
+  ["warmup counters at the end (spot ok/err, futures ok/err)", `${after["metrics:warmup_success:symbols_spot"]}/${after["metrics:warmup_error:symbols_spot"]}, ${after["metrics:warmup_success:symbols_futures"]}/${after["metrics:warmup_error:symbols_futures"]}`],
+  ["upstream failures recorded", failures.join(", ") || "none"],
+  ["fake exchange requests during the soak", `spot ${exReq("spot")}, futures ${exReq("futures")} (every other one failed)`],
+  ["hit/miss counters during the soak (spot)", `${delta("metrics:cache_hit:symbols_spot")} / ${delta("metrics:cache_miss:symbols_spot")}`],
+  ["last outcome", `spot ${outcome("spot")}; futures ${outcome("futures")}`],
+  ["GET after the soak", `HTTP ${lastCode}`],
+  ["workerd RSS before", `${mb((at("before") || { mb: 0 }).mb)} MB`],
+  ["workerd RSS every 10 s under load", during.map((r) => mb(r.mb)).join(", ") + " MB"],
+  ["workerd RSS after (0 s / 5 s idle)", `${mb((at("after") || { mb: 0 }).mb)} / ${mb((at("idle") || { mb: 0 }).mb)} MB`],
+  ["workerd RSS trend under load", `${slope >= 0 ? "+" : ""}${slope.toFixed(2)} MB/min (least squares over ${during.length} samples)`],
+];
+console.log(`## Soak test (${secs} s)\n`);
+console.log("| metric | value |\n|---|---|");
+for (const [k, v] of rows) console.log(`| ${k} | ${v} |`);
+console.log(`\nResult: ${non2xx === 0 && socketErrors === 0 ? "PASS (every request answered 2xx)" : "FAIL (" + non2xx + " non-2xx, " + socketErrors + " socket errors)"}`);
+NODE
+cp "$TMP/summary.md" bench/results/soak-latest.md
+cat "$TMP/summary.md"
+say "written to bench/results/soak-latest.md"
+grep -q '^Result: PASS' "$TMP/summary.md" || exit 1
