@@ -91,10 +91,15 @@ async fn openapi_document_is_current_and_schemathesis_finds_nothing() {
 
     let examples = std::env::var("SCHEMATHESIS_EXAMPLES").unwrap_or_else(|_| "30".into());
     let report = artifacts().join("schemathesis.txt");
+    // Its own temp dir: schemathesis keeps a cache of past crashes under the working
+    // directory and replays them, which would make runs depend on earlier ones.
+    let cwd = tempfile::tempdir().expect("schemathesis dir");
     let out = tokio::task::spawn_blocking({
         let url = stack.url("");
+        let cwd = cwd.path().to_path_buf();
         move || {
             Command::new(tool("schemathesis"))
+                .current_dir(cwd)
                 .args(["run", "--url", &url, "--max-examples", &examples, "--seed", "7"])
                 .args(["--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance"])
                 .args(["--workers", "2", "--request-timeout", "30", "--no-color"])

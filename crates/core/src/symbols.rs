@@ -105,28 +105,42 @@ pub struct StoredList {
 }
 
 const SYMBOLS_MARKER: &[u8] = b",\"symbols\":[";
+/// Same width as a real version (16 hex digits), so patching it in keeps every offset.
+const VERSION_PLACEHOLDER: &str = "vvvvvvvvvvvvvvvv";
 
 impl StoredList {
     /// Builds the stored document for freshly processed symbols.
     pub fn build(market: Market, upstream: &str, fetched_at: String, symbols: &[Symbol]) -> Self {
-        let symbols_json = serde_json::to_vec(symbols).unwrap_or_else(|_| b"[]".to_vec());
         let header = Header {
             market: market.as_str().to_string(),
-            version: content_version(&symbols_json),
+            version: VERSION_PLACEHOLDER.to_string(),
             upstream: upstream.to_string(),
             fetched_at,
             count: symbols.len(),
         };
-        Self::assemble(header, &symbols_json)
+        Self::assemble(header, symbols)
     }
 
-    /// Header object without its closing brace, then `,"symbols":<array>}`.
-    fn assemble(header: Header, symbols_json: &[u8]) -> Self {
+    /// One buffer, no intermediate copy (this runs inside the refresh's CPU budget): the
+    /// header goes first with a placeholder version of the final width, the symbols are
+    /// serialised after it, and the version (their hash) is patched in place.
+    fn assemble(mut header: Header, symbols: &[Symbol]) -> Self {
         let mut bytes = serde_json::to_vec(&header).unwrap_or_default();
-        bytes.pop();
+        bytes.pop(); // the closing brace; the symbols follow
+        let version_at = find(&bytes, VERSION_PLACEHOLDER.as_bytes());
         bytes.extend_from_slice(b",\"symbols\":");
-        bytes.extend_from_slice(symbols_json);
+        let start = bytes.len();
+        bytes.reserve(symbols.len() * 200 + 2);
+        if serde_json::to_writer(&mut bytes, symbols).is_err() {
+            bytes.truncate(start);
+            bytes.extend_from_slice(b"[]");
+        }
+        let version = content_version(&bytes[start..]);
+        if let Some(at) = version_at {
+            bytes[at..at + version.len()].copy_from_slice(version.as_bytes());
+        }
         bytes.push(b'}');
+        header.version = version;
         Self { bytes, header }
     }
 
@@ -202,9 +216,9 @@ impl StoredList {
         Ok(any.and_then(|i| doc.symbols.into_iter().nth(i)))
     }
 
-    fn build_with_header(header: Header, symbols: &[Symbol]) -> Self {
-        let symbols_json = serde_json::to_vec(symbols).unwrap_or_else(|_| b"[]".to_vec());
-        Self::assemble(header, &symbols_json)
+    fn build_with_header(mut header: Header, symbols: &[Symbol]) -> Self {
+        header.version = VERSION_PLACEHOLDER.to_string();
+        Self::assemble(header, symbols)
     }
 }
 
