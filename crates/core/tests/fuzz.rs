@@ -23,9 +23,10 @@
 //!   the same time each), in batches with fresh random seeds, until `FUZZ_SECONDS` have passed (`FUZZ_ONLY=<substring>`
 //!   restricts it), then prints the number of cases per property.
 //!
-//! Known bugs found by these properties have an ignored `known_bug_*` test each (they fail
-//! until fixed; `scripts/fuzz.sh` reports them) and are tolerated, explicitly, by the
-//! property concerned so that the suite stays green.
+//! A bug these properties find gets a test with its minimal input: an ignored `known_bug_*`
+//! one while it is open (it fails until fixed; `scripts/fuzz.sh` lists them, and the property
+//! tolerates exactly that bug so the suite stays green), a plain regression test once fixed
+//! (`percent_decode_refuses_a_sign_after_percent`).
 
 use std::fmt;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -1145,11 +1146,10 @@ fn exchange_info_every_truncation_is_an_error() {
 // Routing and percent-decoding.
 // =============================================================================================
 
-/// KNOWN BUG (see `known_bug_percent_decode_accepts_a_sign`): `percent_decode` reads the two
-/// characters after `%` with `u8::from_str_radix`, which accepts a leading `+`, so `%+A`
-/// decodes to 0x0A instead of being refused. The reference below tolerates exactly that
-/// until the fix lands; set this to `false` to check the strict contract.
-const TOLERATE_PLUS_SIGN_AFTER_PERCENT: bool = true;
+/// Found by this fuzzer and fixed: `percent_decode` read the two characters after `%` with
+/// `u8::from_str_radix`, which accepts a leading `+`, so `%+A` decoded to 0x0A. The flag
+/// stays so the reference can model the old behaviour; the suite checks the strict one.
+const TOLERATE_PLUS_SIGN_AFTER_PERCENT: bool = false;
 
 /// The documented contract: `%` followed by two hex digits, result UTF-8.
 fn reference_decode(s: &str, tolerate_sign: bool) -> Option<String> {
@@ -1233,8 +1233,7 @@ fn percent_decode_model(r: &mut TestRunner) -> Result<(), String> {
 }
 
 #[test]
-#[ignore = "known bug: percent_decode accepts `%+X` (u8::from_str_radix takes a sign)"]
-fn known_bug_percent_decode_accepts_a_sign() {
+fn percent_decode_refuses_a_sign_after_percent() {
     // Minimal inputs found by percent_decode_model with the strict reference.
     assert!(percent_decode("%+A").is_err(), "%+A decoded to {:?}", percent_decode("%+A"));
     assert!(matches!(route("GET", "/api/symbols/spot/%+A", ""), Err(RouteError::BadRequest(_))));
