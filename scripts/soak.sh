@@ -6,17 +6,23 @@
 #
 # Builds what it needs (scripts/build.sh, the release gateway and fake exchange), then starts
 # on free ports in a temp dir: redis-server, the gateway, the fake exchange and the built
-# Worker under `wrangler dev` (workerd). It warms both markets once, switches the fake
-# exchange to fail every other request (500 -1001) for both markets, and for SOAK_SECONDS:
+# Worker (a copy of build/) under `wrangler dev` (workerd). It warms both markets once,
+# switches the fake exchange to fail every other request (500 -1001) for both markets, and
+# for SOAK_SECONDS:
 #   - wrk (or oha) holds SOAK_CONCURRENCY connections on GET /api/symbols/spot;
 #   - the cron is fired every SOAK_CRON_EVERY seconds (wrangler's /__scheduled endpoint);
-#   - the RSS of the Worker's workerd processes is sampled every 10 s.
+#   - the RSS of the workerd processes (the Worker's runtime, wrangler's dev proxy) is
+#     sampled every 10 s.
 # Then it reads the counters from Redis, tears everything down (also on Ctrl-C or failure),
 # prints one summary table and writes it to bench/results/soak-latest.md.
 #
 # Env: SOAK_SECONDS=60  SOAK_CONCURRENCY=64  SOAK_CRON_EVERY=3  SOAK_THREADS=2 (load tool)
 #      SOAK_PATH=/api/symbols/spot  SOAK_LOAD_TOOL=wrk|oha  SOAK_SKIP_BUILD=1 (use what is
-#      built)  SOAK_KEEP=1 (keep the temp dir with every log)
+#      built)  SOAK_EDGE_CACHE_TTL=<s> (the Worker's EDGE_CACHE_TTL_SECONDS; 0 = every hit
+#      from Redis)  SOAK_TARGET=proxy|direct (direct, experimental: load and cron go
+#      straight to the workerd running the Worker, bypassing wrangler's dev proxy)
+#      SOAK_LOG_LEVEL=warn (wrangler's)  SOAK_KEEP=1 (keep the temp dir: every log, and
+#      rss-processes.txt with each process's RSS and CPU time per sample)
 # Exit status: 1 when a request failed (non-2xx or socket error) or the stack did not start.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -86,11 +92,15 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# Below the kernel's ephemeral range: a port there can be taken at any moment by an outgoing
+# connection (and thousands are made here), which made wrangler fail with EADDRINUSE.
+EPHEMERAL_LOW="$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)"
+[ "${EPHEMERAL_LOW:-0}" -gt 12000 ] 2>/dev/null || EPHEMERAL_LOW=32768
 TAKEN=" "
 free_port() {
   local port
   for _ in $(seq 1 100); do
-    port=$((20000 + RANDOM % 40000))
+    port=$((10000 + RANDOM % (EPHEMERAL_LOW - 10000)))
     if [[ "$TAKEN" != *" $port "* ]] && ! port_in_use "$port"; then
       TAKEN="$TAKEN$port "
       echo "$port"
@@ -170,13 +180,14 @@ wait_http "http://127.0.0.1:$EXCHANGE_PORT/fapi/v1/ping" "fake exchange" "$TMP/f
 GATEWAY="http://127.0.0.1:$GATEWAY_PORT"
 EXCHANGE="http://127.0.0.1:$EXCHANGE_PORT"
 
-WORKER_PORT="$(free_port)"
-INSPECTOR_PORT="$(free_port)"
 COMPAT="$(sed -n 's/^compatibility_date *= *"\(.*\)"/\1/p' wrangler.toml | head -n1)"
 mkdir -p "$TMP/worker"
+# A snapshot of build/: wrangler dev reloads the Worker when `main` changes, and someone may
+# rebuild build/ during the soak (same code otherwise: main is build/index.js).
+cp -R build "$TMP/build"
 cat > "$TMP/worker/wrangler.toml" <<TOML
 name = "symbols-edge-soak"
-main = "$ROOT/build/index.js"
+main = "$TMP/build/index.js"
 compatibility_date = "$COMPAT"
 
 [triggers]
@@ -187,30 +198,92 @@ REDIS_REST_URL = "$GATEWAY"
 SPOT_API_BASES = "$EXCHANGE"
 FUTURES_API_BASES = "$EXCHANGE"
 TOML
+[ -n "${SOAK_EDGE_CACHE_TTL:-}" ] && echo "EDGE_CACHE_TTL_SECONDS = \"$SOAK_EDGE_CACHE_TTL\"" >> "$TMP/worker/wrangler.toml"
 printf 'REDIS_REST_TOKEN="%s"\n' "$TOKEN" > "$TMP/worker/.dev.vars"
-say "starting redis-server :$REDIS_PORT, gateway :$GATEWAY_PORT, fake exchange :$EXCHANGE_PORT, wrangler dev :$WORKER_PORT"
-# workerd holds a socket per in-flight request and subrequest: raise the fd limit.
-(cd "$TMP/worker" && { ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true; } &&
-  WRANGLER_SEND_METRICS=false WRANGLER_LOG_PATH="$TMP/worker/wrangler-logs" XDG_CONFIG_HOME="$TMP/worker/xdg" \
-  NO_COLOR=1 FORCE_COLOR=0 exec node "$ROOT/node_modules/wrangler/bin/wrangler.js" dev -c "$TMP/worker/wrangler.toml" \
-  --ip 127.0.0.1 --port "$WORKER_PORT" --inspector-port "$INSPECTOR_PORT" --test-scheduled --log-level warn \
-  --show-interactive-dev-session=false --persist-to "$TMP/worker/state" < /dev/null > "$TMP/worker.log" 2>&1) &
-WRANGLER_PID=$!
-PIDS+=("$WRANGLER_PID")
-WORKER="http://127.0.0.1:$WORKER_PORT"
-wait_http "$WORKER/openapi.json" "wrangler dev" "$TMP/worker.log"
+say "starting redis-server :$REDIS_PORT, gateway :$GATEWAY_PORT, fake exchange :$EXCHANGE_PORT, then wrangler dev"
+start_wrangler() {
+  WORKER_PORT="$(free_port)"
+  INSPECTOR_PORT="$(free_port)"
+  # workerd holds a socket per in-flight request and subrequest: raise the fd limit.
+  (cd "$TMP/worker" && { ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true; } &&
+    WRANGLER_SEND_METRICS=false WRANGLER_LOG_PATH="$TMP/worker/wrangler-logs" XDG_CONFIG_HOME="$TMP/worker/xdg" \
+    NO_COLOR=1 FORCE_COLOR=0 exec node "$ROOT/node_modules/wrangler/bin/wrangler.js" dev -c "$TMP/worker/wrangler.toml" \
+    --ip 127.0.0.1 --port "$WORKER_PORT" --inspector-port "$INSPECTOR_PORT" --test-scheduled \
+    --log-level "${SOAK_LOG_LEVEL:-warn}" --show-interactive-dev-session=false --persist-to "$TMP/worker/state" \
+    < /dev/null > "$TMP/worker.log" 2>&1) &
+  WRANGLER_PID=$!
+  PIDS+=("$WRANGLER_PID")
+  WORKER="http://127.0.0.1:$WORKER_PORT"
+}
+# Ready when it serves /openapi.json. Now and then (a loaded machine) workerd does not come
+# up ("The Workers runtime failed to start") and wrangler waits forever: retry twice.
+READY=0
+for attempt in 1 2 3; do
+  start_wrangler
+  say "wrangler dev :$WORKER_PORT (attempt $attempt)"
+  for _ in $(seq 1 600); do
+    if curl -fsS -m 2 -o /dev/null "$WORKER/openapi.json" 2>/dev/null; then READY=1; break; fi
+    grep -q 'runtime failed to start' "$TMP/worker.log" 2>/dev/null && break
+    kill -0 "$WRANGLER_PID" 2>/dev/null || break
+    sleep 0.2
+  done
+  [ "$READY" = 1 ] && break
+  cp "$TMP/worker.log" "$TMP/worker-failed-$attempt.log"
+  say "wrangler dev did not come up; last lines of its log:"
+  tail -n 5 "$TMP/worker.log" >&2 || true
+  stop_tree "$WRANGLER_PID"
+  forget "$WRANGLER_PID"
+done
+[ "$READY" = 1 ] || die "wrangler dev did not start (logs: $TMP/worker-failed-*.log)"
 
-# Sum of VmRSS (kB) of the workerd processes under our wrangler.
+# The workerd running the Worker is the one with the inspector; the other one runs
+# wrangler's dev proxy (it owns the dev port and forwards every request).
+runtime_pid() {
+  local pid
+  for pid in $(descendants "$WRANGLER_PID"); do
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = workerd ] || continue
+    tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q -- '--inspector-addr' && { echo "$pid"; return 0; }
+  done
+  return 1
+}
+RUNTIME_PID="$(runtime_pid || true)"
+LOAD_BASE="$WORKER"
+if [ "${SOAK_TARGET:-proxy}" = direct ]; then
+  # The runtime's own entry socket (a free port chosen by workerd), found by asking each
+  # port it listens on for /openapi.json.
+  [ -n "$RUNTIME_PID" ] || die "cannot tell the Worker's workerd process"
+  for port in $(ss -Hltnp 2>/dev/null | grep "pid=$RUNTIME_PID," | awk '{print $4}' | sed 's/.*://'); do
+    if curl -fsS -m 5 -o /dev/null "http://127.0.0.1:$port/openapi.json" 2>/dev/null; then
+      LOAD_BASE="http://127.0.0.1:$port"
+      break
+    fi
+  done
+  [ "$LOAD_BASE" != "$WORKER" ] || die "could not find the runtime's entry port (ss -ltnp)"
+  say "SOAK_TARGET=direct: load and cron go to the runtime's entry $LOAD_BASE, bypassing wrangler's proxy"
+  WORKER="$LOAD_BASE"
+fi
+
+# VmRSS (kB) of the workerd processes under our wrangler: "<all> <the Worker's runtime>".
 workerd_rss_kb() {
-  local total=0 pid rss
+  local total=0 runtime=0 pid rss
   for pid in $(descendants "$WRANGLER_PID"); do
     [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = workerd ] || continue
     rss="$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$pid/status" 2>/dev/null)"
     total=$((total + ${rss:-0}))
+    tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q -- '--inspector-addr' && runtime=$((runtime + ${rss:-0}))
   done
-  echo "$total"
+  echo "$total $runtime"
 }
-rss_sample() { echo "$1 $(date +%s) $(workerd_rss_kb)" >> "$TMP/rss.txt"; }
+rss_sample() {
+  echo "$1 $(date +%s) $(workerd_rss_kb)" >> "$TMP/rss.txt"
+  # Per process too: pid, command, RSS kB, CPU time so far (utime + stime, clock ticks).
+  local pid
+  for pid in $(descendants "$WRANGLER_PID") "$WRANGLER_PID"; do
+    printf '%s %s %s %s %s\n' "$1" "$pid" "$(cat "/proc/$pid/comm" 2>/dev/null)" \
+      "$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$pid/status" 2>/dev/null)" \
+      "$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{print $12 + $13}')"
+  done >> "$TMP/rss-processes.txt"
+}
 
 # Warm both markets while the exchange still answers, then make it fail every other request.
 code="$(curl -sS -m 60 -o /dev/null -w '%{http_code}' "$WORKER$CRON_PATH" || true)"
@@ -234,7 +307,8 @@ say "soaking for $SECS s: $LOAD_TOOL, $CONC connections on GET $HIT_PATH; cron e
 (
   trap 'wait; exit 0' TERM
   while :; do
-    ( printf '%s %s\n' "$(date +%s)" "$(curl -sS -m 30 -o /dev/null -w '%{http_code}' "$WORKER$CRON_PATH" 2>/dev/null || echo 000)" >> "$TMP/cron.txt" ) &
+    # (curl prints 000 itself when there is no answer.)
+    ( printf '%s %s\n' "$(date +%s)" "$(curl -sS -m 30 -o /dev/null -w '%{http_code}' "$WORKER$CRON_PATH" 2>/dev/null || true)" >> "$TMP/cron.txt" ) &
     sleep "$CRON_EVERY"
   done
 ) &
@@ -318,13 +392,13 @@ redis-cli -p "$REDIS_PORT" --raw --scan --pattern 'metrics:upstream_failure:*' |
 done > "$TMP/failures.txt"
 curl -fsS -m 5 "$EXCHANGE/__control/stats" > "$TMP/exchange.after" || echo '{}' > "$TMP/exchange.after"
 curl -fsS -m 10 "$WORKER/api/symbols/metrics" > "$TMP/metrics.json" 2>/dev/null || echo '{}' > "$TMP/metrics.json"
-LAST_CODE="$(curl -sS -m 30 -o /dev/null -w '%{http_code}' "$WORKER$HIT_PATH" || echo 000)"
+LAST_CODE="$(curl -sS -m 30 -o /dev/null -w '%{http_code}' "$LOAD_BASE$HIT_PATH" 2>/dev/null || true)"
 
 COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 mkdir -p bench/results
-node - "$TMP" "$SECS" "$CONC" "$CRON_EVERY" "$LOAD_TOOL" "$HIT_PATH" "$COMMIT" "$LAST_CODE" "$COUNTERS" > "$TMP/summary.md" <<'NODE'
+node - "$TMP" "$SECS" "$CONC" "$CRON_EVERY" "$LOAD_TOOL" "$HIT_PATH" "$COMMIT" "$LAST_CODE" "$COUNTERS" "${SOAK_TARGET:-proxy}" "$RUNTIME_PID" "$(getconf CLK_TCK)" > "$TMP/summary.md" <<'NODE'
 const fs = require("fs");
-const [dir, secs, conc, cronEvery, tool, path, commit, lastCode, counterNames] = process.argv.slice(2);
+const [dir, secs, conc, cronEvery, tool, path, commit, lastCode, counterNames, target, runtimePid, clkTck] = process.argv.slice(2);
 const read = (f) => fs.readFileSync(`${dir}/${f}`, "utf8");
 const load = JSON.parse(read("load.json"));
 const ms = (us) => (us / 1000).toFixed(us < 10000 ? 2 : 1);
@@ -337,18 +411,35 @@ const delta = (k) => (after[k] || 0) - (before[k] || 0);
 const cron = lines("cron.txt").map((l) => l.split(" ")[1]);
 const cronCodes = {};
 for (const c of cron) cronCodes[c] = (cronCodes[c] || 0) + 1;
-const rss = lines("rss.txt").map((l) => { const [phase, t, kb] = l.split(" "); return { phase, t: Number(t), mb: Number(kb) / 1024 }; });
+// rss.txt: "<phase> <unix s> <all workerd kB> <the Worker's runtime kB>".
+const rss = lines("rss.txt").map((l) => {
+  const [phase, t, all, runtime] = l.split(" ").map((x, i) => (i ? Number(x) : x));
+  return { phase, t, all: all / 1024, runtime: runtime / 1024, proxy: (all - runtime) / 1024 };
+});
 const mb = (x) => x.toFixed(1);
 const during = rss.filter((r) => r.phase === "during");
-const at = (p) => rss.find((r) => r.phase === p);
+const at = (p, k) => mb((rss.find((r) => r.phase === p) || { [k]: 0 })[k]);
 // Least-squares slope over the samples under load, MB per minute.
-let slope = 0;
-if (during.length >= 2) {
+const slope = (k) => {
+  if (during.length < 2) return 0;
   const t0 = during[0].t, n = during.length;
-  const xs = during.map((r) => (r.t - t0) / 60), ys = during.map((r) => r.mb);
+  const xs = during.map((r) => (r.t - t0) / 60), ys = during.map((r) => r[k]);
   const mx = xs.reduce((a, b) => a + b) / n, my = ys.reduce((a, b) => a + b) / n;
   const sxx = xs.reduce((a, x) => a + (x - mx) ** 2, 0);
-  slope = sxx ? xs.reduce((a, x, i) => a + (x - mx) * (ys[i] - my), 0) / sxx : 0;
+  return sxx ? xs.reduce((a, x, i) => a + (x - mx) * (ys[i] - my), 0) / sxx : 0;
+};
+const rssRows = [["all workerd processes", "all"], ["the Worker's runtime", "runtime"], ["wrangler's dev proxy", "proxy"]].map(([label, k]) => {
+  const s = slope(k);
+  return [`RSS, ${label} (MB): before; every 10 s under load; after, +5 s idle; trend`,
+    `${at("before", k)}; ${during.map((r) => mb(r[k])).join(", ")}; ${at("after", k)}, ${at("idle", k)}; ${s >= 0 ? "+" : ""}${s.toFixed(1)} MB/min`];
+});
+// CPU seconds used between the "before" and "after" samples, per kind of process.
+const procs = lines("rss-processes.txt").map((l) => { const [phase, pid, comm, , ticks] = l.split(" "); return { phase, pid, comm, ticks: Number(ticks) || 0 }; });
+const kind = (p) => (p.pid === runtimePid ? "runtime" : p.comm === "workerd" ? "proxy" : p.comm === "node" ? "node" : "other");
+const cpu = { runtime: 0, proxy: 0, node: 0, other: 0 };
+for (const a of procs.filter((p) => p.phase === "after")) {
+  const b = procs.find((p) => p.phase === "before" && p.pid === a.pid);
+  cpu[kind(a)] += (a.ticks - (b ? b.ticks : 0)) / Number(clkTck || 100);
 }
 const statuses = load.statuses || {};
 const ok2xx = Object.entries(statuses).filter(([s]) => s.startsWith("2")).reduce((a, [, n]) => a + n, 0);
@@ -369,7 +460,7 @@ const outcome = (m) => {
 const seconds = load.duration_us / 1e6;
 const rows = [
   ["run", `${new Date().toISOString().replace(/\.\d+Z$/, "Z")}, commit ${commit}, ${require("os").cpus().length} cores, ${tool}`],
-  ["load", `GET ${path}, ${conc} connections, ${seconds.toFixed(0)} s`],
+  ["load", `GET ${path}, ${conc} connections, ${seconds.toFixed(0)} s, ${target === "direct" ? "straight to the Worker's workerd (wrangler's dev proxy bypassed)" : "through wrangler dev's port"}`],
   ["requests served", `${load.requests} (${(load.requests / seconds).toFixed(0)} req/s)`],
   ["non-2xx responses", `${non2xx}${non2xx ? " (" + JSON.stringify(statuses) + ")" : ""}`],
   ["socket errors (connect/read/write/timeout)", `${e.connect}/${e.read}/${e.write}/${e.timeout}`],
@@ -384,10 +475,8 @@ const rows = [
   ["hit/miss counters during the soak (spot)", `${delta("metrics:cache_hit:symbols_spot")} / ${delta("metrics:cache_miss:symbols_spot")}`],
   ["last outcome", `spot ${outcome("spot")}; futures ${outcome("futures")}`],
   ["GET after the soak", `HTTP ${lastCode}`],
-  ["workerd RSS before", `${mb((at("before") || { mb: 0 }).mb)} MB`],
-  ["workerd RSS every 10 s under load", during.map((r) => mb(r.mb)).join(", ") + " MB"],
-  ["workerd RSS after (0 s / 5 s idle)", `${mb((at("after") || { mb: 0 }).mb)} / ${mb((at("idle") || { mb: 0 }).mb)} MB`],
-  ["workerd RSS trend under load", `${slope >= 0 ? "+" : ""}${slope.toFixed(2)} MB/min (least squares over ${during.length} samples)`],
+  ...rssRows,
+  ["CPU seconds during the soak: Worker's runtime / wrangler's dev proxy / wrangler (node)", `${cpu.runtime.toFixed(0)} / ${cpu.proxy.toFixed(0)} / ${cpu.node.toFixed(0)} s (of ${(seconds * require("os").cpus().length).toFixed(0)} core-seconds)`],
 ];
 console.log(`## Soak test (${secs} s)\n`);
 console.log("| metric | value |\n|---|---|");
