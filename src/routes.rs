@@ -23,11 +23,17 @@ struct Reply {
     content_type: &'static str,
     body: Vec<u8>,
     headers: Vec<(&'static str, String)>,
+    /// A body that stays a JS stream (edge hits), used instead of `body`.
+    stream: Option<worker::ResponseBody>,
 }
 
 impl Reply {
     fn json(status: u16, value: &serde_json::Value) -> Self {
-        Self { status, content_type: JSON, body: value.to_string().into_bytes(), headers: Vec::new() }
+        Self::bytes(status, JSON, value.to_string().into_bytes())
+    }
+
+    fn bytes(status: u16, content_type: &'static str, body: Vec<u8>) -> Self {
+        Self { status, content_type, body, headers: Vec::new(), stream: None }
     }
 
     fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
@@ -104,7 +110,7 @@ async fn dispatch(
     let route = request::route(method, path, query).map_err(AppError::Route)?;
     if method == "OPTIONS" {
         trace.route = "preflight";
-        return Ok(Reply { status: 204, content_type: JSON, body: Vec::new(), headers: Vec::new() });
+        return Ok(Reply::bytes(204, JSON, Vec::new()));
     }
     let app = app::get(env).map_err(|e| AppError::Setup(e.0))?;
     match route {
@@ -119,6 +125,14 @@ async fn dispatch(
         Route::List { market, filter } => {
             trace.route = "list";
             trace.market = Some(market);
+            if filter.is_empty() && app.config.edge_ttl_secs > 0 {
+                if let Some(hit) = edge_cache::get_stream(market).await {
+                    trace.cache = Some("HIT");
+                    let app = app.clone();
+                    ctx.wait_until(async move { app.record(market, CacheStatus::Hit).await });
+                    return Ok(edge_reply(req, hit));
+                }
+            }
             let served = serve(&app, ctx, market, trace).await?;
             list_reply(req, &served, &filter)
         }
@@ -129,7 +143,7 @@ async fn dispatch(
             let found = served.list.find(&symbol).map_err(|e| AppError::Corrupt(e.to_string()))?;
             match found {
                 // Serialised from the struct: fields keep the list's order (json! would sort them).
-                Some(s) => Ok(Reply { status: 200, content_type: JSON, body: serde_json::to_vec(&s).unwrap_or_default(), headers: vec![] }
+                Some(s) => Ok(Reply::bytes(200, JSON, serde_json::to_vec(&s).unwrap_or_default())
                     .header("X-Cache", served.status.as_str())),
                 None => Err(AppError::UnknownSymbol { market, symbol }),
             }
@@ -151,19 +165,19 @@ async fn dispatch(
             trace.route = "metrics";
             let metrics = app.metrics().await.ok();
             let text = symbols_core::exposition::prometheus(metrics.as_deref());
-            Ok(Reply { status: 200, content_type: "text/plain; version=0.0.4; charset=utf-8", body: text.into_bytes(), headers: vec![] }
+            Ok(Reply::bytes(200, "text/plain; version=0.0.4; charset=utf-8", text.into_bytes())
                 .header("Cache-Control", "no-store"))
         }
         Route::StatusPage => {
             trace.route = "status_page";
             let metrics = app.metrics().await.ok();
             let html = symbols_core::exposition::status_page(metrics.as_deref(), app.clock_now_ms());
-            Ok(Reply { status: 200, content_type: "text/html; charset=utf-8", body: html.into_bytes(), headers: vec![] }
+            Ok(Reply::bytes(200, "text/html; charset=utf-8", html.into_bytes())
                 .header("Cache-Control", "no-store"))
         }
         Route::OpenApi => {
             trace.route = "openapi";
-            Ok(Reply { status: 200, content_type: JSON, body: OPENAPI.as_bytes().to_vec(), headers: vec![] })
+            Ok(Reply::bytes(200, JSON, OPENAPI.as_bytes().to_vec()))
         }
         Route::Refresh { market } => {
             trace.route = "refresh";
@@ -209,23 +223,36 @@ fn source_of(status: CacheStatus) -> Source {
     }
 }
 
+/// Whether `If-None-Match` names `etag` (or `*`).
+fn not_modified(req: &Request, etag: &str) -> bool {
+    let inm = req.headers().get("If-None-Match").ok().flatten();
+    inm.is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+}
+
+/// An edge hit of the whole list: the cached body goes out as the stream it is.
+fn edge_reply(req: &Request, hit: edge_cache::Hit) -> Reply {
+    let mut r = if not_modified(req, &hit.etag) { Reply::bytes(304, JSON, Vec::new()) } else { Reply::bytes(200, JSON, Vec::new()) };
+    if r.status == 200 {
+        r.stream = Some(hit.body);
+    }
+    r.header("X-Cache", "HIT").header("ETag", hit.etag).header("Cache-Control", "no-cache")
+}
+
 fn list_reply(req: &Request, served: &Served, filter: &Filter) -> Result<Reply, AppError> {
-    let header = served.list.header();
-    let etag = format!("\"{}-{}\"", header.market, header.version);
+    let etag = served.list.etag();
     let common = |r: Reply| {
         r.header("X-Cache", served.status.as_str())
             .header("ETag", etag.clone())
             .header("Cache-Control", "no-cache")
     };
-    let inm = req.headers().get("If-None-Match").ok().flatten();
-    if filter.is_empty() && inm.is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*")) {
-        return Ok(common(Reply { status: 304, content_type: JSON, body: Vec::new(), headers: vec![] }));
+    if filter.is_empty() && not_modified(req, &etag) {
+        return Ok(common(Reply::bytes(304, JSON, Vec::new())));
     }
     let body = served
         .list
         .filtered_body(source_of(served.status), filter)
         .map_err(|e| AppError::Corrupt(e.to_string()))?;
-    Ok(common(Reply { status: 200, content_type: JSON, body, headers: vec![] }))
+    Ok(common(Reply::bytes(200, JSON, body)))
 }
 
 async fn admin_refresh(req: &Request, app: &Rc<App>, market: Market) -> Result<Reply, AppError> {
@@ -280,11 +307,12 @@ fn finish(reply: Reply, method: &str, origin: Option<&str>, cors: &[String]) -> 
     for (k, v) in &reply.headers {
         let _ = headers.set(k, v);
     }
-    let body = if method == "HEAD" || reply.status == 304 || reply.status == 204 { Vec::new() } else { reply.body };
-    let resp = if body.is_empty() && (reply.status == 304 || reply.status == 204) {
-        Response::empty()
-    } else {
-        Response::from_bytes(body)
+    let bodiless = method == "HEAD" || reply.status == 304 || reply.status == 204;
+    let resp = match reply.stream {
+        Some(stream) if !bodiless => Response::from_body(stream),
+        _ if bodiless && reply.status != 200 => Response::empty(),
+        _ if bodiless => Response::from_bytes(Vec::new()),
+        _ => Response::from_bytes(reply.body),
     };
     Ok(resp?.with_status(reply.status).with_headers(headers))
 }

@@ -162,6 +162,23 @@ impl StoredList {
         Some(Self { bytes, header })
     }
 
+    /// Accepts a response body made by [`StoredList::response_body`] (the edge cache keeps
+    /// those, so edge hits stream them untouched), recovering the stored document.
+    pub fn from_response_body(market: Market, body: &[u8]) -> Option<Self> {
+        let rest = body.strip_prefix(b"{\"source\":\"")?;
+        let end = rest.iter().position(|b| *b == b'"')?;
+        let rest = rest[end..].strip_prefix(b"\",")?;
+        let mut bytes = Vec::with_capacity(rest.len() + 1);
+        bytes.push(b'{');
+        bytes.extend_from_slice(rest);
+        Self::from_bytes(market, bytes)
+    }
+
+    /// The strong `ETag` of this list version: `"<market>-<version>"`.
+    pub fn etag(&self) -> String {
+        format!("\"{}-{}\"", self.header.market, self.header.version)
+    }
+
     /// The header.
     pub fn header(&self) -> &Header {
         &self.header
@@ -287,6 +304,9 @@ mod tests {
         let again = StoredList::from_bytes(Market::Spot, list.as_bytes().to_vec()).expect("valid");
         assert_eq!(again.header().count, 2);
         let body: serde_json::Value = serde_json::from_slice(&again.response_body(Source::Cache)).unwrap();
+        let back = StoredList::from_response_body(Market::Spot, &again.response_body(Source::Cache)).expect("reversible");
+        assert_eq!(back.as_bytes(), again.as_bytes());
+        assert_eq!(back.etag(), format!("\"spot-{}\"", again.header().version));
         assert_eq!(body["source"], "cache");
         assert_eq!(body["market"], "spot");
         assert_eq!(body["count"], 2);
