@@ -261,7 +261,13 @@ impl Stack {
         }
         let config = write_config(dir.path(), &vars);
         let (worker, worker_port) = start_worker_retrying(dir.path(), &config).await;
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
+        // No idle connection reuse: wrangler's dev proxy drops idle keep-alive connections
+        // under load, and a request sent on one of those gets "connection reset".
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(0)
+            .build()
+            .expect("client");
         Stack { redis, gateway, exchange, worker_port, worker, dir, http, _slot: slot }
     }
 
