@@ -35,6 +35,12 @@ fn check(name: &str, market: Market, payload: &[u8], expected_count: Option<usiz
     let a = StoredList::build(market, "u", "t".into(), &fast);
     let b = StoredList::build(market, "u", "t".into(), &serde);
     assert_eq!(a.as_bytes(), b.as_bytes(), "{name}: stored document");
+    // The hand-written serialisation writes exactly what serde_json wrote.
+    assert_eq!(
+        a.as_bytes(),
+        &symbols_core::symbols::build_serde(market, "u", "t".into(), &fast)[..],
+        "{name}: StoredList::build vs serde_json"
+    );
     // Sanity of the projection on real data.
     assert!(
         fast.iter().all(|s| !s.symbol.is_empty()),
@@ -160,6 +166,11 @@ fn suggested_serialisation_is_byte_identical() {
             let got = bench_tools::alt::build(market, upstream, at, &symbols);
             assert_eq!(
                 String::from_utf8_lossy(&got),
+                String::from_utf8_lossy(expected.as_bytes())
+            );
+            let serde = symbols_core::symbols::build_serde(market, upstream, at.into(), &symbols);
+            assert_eq!(
+                String::from_utf8_lossy(&serde),
                 String::from_utf8_lossy(expected.as_bytes())
             );
         }

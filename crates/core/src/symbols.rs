@@ -121,27 +121,46 @@ impl StoredList {
         Self::assemble(header, symbols)
     }
 
-    /// One buffer, no intermediate copy (this runs inside the refresh's CPU budget): the
-    /// header goes first with a placeholder version of the final width, the symbols are
-    /// serialised after it, and the version (their hash) is patched in place.
+    /// One buffer of exactly the document's size, written once (this runs inside the
+    /// refresh's CPU budget, and its peak memory counts against the Worker's): the sizes
+    /// of all strings and numbers are summed first, the header goes in with a placeholder
+    /// version of the final width, the symbols follow, and the version (their hash) is
+    /// patched in place. The bytes are exactly serde_json's (`to_vec` of [`Header`] with
+    /// `"symbols"` appended; [`build_serde`] is that reference, and the tests compare them).
     fn assemble(mut header: Header, symbols: &[Symbol]) -> Self {
-        let mut bytes = serde_json::to_vec(&header).unwrap_or_default();
-        bytes.pop(); // the closing brace; the symbols follow
-        let version_at = find(&bytes, VERSION_PLACEHOLDER.as_bytes());
-        bytes.extend_from_slice(b",\"symbols\":");
-        let start = bytes.len();
-        bytes.reserve(symbols.len() * 200 + 2);
-        if serde_json::to_writer(&mut bytes, symbols).is_err() {
-            bytes.truncate(start);
-            bytes.extend_from_slice(b"[]");
+        let size = document_size(&header, symbols);
+        let mut out = Vec::with_capacity(size);
+        out.extend_from_slice(K_MARKET);
+        json_str(&mut out, &header.market);
+        out.extend_from_slice(K_VERSION);
+        let version_at = out.len() + 1;
+        json_str(&mut out, &header.version);
+        out.extend_from_slice(K_UPSTREAM);
+        json_str(&mut out, &header.upstream);
+        out.extend_from_slice(K_FETCHED_AT);
+        json_str(&mut out, &header.fetched_at);
+        out.extend_from_slice(K_COUNT);
+        json_uint(&mut out, header.count as u64);
+        out.extend_from_slice(K_SYMBOLS);
+        let start = out.len();
+        out.push(b'[');
+        for (i, s) in symbols.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            json_symbol(&mut out, s);
         }
-        let version = content_version(&bytes[start..]);
-        if let Some(at) = version_at {
-            bytes[at..at + version.len()].copy_from_slice(version.as_bytes());
+        out.push(b']');
+        let version = content_version(&out[start..]);
+        // The placeholder has the version's width (a header parsed back from stored bytes
+        // may carry any version, but `build_with_header` resets it to the placeholder).
+        if header.version.len() == version.len() {
+            out[version_at..version_at + version.len()].copy_from_slice(version.as_bytes());
         }
-        bytes.push(b'}');
+        out.push(b'}');
+        debug_assert_eq!(out.len(), size, "document_size is exact");
         header.version = version;
-        Self { bytes, header }
+        Self { bytes: out, header }
     }
 
     /// Accepts stored bytes after a cheap check of their shape: a header that parses
@@ -239,6 +258,257 @@ impl StoredList {
     }
 }
 
+// What serde_json writes before each field of [`Header`] and [`Symbol`] (their order).
+const K_MARKET: &[u8] = b"{\"market\":";
+const K_VERSION: &[u8] = b",\"version\":";
+const K_UPSTREAM: &[u8] = b",\"upstream\":";
+const K_FETCHED_AT: &[u8] = b",\"fetchedAt\":";
+const K_COUNT: &[u8] = b",\"count\":";
+const K_SYMBOLS: &[u8] = b",\"symbols\":";
+const K_SYMBOL: &[u8] = b"{\"symbol\":";
+const K_STATUS: &[u8] = b",\"status\":";
+const K_BASE_ASSET: &[u8] = b",\"baseAsset\":";
+const K_QUOTE_ASSET: &[u8] = b",\"quoteAsset\":";
+const K_TICK_SIZE: &[u8] = b",\"tickSize\":";
+const K_STEP_SIZE: &[u8] = b",\"stepSize\":";
+const K_MIN_QTY: &[u8] = b",\"minQty\":";
+const K_MAX_QTY: &[u8] = b",\"maxQty\":";
+const K_MIN_NOTIONAL: &[u8] = b",\"minNotional\":";
+const K_CONTRACT_TYPE: &[u8] = b",\"contractType\":";
+const K_MARGIN_ASSET: &[u8] = b",\"marginAsset\":";
+const K_DELIVERY_DATE: &[u8] = b",\"deliveryDate\":";
+const K_ONBOARD_DATE: &[u8] = b",\"onboardDate\":";
+
+/// The previous serde_json implementation of [`StoredList::build`]: the reference the
+/// hand-written serialisation is tested against (byte for byte). Not used by the Worker.
+#[doc(hidden)]
+pub fn build_serde(market: Market, upstream: &str, fetched_at: String, symbols: &[Symbol]) -> Vec<u8> {
+    let header = Header {
+        market: market.as_str().to_string(),
+        version: VERSION_PLACEHOLDER.to_string(),
+        upstream: upstream.to_string(),
+        fetched_at,
+        count: symbols.len(),
+    };
+    let mut bytes = serde_json::to_vec(&header).unwrap_or_default();
+    bytes.pop();
+    let version_at = find(&bytes, VERSION_PLACEHOLDER.as_bytes());
+    bytes.extend_from_slice(K_SYMBOLS);
+    let start = bytes.len();
+    if serde_json::to_writer(&mut bytes, symbols).is_err() {
+        bytes.truncate(start);
+        bytes.extend_from_slice(b"[]");
+    }
+    let version = content_version(&bytes[start..]);
+    if let Some(at) = version_at {
+        bytes[at..at + version.len()].copy_from_slice(version.as_bytes());
+    }
+    bytes.push(b'}');
+    bytes
+}
+
+/// The exact byte length of the document [`StoredList::assemble`] writes (so its buffer
+/// is allocated once, at its final size: no doubling, no slack counted as peak memory).
+fn document_size(header: &Header, symbols: &[Symbol]) -> usize {
+    let mut n = K_MARKET.len() + K_VERSION.len() + K_UPSTREAM.len() + K_FETCHED_AT.len()
+        + K_COUNT.len()
+        + K_SYMBOLS.len()
+        + 3 // `[`, `]`, `}`
+        + json_str_len(&header.market)
+        + json_str_len(&header.version)
+        + json_str_len(&header.upstream)
+        + json_str_len(&header.fetched_at)
+        + json_uint_len(header.count as u64);
+    n += symbols.len().saturating_sub(1); // commas between symbols
+    for s in symbols {
+        n += symbol_size(s);
+    }
+    n
+}
+
+/// The serialised length of one symbol (see [`json_symbol`]).
+fn symbol_size(s: &Symbol) -> usize {
+    const FIXED: usize = K_SYMBOL.len() + K_STATUS.len() + K_BASE_ASSET.len() + K_QUOTE_ASSET.len()
+        + K_TICK_SIZE.len()
+        + K_STEP_SIZE.len()
+        + K_MIN_QTY.len()
+        + K_MAX_QTY.len()
+        + K_MIN_NOTIONAL.len()
+        + 1; // `}`
+    let mut n = FIXED
+        + json_str_len(&s.symbol)
+        + json_str_len(&s.status)
+        + json_str_len(&s.base_asset)
+        + json_str_len(&s.quote_asset);
+    for v in [&s.tick_size, &s.step_size, &s.min_qty, &s.max_qty, &s.min_notional] {
+        n += v.as_deref().map_or(4, json_str_len);
+    }
+    if let Some(v) = &s.contract_type {
+        n += K_CONTRACT_TYPE.len() + json_str_len(v);
+    }
+    if let Some(v) = &s.margin_asset {
+        n += K_MARGIN_ASSET.len() + json_str_len(v);
+    }
+    if let Some(v) = s.delivery_date {
+        n += K_DELIVERY_DATE.len() + json_int_len(v);
+    }
+    if let Some(v) = s.onboard_date {
+        n += K_ONBOARD_DATE.len() + json_int_len(v);
+    }
+    n
+}
+
+/// One symbol as serde_json serialises [`Symbol`] (field order, `null` for the
+/// optional filter values, the futures fields skipped when absent).
+fn json_symbol(out: &mut Vec<u8>, s: &Symbol) {
+    out.extend_from_slice(K_SYMBOL);
+    json_str(out, &s.symbol);
+    out.extend_from_slice(K_STATUS);
+    json_str(out, &s.status);
+    out.extend_from_slice(K_BASE_ASSET);
+    json_str(out, &s.base_asset);
+    out.extend_from_slice(K_QUOTE_ASSET);
+    json_str(out, &s.quote_asset);
+    json_opt_str(out, K_TICK_SIZE, &s.tick_size);
+    json_opt_str(out, K_STEP_SIZE, &s.step_size);
+    json_opt_str(out, K_MIN_QTY, &s.min_qty);
+    json_opt_str(out, K_MAX_QTY, &s.max_qty);
+    json_opt_str(out, K_MIN_NOTIONAL, &s.min_notional);
+    if let Some(v) = &s.contract_type {
+        out.extend_from_slice(K_CONTRACT_TYPE);
+        json_str(out, v);
+    }
+    if let Some(v) = &s.margin_asset {
+        out.extend_from_slice(K_MARGIN_ASSET);
+        json_str(out, v);
+    }
+    if let Some(v) = s.delivery_date {
+        out.extend_from_slice(K_DELIVERY_DATE);
+        json_int(out, v);
+    }
+    if let Some(v) = s.onboard_date {
+        out.extend_from_slice(K_ONBOARD_DATE);
+        json_int(out, v);
+    }
+    out.push(b'}');
+}
+
+#[inline]
+fn json_opt_str(out: &mut Vec<u8>, key: &[u8], value: &Option<String>) {
+    out.extend_from_slice(key);
+    match value {
+        Some(v) => json_str(out, v),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// What serde_json writes for a byte inside a string: 0 = the byte itself, else the
+/// escape letter (`u` = `\u00XX`).
+static ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 0x20 {
+        t[c] = b'u';
+        c += 1;
+    }
+    t[0x08] = b'b';
+    t[0x0c] = b'f';
+    t[b'\n' as usize] = b'n';
+    t[b'\r' as usize] = b'r';
+    t[b'\t' as usize] = b't';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t
+};
+
+/// The serialised length of a JSON string (quotes and serde_json's escapes included).
+#[inline]
+fn json_str_len(s: &str) -> usize {
+    let mut n = s.len() + 2;
+    for &c in s.as_bytes() {
+        n += match ESCAPE[usize::from(c)] {
+            0 => 0,
+            b'u' => 5,
+            _ => 1,
+        };
+    }
+    n
+}
+
+/// A JSON string with serde_json's escapes: `\"`, `\\`, `\b \f \n \r \t`, other control
+/// characters as `\u00xx`; everything else (`/`, DEL, non-ASCII) as is.
+#[inline]
+fn json_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    if bytes.iter().all(|&c| ESCAPE[usize::from(c)] == 0) {
+        out.extend_from_slice(bytes);
+    } else {
+        json_str_escaped(out, bytes);
+    }
+    out.push(b'"');
+}
+
+#[cold]
+fn json_str_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut start = 0;
+    for (i, &c) in bytes.iter().enumerate() {
+        let e = ESCAPE[usize::from(c)];
+        if e == 0 {
+            continue;
+        }
+        out.extend_from_slice(&bytes[start..i]);
+        if e == b'u' {
+            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(c >> 4)], HEX[usize::from(c & 0xf)]]);
+        } else {
+            out.extend_from_slice(&[b'\\', e]);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+/// The decimal length of an unsigned integer (as serde_json / itoa write it).
+fn json_uint_len(v: u64) -> usize {
+    let mut n = 1;
+    let mut m = v / 10;
+    while m > 0 {
+        n += 1;
+        m /= 10;
+    }
+    n
+}
+
+/// The decimal length of a signed integer.
+fn json_int_len(v: i64) -> usize {
+    usize::from(v < 0) + json_uint_len(v.unsigned_abs())
+}
+
+/// An unsigned integer in decimal (the same digits as serde_json's itoa).
+fn json_uint(out: &mut Vec<u8>, v: u64) {
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    let mut m = v;
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[at..]);
+}
+
+/// A signed integer in decimal (`unsigned_abs` keeps `i64::MIN` exact).
+fn json_int(out: &mut Vec<u8>, v: i64) {
+    if v < 0 {
+        out.push(b'-');
+    }
+    json_uint(out, v.unsigned_abs());
+}
+
 /// 64-bit FNV-1a of the symbols JSON, as 16 hex digits: changes whenever the list does.
 fn content_version(bytes: &[u8]) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -334,6 +604,34 @@ mod tests {
         let c = StoredList::build(Market::Spot, "u", rfc3339(0), &[sym("B")]);
         assert_eq!(a.header().version, b.header().version);
         assert_ne!(a.header().version, c.header().version);
+    }
+
+    #[test]
+    fn hand_written_serialisation_is_serde_json_byte_for_byte() {
+        let mut tricky = sym("A\"\\\u{8}\u{c}\n\r\t\u{1}\u{1f}\u{7f}/é币");
+        tricky.status = String::new();
+        tricky.tick_size = None;
+        tricky.contract_type = Some(String::new());
+        tricky.margin_asset = Some("\u{0}".into());
+        tricky.delivery_date = Some(i64::MIN);
+        tricky.onboard_date = Some(i64::MAX);
+        let mut dated = sym("BTCUSDT_250328");
+        dated.delivery_date = Some(0);
+        dated.onboard_date = Some(-1);
+        let lists: [&[Symbol]; 4] = [&[], &[sym("A")], &[sym("A"), tricky.clone(), dated], &[tricky]];
+        for symbols in lists {
+            for (upstream, at) in [("https://api.binance.com", rfc3339(0)), ("u\"\\\n\u{2}", "t".into())] {
+                for market in [Market::Spot, Market::Futures] {
+                    let list = StoredList::build(market, upstream, at.clone(), symbols);
+                    let reference = build_serde(market, upstream, at.clone(), symbols);
+                    assert_eq!(
+                        String::from_utf8_lossy(list.as_bytes()),
+                        String::from_utf8_lossy(&reference)
+                    );
+                    assert_eq!(list.bytes.capacity(), list.bytes.len(), "allocated at its exact size");
+                }
+            }
+        }
     }
 
     #[test]

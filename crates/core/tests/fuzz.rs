@@ -12,7 +12,7 @@
 //! | `percent_decode_model` | `request::percent_decode` | against a strict reference decoder; output never longer than the input; encode/decode round trip |
 //! | `route_arbitrary` | `request::route` | random and route-shaped method/path/query: no panic, typed errors with bounded messages, `UriTooLong` exactly for overlong input (and without allocating) |
 //! | `route_round_trip` | `request::route` | percent-encoded symbol, list filter and refresh routes for both markets come back as the values encoded |
-//! | `stored_list_round_trip` | `symbols::StoredList` | `build` -> `from_bytes` -> header, `parse`, `find`, `response_body` |
+//! | `stored_list_round_trip` | `symbols::StoredList` | `build` (byte-identical to serde_json's `build_serde`) -> `from_bytes` -> header, `parse`, `find`, `response_body` |
 //! | `stored_list_arbitrary` | `symbols::StoredList::from_bytes` | random bytes, header-shaped bytes and mutations of stored documents: no panic, bounded allocation, accepted -> right market, and `response_body` / `filtered_body` are JSON whenever the input was |
 //!
 //! Two ways to run them:
@@ -1459,6 +1459,9 @@ fn stored_list_round_trip(r: &mut TestRunner) -> Result<(), String> {
         let list = StoredList::build(s.market, &s.upstream, s.fetched_at.clone(), &s.symbols);
         let bytes = list.as_bytes().to_vec();
         prop_assert!(is_json(&bytes));
+        // The hand-written serialisation is serde_json's, byte for byte.
+        let reference = symbols_core::symbols::build_serde(s.market, &s.upstream, s.fetched_at.clone(), &s.symbols);
+        prop_assert!(bytes == reference, "differs from serde_json: {:?} vs {:?}", Bytes(bytes.clone()), Bytes(reference));
         prop_assert!(StoredList::from_bytes(other(s.market), bytes.clone()).is_none(), "accepted for the other market");
         let again = StoredList::from_bytes(s.market, bytes.clone());
         prop_assert!(again.is_some(), "a built document was refused: {:?}", Bytes(bytes));
