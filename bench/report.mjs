@@ -33,6 +33,10 @@ for (const edge of [30, 0]) {
     const errs = [o, p].some((x) => x.errors || x.socket_errors) ? ` errors: ours ${o.errors} ${o.socket_errors ?? ""}, peer ${p.errors} ${p.socket_errors ?? ""}` : "";
     row(1, `GET /api/symbols/spot, ${label}, c=${conc}: req/s`, f(o.rps), f(p.rps), ratio(o.rps, p.rps), `${kb(o.body_bytes)} body; ${o.requests} / ${p.requests} requests${errs}`);
     row(1, `… latency p50 / p99 (ms)`, `${f(o.p50, 2)} / ${f(o.p99, 2)}`, `${f(p.p50, 2)} / ${f(p.p99, 2)}`, `${ratio(o.p50, p.p50)} / ${ratio(o.p99, p.p99)}`, "lower is better");
+    if (o.redis_commands !== undefined && p.redis_commands !== undefined && o.requests && p.requests) {
+      const per = (x) => x.redis_commands / x.requests;
+      row(1, `… Redis commands per request during the run`, f(per(o), 3), f(per(p), 3), ratio(per(o), per(p)), `billed commands at the gateway: ${o.redis_commands} / ${p.redis_commands} (REST requests ${o.redis_requests} / ${p.redis_requests})`);
+    }
   }
 }
 

@@ -159,9 +159,12 @@ async function load(side, edge, conc) {
   const base = cfg.workers[side][edge];
   const bytes = await prepare(side, base);
   log(`load: ${side}, edge cache ${edge === "0" ? "off" : edge + " s"}, concurrency ${conc}, ${cfg.duration} s`);
+  await resetStats();
   const res = cfg.tool === "oha" ? runOha(base + PATH, conc) : runWrk(base + PATH, conc);
+  // What the run cost in Redis (what Upstash bills), counters included once they land.
+  const billed = await settledStats();
   const after = await get(base);
-  emit({ kind: "load", side, edge: Number(edge), conc, body_bytes: bytes, last_cache: after.cache, ...res });
+  emit({ kind: "load", side, edge: Number(edge), conc, body_bytes: bytes, last_cache: after.cache, redis_requests: billed.requests, redis_commands: billed.commands, ...res });
 }
 
 async function main() {

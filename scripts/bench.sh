@@ -155,15 +155,16 @@ HARNESS="$TARGET/bench-wasm"
 if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
   say "cargo build --release: gateway, fake exchange, process-bench"
   cargo build -q --release -p upstash-gateway -p fake-exchange -p bench-tools --bins
-  say "cargo build --release --target wasm32-unknown-unknown -p bench-tools (the wasm harness)"
-  cargo build -q --release --target wasm32-unknown-unknown -p bench-tools --lib
+  # The Worker's profile (Cargo.toml [profile.worker]), so the harness runs the code the
+  # Worker ships.
+  say "cargo build --profile worker --target wasm32-unknown-unknown -p bench-tools (the wasm harness)"
+  cargo build -q --profile worker --target wasm32-unknown-unknown -p bench-tools --lib
   mkdir -p "$HARNESS"
-  wasm-bindgen --target nodejs --out-dir "$HARNESS" "$TARGET/wasm32-unknown-unknown/release/bench_tools.wasm"
-  # The same wasm-opt pass worker-build runs on the Worker, so the harness runs the code
-  # the Worker ships.
+  wasm-bindgen --target nodejs --out-dir "$HARNESS" "$TARGET/wasm32-unknown-unknown/worker/bench_tools.wasm"
+  # The same wasm-opt pass scripts/build.sh runs on the Worker.
   node_modules/.bin/wasm-opt "$HARNESS/bench_tools_bg.wasm" -o "$HARNESS/bench_tools_bg.opt.wasm" -O \
     --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory \
-    --enable-multivalue --enable-reference-types --enable-exception-handling --debuginfo
+    --enable-multivalue --enable-reference-types --enable-exception-handling
   mv "$HARNESS/bench_tools_bg.opt.wasm" "$HARNESS/bench_tools_bg.wasm"
 fi
 for bin in upstash-gateway fake-exchange process-bench; do

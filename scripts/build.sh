@@ -12,6 +12,12 @@ ESBUILD="$(ls "$ROOT"/node_modules/@esbuild/*/bin/esbuild 2>/dev/null | head -n1
 export WASM_BINDGEN_BIN="$(command -v wasm-bindgen)"
 export WASM_OPT_BIN="$ROOT/node_modules/.bin/wasm-opt"
 [ -n "$ESBUILD" ] && export ESBUILD_BIN="$ESBUILD"
-echo "[build] worker-build --release" >&2
-worker-build --release "$@"
+echo "[build] worker-build --profile worker (Cargo.toml: [profile.worker])" >&2
+worker-build --profile worker "$@"
+# worker-build's own wasm-opt step is off (Cargo.toml) because it always keeps the name
+# section; this is the same pass and feature set without it.
+echo "[build] wasm-opt -O (no name section)" >&2
+"$WASM_OPT_BIN" build/index_bg.wasm -o build/index_bg.wasm -O \
+  --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
+  --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling
 ls -l build/index_bg.wasm >&2

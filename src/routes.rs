@@ -59,6 +59,8 @@ struct Trace {
     cache: Option<&'static str>,
     upstream_status: Option<u16>,
     redis_round_trips: u32,
+    /// Which cache answered a hit: `isolate`, `edge` or `redis`.
+    tier: Option<&'static str>,
 }
 
 /// Handles one request: every error becomes a JSON response; only a failure to build a
@@ -88,6 +90,7 @@ pub async fn handle(req: Request, env: &Env, ctx: &Context) -> worker::Result<Re
                 "market": trace.market.map(Market::as_str),
                 "status": status,
                 "cache": trace.cache,
+                "cache_tier": trace.tier,
                 "upstream_status": trace.upstream_status,
                 "redis_round_trips": trace.redis_round_trips,
                 "duration_ms": js_sys::Date::now() - started,
@@ -126,8 +129,9 @@ async fn dispatch(
             trace.route = "list";
             trace.market = Some(market);
             if filter.is_empty() && app.config.edge_ttl_secs > 0 {
-                if let Some(hit) = edge_cache::get_stream(market).await {
+                if let Some(hit) = edge_cache::get_stream(market, app.config.isolate_ttl_secs).await {
                     trace.cache = Some("HIT");
+                    trace.tier = Some(hit.tier);
                     let app = app.clone();
                     ctx.wait_until(async move { app.record(market, CacheStatus::Hit).await });
                     return Ok(edge_reply(req, hit));
@@ -195,6 +199,7 @@ async fn serve(app: &Rc<App>, ctx: &Context, market: Market, trace: &mut Trace) 
     if edge_ttl > 0 {
         if let Some(list) = edge_cache::get(market).await {
             trace.cache = Some("HIT");
+            trace.tier = Some("edge");
             let app = app.clone();
             ctx.wait_until(async move { app.record(market, CacheStatus::Hit).await });
             return Ok(Served { list, status: CacheStatus::Hit, redis_round_trips: 0, upstream_status: None });
@@ -202,6 +207,7 @@ async fn serve(app: &Rc<App>, ctx: &Context, market: Market, trace: &mut Trace) 
     }
     let served = app.list(market).await.map_err(AppError::Unavailable)?;
     trace.cache = Some(served.status.as_str());
+    trace.tier = (served.status == CacheStatus::Hit).then_some("redis");
     trace.redis_round_trips = served.redis_round_trips;
     trace.upstream_status = served.upstream_status;
     let (app2, list, status) = (app.clone(), served.list.clone(), served.status);
@@ -209,10 +215,15 @@ async fn serve(app: &Rc<App>, ctx: &Context, market: Market, trace: &mut Trace) 
         app2.record(market, status).await;
         // Only lists that are current go to the edge: a STALE one must not look like a HIT.
         if matches!(status, CacheStatus::Hit | CacheStatus::Miss) {
-            edge_cache::put(market, &list, edge_ttl).await;
+            fill_edge(&app2, market, &list).await;
         }
     });
     Ok(served)
+}
+
+/// A list that is current goes to the edge cache and this isolate's copy.
+async fn fill_edge(app: &App, market: Market, list: &symbols_core::symbols::StoredList) {
+    edge_cache::put(market, list, app.config.edge_ttl_secs, app.config.isolate_ttl_secs).await;
 }
 
 fn source_of(status: CacheStatus) -> Source {
@@ -266,7 +277,7 @@ async fn admin_refresh(req: &Request, app: &Rc<App>, market: Market) -> Result<R
     }
     Ok(match app.refresh(market, Trigger::Admin).await {
         Refresh::Stored(list) => {
-            edge_cache::put(market, &list, app.config.edge_ttl_secs).await;
+            fill_edge(app, market, &list).await;
             Reply::json(200, &json!({"market": market.as_str(), "ok": true, "count": list.header().count, "version": list.header().version}))
         }
         Refresh::Busy { .. } => Reply::json(409, &json!({"market": market.as_str(), "ok": false, "error": "a refresh is already in progress"}))
@@ -332,7 +343,7 @@ pub async fn scheduled(cron: &str, env: &Env) {
     for (market, r) in &results {
         let outcome = match r {
             Refresh::Stored(list) => {
-                edge_cache::put(*market, list, app.config.edge_ttl_secs).await;
+                fill_edge(&app, *market, list).await;
                 "success"
             }
             Refresh::Busy { .. } => "skipped",

@@ -63,7 +63,8 @@ async fn prometheus_metrics_parse_and_move_with_traffic() {
     stack.exchange.push_fault(crate::support::FxMarket::Futures, crate::support::Fault::Status { code: 451, retry_after: None });
     stack.redis.cli(&["DEL", "cache:symbols:futures:v1"]);
     assert_eq!(stack.get("/api/symbols/futures").await.header("x-cache"), Some("STALE"));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(stack.redis_int_eventually("metrics:cache_hit:symbols_spot", 3).await, 3);
+    assert_eq!(stack.redis_int_eventually("metrics:cache_miss:symbols_futures", 1).await, 1);
 
     let after = scrape(&stack).await;
     assert_eq!(sample(&after, "symbols_cache_hits_total", "spot"), 3.0);

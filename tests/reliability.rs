@@ -13,16 +13,7 @@ async fn hundred_concurrent_cold_misses_cause_one_upstream_call() {
     stack.exchange.push_fault(FxMarket::Spot, Fault::Delay { ms: 900 });
     let requests = (0..100).map(|_| stack.get("/api/symbols/spot"));
     let answers: Vec<Resp> = futures::future::join_all(requests).await;
-    let stats: serde_json::Value = stack
-        .http
-        .get(format!("{}/__gateway/stats", stack.gateway.url()))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("gateway stats")
-        .json()
-        .await
-        .expect("stats json");
+    let stats = stack.gateway_stats().await;
     println!("100 concurrent cold misses: {} Redis REST requests, {} commands", stats["requests"], stats["commands"]);
     let ok = answers.iter().filter(|r| r.status == 200).count();
     let first_bad = answers.iter().find(|r| r.status != 200).map(|r| r.text());

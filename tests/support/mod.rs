@@ -319,6 +319,33 @@ impl Stack {
         self.redis_get(key).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
     }
 
+    /// The counter at `key` once it reaches `want`, or its value after 5 s: counters are
+    /// written after the response (wait_until) and hits are coalesced for
+    /// `COUNTER_FLUSH_MS`, so a test polls instead of guessing a sleep.
+    pub async fn redis_int_eventually(&self, key: &str, want: i64) -> i64 {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let v = self.redis_int(key);
+            if v == want || std::time::Instant::now() > deadline {
+                return v;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The gateway's request and command counters (`GET /__gateway/stats`).
+    pub async fn gateway_stats(&self) -> serde_json::Value {
+        self.http
+            .get(format!("{}/__gateway/stats", self.gateway.url()))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .expect("gateway stats")
+            .json()
+            .await
+            .expect("stats json")
+    }
+
     pub fn redis_ttl(&self, key: &str) -> i64 {
         self.redis.cli_raw(&["TTL", key]).trim().parse().unwrap_or(-99)
     }

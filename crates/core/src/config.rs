@@ -15,6 +15,12 @@ pub const DEFAULT_FUTURES_BASES: &str = "https://fapi.binance.com";
 pub const DEFAULT_UPSTREAM_TIMEOUT_MS: u64 = 5_000;
 /// Default edge (Cache API) TTL (`EDGE_CACHE_TTL_SECONDS`; 0 disables it).
 pub const DEFAULT_EDGE_TTL_SECS: u64 = 30;
+/// Default in-isolate copy lifetime (`ISOLATE_CACHE_TTL_SECONDS`; 0 disables it; never
+/// longer than the edge TTL).
+pub const DEFAULT_ISOLATE_TTL_SECS: u64 = 5;
+/// Default window in which an isolate's cache hits are summed into one `INCRBY`
+/// (`COUNTER_FLUSH_MS`; 0 = one `INCRBY 1` per hit, as the original system did).
+pub const DEFAULT_COUNTER_FLUSH_MS: u64 = 250;
 /// Default refresh-lock lifetime (`REFRESH_LOCK_MS`): longer than a worst-case refresh.
 pub const DEFAULT_LOCK_MS: u64 = 20_000;
 /// Default time a request waits for another refresh to finish (`REFRESH_WAIT_MS`).
@@ -45,6 +51,10 @@ pub struct Config {
     pub futures: UpstreamConfig,
     /// Edge cache TTL (0 = off).
     pub edge_ttl_secs: u64,
+    /// In-isolate copy TTL (0 = off; at most `edge_ttl_secs`).
+    pub isolate_ttl_secs: u64,
+    /// Hit-counter coalescing window (0 = count each hit on its own).
+    pub counter_flush_ms: u64,
     /// Refresh lock lifetime.
     pub lock_ms: u64,
     /// How long a request waits for another's refresh.
@@ -62,11 +72,15 @@ impl std::fmt::Debug for Config {
         // Secrets are reported as set/unset only.
         f.debug_struct("Config")
             .field("cache_ttl_secs", &self.cache_ttl_secs)
-            .field("max_shrink", &self.max_shrink)
+            // ryu (through serde_json) rather than `{:?}` on the f64: keeps core's float
+            // formatting out of the wasm.
+            .field("max_shrink", &format_args!("{}", serde_json::Number::from_f64(self.max_shrink).map_or_else(String::new, |n| n.to_string())))
             .field("spot_bases", &self.spot.bases)
             .field("futures_bases", &self.futures.bases)
             .field("api_key", &self.spot.api_key.as_ref().map(|_| "<set>"))
             .field("edge_ttl_secs", &self.edge_ttl_secs)
+            .field("isolate_ttl_secs", &self.isolate_ttl_secs)
+            .field("counter_flush_ms", &self.counter_flush_ms)
             .field("admin_token", &self.admin_token.as_ref().map(|_| "<set>"))
             .finish_non_exhaustive()
     }
@@ -100,12 +114,15 @@ impl Config {
         let cache_ttl_secs = num("SYMBOLS_CACHE_TTL_SECONDS", DEFAULT_CACHE_TTL_SECS, 30 * 86_400);
         let timeout_ms = num("UPSTREAM_TIMEOUT_MS", DEFAULT_UPSTREAM_TIMEOUT_MS, 60_000);
         let edge_ttl_secs = num("EDGE_CACHE_TTL_SECONDS", DEFAULT_EDGE_TTL_SECS, 3_600);
+        // The isolate copy sits in front of the edge cache: it may never outlive it.
+        let isolate_ttl_secs = num("ISOLATE_CACHE_TTL_SECONDS", DEFAULT_ISOLATE_TTL_SECS, 3_600).min(edge_ttl_secs);
+        let counter_flush_ms = num("COUNTER_FLUSH_MS", DEFAULT_COUNTER_FLUSH_MS, 10_000);
         let lock_ms = num("REFRESH_LOCK_MS", DEFAULT_LOCK_MS, 600_000);
         let wait_ms = num("REFRESH_WAIT_MS", DEFAULT_WAIT_MS, 60_000);
         let redis_timeout_ms = num("REDIS_TIMEOUT_MS", DEFAULT_REDIS_TIMEOUT_MS, 60_000);
         let max_shrink = match get("SYMBOLS_MAX_SHRINK_RATIO") {
             None => DEFAULT_MAX_SHRINK,
-            Some(v) => match v.parse::<f64>() {
+            Some(v) => match serde_json::from_str::<f64>(&v) {
                 Ok(x) if (0.0..=1.0).contains(&x) => x,
                 _ => {
                     errors.push(ConfigError {
@@ -145,6 +162,8 @@ impl Config {
             spot: UpstreamConfig { bases: spot_bases, api_key: api_key.clone(), timeout_ms },
             futures: UpstreamConfig { bases: futures_bases, api_key, timeout_ms },
             edge_ttl_secs,
+            isolate_ttl_secs,
+            counter_flush_ms,
             lock_ms,
             wait_ms,
             redis_timeout_ms,
@@ -180,6 +199,17 @@ mod tests {
         assert_eq!(c.futures.bases, vec!["https://fapi.binance.com"]);
         assert_eq!(c.cors_origins, vec!["*"]);
         assert!(c.admin_token.is_none());
+        assert_eq!((c.edge_ttl_secs, c.isolate_ttl_secs, c.counter_flush_ms), (30, 5, 250));
+    }
+
+    #[test]
+    fn the_isolate_copy_never_outlives_the_edge_copy() {
+        let c = from(&[("EDGE_CACHE_TTL_SECONDS", "0"), ("ISOLATE_CACHE_TTL_SECONDS", "20")]).unwrap();
+        assert_eq!(c.isolate_ttl_secs, 0);
+        let c = from(&[("EDGE_CACHE_TTL_SECONDS", "10"), ("ISOLATE_CACHE_TTL_SECONDS", "20")]).unwrap();
+        assert_eq!(c.isolate_ttl_secs, 10);
+        let errs = from(&[("COUNTER_FLUSH_MS", "-1")]).unwrap_err();
+        assert_eq!(errs[0].var, "COUNTER_FLUSH_MS");
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub fn prometheus(metrics: Option<&[(Market, MarketMetrics)]>) -> String {
     };
     family("symbols_cache_hits_total", "counter", "Requests served from the primary or edge cache.", per(&|v| Some(v.hits.to_string())));
     family("symbols_cache_misses_total", "counter", "Requests that found the primary cache empty.", per(&|v| Some(v.misses.to_string())));
-    family("symbols_cache_hit_ratio", "gauge", "hits / (hits + misses) since the counters began.", per(&|v| Some(v.hit_ratio.to_string())));
+    family("symbols_cache_hit_ratio", "gauge", "hits / (hits + misses) since the counters began.", per(&|v| Some(float_text(v.hit_ratio))));
     family("symbols_warmup_success_total", "counter", "Successful cron/admin refreshes.", per(&|v| Some(v.warmup_success.to_string())));
     family("symbols_warmup_errors_total", "counter", "Failed cron/admin refreshes.", per(&|v| Some(v.warmup_error.to_string())));
     let mut failures = Vec::new();
@@ -78,9 +78,9 @@ pub fn status_page(metrics: Option<&[(Market, MarketMetrics)]>, now_ms: u64) -> 
                     None => ("none yet".into(), "muted"),
                 };
                 let count = v.symbol_count.map_or("-".into(), |c| c.to_string());
-                let ratio_text = if v.hits + v.misses == 0 { "-".to_string() } else { format!("{:.1}%", v.hit_ratio * 100.0) };
+                let ratio_text = if v.hits + v.misses == 0 { "-".to_string() } else { format!("{}%", float_text((v.hit_ratio * 1000.0).round() / 10.0)) };
                 let total = (v.warmup_success + v.warmup_error).max(1) as f64;
-                let ok_w = (v.warmup_success as f64 / total * 100.0).round();
+                let ok_w = float_text((v.warmup_success as f64 / total * 100.0).round());
                 let _ = write!(
                     cards,
                     r#"<section class="card" id="{name}">
@@ -99,7 +99,7 @@ pub fn status_page(metrics: Option<&[(Market, MarketMetrics)]>, now_ms: u64) -> 
                     age_raw = v.age_seconds.map_or(String::new(), |a| a.to_string()),
                     hits = v.hits,
                     misses = v.misses,
-                    ratio = v.hit_ratio,
+                    ratio = float_text(v.hit_ratio),
                     ws = v.warmup_success,
                     we = v.warmup_error,
                     outcome = esc(&outcome),
@@ -129,4 +129,10 @@ Prometheus: <a href="/metrics">/metrics</a> · API: <a href="/openapi.json">/ope
 "#,
         now = crate::symbols::rfc3339(now_ms),
     )
+}
+
+/// A float as text through serde_json's shortest round-trip formatter (ryu), which the
+/// wasm carries anyway; `{}` on an f64 would link core's larger float formatting too.
+fn float_text(x: f64) -> String {
+    serde_json::Number::from_f64(x).map_or_else(|| "NaN".to_string(), |n| n.to_string())
 }

@@ -137,7 +137,9 @@ fn parse_filter(query: &str) -> Result<Filter, RouteError> {
         };
         let v = v.trim();
         if !v.is_empty() {
-            *slot = Some(v.to_uppercase());
+            // Asset codes are ASCII letters and digits or have no case at all (CJK names):
+            // ASCII case folding matches them, without Unicode's case tables in the wasm.
+            *slot = Some(v.to_ascii_uppercase());
         }
     }
     Ok(f)

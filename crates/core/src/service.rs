@@ -173,6 +173,23 @@ pub struct Service<S, H, C> {
     pub config: Config,
     /// Logs.
     pub log: Logger,
+    /// Hits counted here but not yet in Redis (see [`Service::record`]).
+    tally: HitTally,
+}
+
+/// Per-market hits waiting for their coalesced `INCRBY`, and whether a flush is already
+/// scheduled. Single-threaded (one per isolate), hence `Cell`.
+#[derive(Default)]
+struct HitTally {
+    pending: [std::cell::Cell<u64>; 2],
+    scheduled: [std::cell::Cell<bool>; 2],
+}
+
+fn slot(m: Market) -> usize {
+    match m {
+        Market::Spot => 0,
+        Market::Futures => 1,
+    }
 }
 
 /// First wait between polls of a held lock; doubles up to [`POLL_MAX_MS`] so a crowd of
@@ -183,7 +200,7 @@ const POLL_MAX_MS: u64 = 1_000;
 impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
     /// Builds a service.
     pub fn new(store: S, http: H, clock: C, config: Config, log: Logger) -> Self {
-        Self { store, http, clock, config, log }
+        Self { store, http, clock, config, log, tally: HitTally::default() }
     }
 
     /// The clock's now (unix ms).
@@ -458,14 +475,48 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
     }
 
     /// Counts a served request (hit or miss). Run it off the critical path.
+    ///
+    /// Hits are coalesced: the first hit of a window sleeps `counter_flush_ms`, then
+    /// writes every hit the isolate served meanwhile as one `INCRBY n`; the other calls
+    /// return at once. A busy isolate thus sends a few counter commands a second instead
+    /// of one per request, and every hit is still counted (a failed write puts its hits
+    /// back for the next flush). Misses are rare and go out one by one.
     pub async fn record(&self, market: Market, status: CacheStatus) {
         let key = match status {
             CacheStatus::Hit => keys::cache_hit(market),
             CacheStatus::Miss | CacheStatus::Stale => keys::cache_miss(market),
             CacheStatus::Bypass => return,
         };
-        if let Err(e) = self.store.exec(vec![Cmd::IncrBy(key, 1)]).await {
-            self.log.emit(Level::Warn, "counter_failed", json!({"market": market.as_str(), "error": e.to_string()}));
+        if status != CacheStatus::Hit || self.config.counter_flush_ms == 0 {
+            self.incr(market, key, 1).await;
+            return;
+        }
+        let i = slot(market);
+        let pending = &self.tally.pending[i];
+        pending.set(pending.get() + 1);
+        if self.tally.scheduled[i].replace(true) {
+            return;
+        }
+        self.clock.sleep(self.config.counter_flush_ms).await;
+        self.tally.scheduled[i].set(false);
+        let n = pending.replace(0);
+        if !self.incr(market, key, n).await {
+            pending.set(pending.get() + n);
+        }
+    }
+
+    /// Hits counted in this isolate and not yet written to Redis.
+    pub fn unflushed_hits(&self, market: Market) -> u64 {
+        self.tally.pending[slot(market)].get()
+    }
+
+    async fn incr(&self, market: Market, key: String, n: u64) -> bool {
+        match self.store.exec(vec![Cmd::IncrBy(key, n as i64)]).await {
+            Ok(_) => true,
+            Err(e) => {
+                self.log.emit(Level::Warn, "counter_failed", json!({"market": market.as_str(), "by": n, "error": e.to_string()}));
+                false
+            }
         }
     }
 

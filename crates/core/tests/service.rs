@@ -107,13 +107,14 @@ fn miss_then_hit_writes_every_key_with_the_right_ttl() {
     let first = block_on(svc.list(Market::Spot)).unwrap();
     assert_eq!(first.status, CacheStatus::Miss);
     assert_eq!(first.list.header().count, 10);
+    // Before the hit below: its counter flush waits out a (manual) 250 ms window.
+    assert_eq!(fx.store.ttl_ms(&keys::cache(Market::Spot)), Some(900_000));
     block_on(svc.record(Market::Spot, first.status));
     let second = block_on(svc.list(Market::Spot)).unwrap();
     assert_eq!(second.status, CacheStatus::Hit);
     assert_eq!(second.redis_round_trips, 1);
     block_on(svc.record(Market::Spot, second.status));
     assert_eq!(fx.calls(), 1);
-    assert_eq!(fx.store.ttl_ms(&keys::cache(Market::Spot)), Some(900_000));
     assert_eq!(fx.store.ttl_ms(&keys::last_good(Market::Spot)), None);
     assert!(fx.store.raw(&keys::last_good(Market::Spot)).is_some());
     assert_eq!(fx.store.int(&keys::last_refresh_ts(Market::Spot)), 1_700_000_000);
@@ -222,4 +223,72 @@ fn garbage_under_last_good_is_treated_as_absent_and_repaired() {
     assert_eq!(served.status, CacheStatus::Miss);
     let repaired = fx.store.raw(&keys::last_good(Market::Spot)).unwrap();
     assert!(symbols_core::symbols::StoredList::from_bytes(Market::Spot, repaired).is_some());
+}
+
+/// A clock whose `sleep` really suspends (once), so concurrent calls interleave as they
+/// do in workerd; time itself does not matter here.
+struct YieldingClock;
+
+impl Clock for YieldingClock {
+    fn now_ms(&self) -> u64 {
+        1_700_000_000_000
+    }
+    async fn sleep(&self, _ms: u64) {
+        let mut yielded = false;
+        std::future::poll_fn(|cx| {
+            if yielded {
+                std::task::Poll::Ready(())
+            } else {
+                yielded = true;
+                cx.waker().wake_by_ref();
+                std::task::Poll::Pending
+            }
+        })
+        .await;
+    }
+    fn nonce(&self) -> String {
+        "owner".into()
+    }
+}
+
+#[test]
+fn hits_in_one_window_become_one_incrby_and_none_are_lost() {
+    let store = MemoryStore::new();
+    let http = ScriptedHttp::default();
+    let config = Config::resolve(|_| None).unwrap();
+    let svc = Service::new(&store, &http, YieldingClock, config, Logger::null());
+    let before = store.round_trips();
+    block_on(async {
+        let hits = (0..5).map(|_| svc.record(Market::Spot, CacheStatus::Hit));
+        futures::future::join_all(hits).await;
+    });
+    assert_eq!(store.int(&keys::cache_hit(Market::Spot)), 5);
+    assert_eq!(store.round_trips() - before, 1, "five hits, one INCRBY");
+    assert_eq!(svc.unflushed_hits(Market::Spot), 0);
+
+    // Redis down: the hits wait in the isolate and go out with the next window's flush.
+    store.set_down(true);
+    block_on(futures::future::join_all((0..3).map(|_| svc.record(Market::Spot, CacheStatus::Hit))));
+    assert_eq!(svc.unflushed_hits(Market::Spot), 3);
+    store.set_down(false);
+    block_on(svc.record(Market::Spot, CacheStatus::Hit));
+    assert_eq!(store.int(&keys::cache_hit(Market::Spot)), 9);
+    assert_eq!(svc.unflushed_hits(Market::Spot), 0);
+
+    // Misses are not delayed, and markets are counted apart.
+    block_on(svc.record(Market::Futures, CacheStatus::Miss));
+    assert_eq!(store.int(&keys::cache_miss(Market::Futures)), 1);
+    assert_eq!(store.int(&keys::cache_hit(Market::Futures)), 0);
+}
+
+#[test]
+fn a_zero_window_counts_each_hit_on_its_own() {
+    let store = MemoryStore::new();
+    let http = ScriptedHttp::default();
+    let config = Config::resolve(|k| (k == "COUNTER_FLUSH_MS").then(|| "0".to_string())).unwrap();
+    let svc = Service::new(&store, &http, YieldingClock, config, Logger::null());
+    let before = store.round_trips();
+    block_on(futures::future::join_all((0..4).map(|_| svc.record(Market::Spot, CacheStatus::Hit))));
+    assert_eq!(store.int(&keys::cache_hit(Market::Spot)), 4);
+    assert_eq!(store.round_trips() - before, 4);
 }
