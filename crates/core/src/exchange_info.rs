@@ -254,18 +254,26 @@ mod scan {
     };
 
     /// A kept JSON string, validated as serde_json validates a `str`: the text itself
-    /// (borrowed from the payload) or, with escapes, its raw content, decoded only when
-    /// it is kept.
+    /// (borrowed from the payload, checked to be UTF-8) or, with escapes, its raw
+    /// content, decoded only when it is kept.
     #[derive(Clone, Copy)]
     enum Str<'a> {
-        Plain(&'a str),
+        /// ASCII text (nearly every kept string).
+        Ascii(&'a [u8]),
+        /// Other UTF-8 text.
+        Plain(&'a [u8]),
         Escaped(&'a [u8]),
     }
 
     impl Str<'_> {
         fn to_owned_string(self) -> String {
             match self {
-                Str::Plain(text) => text.to_owned(),
+                // Checked when scanned: never fails. (Most kept strings are dropped
+                // unowned, e.g. the values of filters nobody keeps, so the `str` is only
+                // made, with `from_utf8`'s call, for the few that become a `Symbol`. A
+                // byte loop pushing chars instead was slower under V8: the string's length
+                // lives in linear memory, one store per byte.)
+                Str::Ascii(text) | Str::Plain(text) => String::from_utf8(text.to_vec()).unwrap_or_default(),
                 // Checked when scanned: never fails.
                 Str::Escaped(raw) => decode(raw).unwrap_or_default(),
             }
@@ -398,6 +406,32 @@ mod scan {
         code != LONG && (code.0 | code.1) & (u64::MAX / 255 * 0x80) == 0
     }
 
+    /// Whether `raw` is UTF-8, as serde_json checks a `str`. ASCII (nearly every string
+    /// of a payload) is confirmed inline eight bytes at a time; only other text pays for
+    /// the call to `from_utf8`, which showed up at 6% of the processing time under V8.
+    #[inline(always)]
+    fn is_utf8(raw: &[u8]) -> bool {
+        is_ascii(raw) || std::str::from_utf8(raw).is_ok()
+    }
+
+    /// Whether `raw` is ASCII, eight bytes at a time.
+    #[inline(always)]
+    fn is_ascii(raw: &[u8]) -> bool {
+        const HIGHS: u64 = u64::MAX / 255 * 0x80;
+        let mut chunks = raw.chunks_exact(8);
+        let mut high = 0u64;
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            high |= u64::from_le_bytes(w);
+        }
+        let mut tail = 0u8;
+        for &c in chunks.remainder() {
+            tail |= c;
+        }
+        high & HIGHS == 0 && tail < 0x80
+    }
+
     // Keys of the top-level object, of a symbol and of a filter; filter types.
     const K_SYMBOLS: Code = code(b"symbols");
     const K_SYMBOL: Code = code(b"symbol");
@@ -465,18 +499,10 @@ mod scan {
     /// flag is exact (a borrow only ever spills into higher, later bytes).
     #[inline(always)]
     fn string_stop(b: &[u8], mut i: usize) -> usize {
-        const ONES: u64 = u64::MAX / 255;
-        const HIGHS: u64 = ONES << 7;
         while let Some(chunk) = b.get(i..i + 8) {
             let mut w = [0u8; 8];
             w.copy_from_slice(chunk);
-            let w = u64::from_le_bytes(w);
-            let quote = w ^ (ONES * u64::from(b'"'));
-            let backslash = w ^ (ONES * u64::from(b'\\'));
-            let found = (w.wrapping_sub(ONES * 0x20) & !w)
-                | (quote.wrapping_sub(ONES) & !quote)
-                | (backslash.wrapping_sub(ONES) & !backslash);
-            let found = found & HIGHS;
+            let found = stops(u64::from_le_bytes(w));
             if found != 0 {
                 return i + (found.trailing_zeros() / 8) as usize;
             }
@@ -491,6 +517,147 @@ mod scan {
         i
     }
 
+    /// The high bit of each byte of the little-endian word `w` that is a `"`, a `\\` or a
+    /// control character; the lowest one set is exact (a borrow only ever spills into
+    /// higher, later bytes).
+    #[inline(always)]
+    fn stops(w: u64) -> u64 {
+        const ONES: u64 = u64::MAX / 255;
+        const HIGHS: u64 = ONES << 7;
+        let quote = w ^ (ONES * u64::from(b'"'));
+        let backslash = w ^ (ONES * u64::from(b'\\'));
+        let found = (w.wrapping_sub(ONES * 0x20) & !w)
+            | (quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash);
+        found & HIGHS
+    }
+
+    /// The common case of a string, from just after its opening quote: it closes within
+    /// the next 16 bytes (all readable) with no escape or control character. Returns its
+    /// length and its [`code`], from two word loads and no loop: every key, filter type
+    /// and kept value of a real payload but the long keys, which take [`string_end`].
+    #[inline(always)]
+    fn short(b: &[u8], i: usize) -> Option<(usize, Code)> {
+        let c = b.get(i..i + 16)?;
+        let mut lo = [0u8; 8];
+        let mut hi = [0u8; 8];
+        lo.copy_from_slice(&c[..8]);
+        hi.copy_from_slice(&c[8..]);
+        let (lo, hi) = (u64::from_le_bytes(lo), u64::from_le_bytes(hi));
+        let (stop_lo, stop_hi) = (stops(lo), stops(hi));
+        let len = if stop_lo != 0 {
+            (stop_lo.trailing_zeros() / 8) as usize
+        } else if stop_hi != 0 {
+            8 + (stop_hi.trailing_zeros() / 8) as usize
+        } else {
+            return None;
+        };
+        if c[len] != b'"' {
+            return None;
+        }
+        let mask = |n: usize| if n >= 8 { u64::MAX } else { (1u64 << (8 * n)) - 1 };
+        Some((len, (lo & mask(len), hi & mask(len.saturating_sub(8)))))
+    }
+
+    // The rare shapes of strings, out of line: inlined at every string of the symbol and
+    // filter parsers they made those functions several times larger, and V8 compiled
+    // them with far more register spills.
+
+    /// From just after an opening quote: the index of the closing quote and whether the
+    /// text is ASCII, in one pass of word loads, for a string without escapes or
+    /// control characters (`None` for any other, or a truncated one).
+    #[inline(always)]
+    fn plain_end(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
+        const HIGHS: u64 = u64::MAX / 255 * 0x80;
+        let mut high = 0u64;
+        while let Some(chunk) = b.get(i..i + 8) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            let w = u64::from_le_bytes(w);
+            let found = stops(w);
+            if found != 0 {
+                let n = (found.trailing_zeros() / 8) as usize;
+                if b.get(i + n) != Some(&b'"') {
+                    return None;
+                }
+                // Only the bytes before the quote count.
+                high |= w & ((1u64 << (8 * n)) - 1);
+                return Some((i + n, high & HIGHS == 0));
+            }
+            high |= w;
+            i += 8;
+        }
+        None
+    }
+
+    /// Any string from just after its opening quote (see [`string_end`]).
+    #[inline(never)]
+    fn long_string(b: &[u8], start: usize) -> R<(usize, bool)> {
+        string_end(b, start)
+    }
+
+    /// A kept string that [`short`] did not take: the index of its closing quote, and
+    /// the string validated as serde_json validates a `str`.
+    #[inline(never)]
+    fn long_kept_string(b: &[u8], start: usize) -> R<(usize, Str<'_>)> {
+        if let Some((end, ascii)) = plain_end(b, start) {
+            let raw = &b[start..end];
+            return if ascii {
+                Ok((end, Str::Ascii(raw)))
+            } else if std::str::from_utf8(raw).is_ok() {
+                Ok((end, Str::Plain(raw)))
+            } else {
+                Err(Bail)
+            };
+        }
+        let (end, escaped) = string_end(b, start)?;
+        let raw = &b[start..end];
+        let kept = if escaped {
+            decode(raw).ok_or(Bail)?;
+            Str::Escaped(raw)
+        } else if is_ascii(raw) {
+            Str::Ascii(raw)
+        } else if std::str::from_utf8(raw).is_ok() {
+            Str::Plain(raw)
+        } else {
+            return Err(Bail);
+        };
+        Ok((end, kept))
+    }
+
+    /// A key (`key`: escapes are left to serde_json) or a filter type that [`short`]
+    /// did not take: the index of its closing quote, and its [`code`].
+    #[inline(never)]
+    fn long_code(b: &[u8], start: usize, key: bool) -> R<(usize, Code)> {
+        if let Some((end, ascii)) = plain_end(b, start) {
+            if !ascii && std::str::from_utf8(&b[start..end]).is_err() {
+                return Err(Bail);
+            }
+            return Ok((end, code_at(b, start, end - start)));
+        }
+        let (end, escaped) = string_end(b, start)?;
+        let raw = &b[start..end];
+        if escaped {
+            if key {
+                return Err(Bail);
+            }
+            // Decoded text may hold a NUL (`\u0000`), which the zero padding of a
+            // code would hide: no name we match has one.
+            let text = decode(raw).ok_or(Bail)?;
+            let code = if text.contains('\0') {
+                LONG
+            } else {
+                code_at(text.as_bytes(), 0, text.len())
+            };
+            return Ok((end, code));
+        }
+        let code = code_at(b, start, raw.len());
+        if !is_ascii_code(code) && !is_utf8(raw) {
+            return Err(Bail);
+        }
+        Ok((end, code))
+    }
+
     /// At a backslash in a string: the index after its escape, if valid.
     #[cold]
     fn escape_end(b: &[u8], i: usize) -> R<usize> {
@@ -502,6 +669,43 @@ mod scan {
             }
             _ => Err(Bail),
         }
+    }
+
+    /// At the `[` of an array of strings written without whitespace (permissions, order
+    /// types: a sixth of a spot payload): the index after its `]`, or [`FAIL`] for any
+    /// other shape (the caller then skips it the general way from the `[`, which also
+    /// decides whether it is valid). One tight loop instead of a trip through the
+    /// nesting machinery per element.
+    #[inline(never)]
+    fn string_array_end(b: &[u8], mut i: usize) -> usize {
+        i += 1;
+        loop {
+            if b.get(i) != Some(&b'"') {
+                return FAIL;
+            }
+            i += 1;
+            i = match short(b, i) {
+                Some((len, _)) => i + len + 1,
+                None => match string_end(b, i) {
+                    Ok((end, _)) => end + 1,
+                    Err(Bail) => return FAIL,
+                },
+            };
+            match b.get(i) {
+                Some(b',') => i += 1,
+                Some(b']') => return i + 1,
+                _ => return FAIL,
+            }
+        }
+    }
+
+    /// The index after the whitespace from `i` (out of line: see [`Scanner::ws`]).
+    #[inline(never)]
+    fn ws_from(b: &[u8], mut i: usize) -> usize {
+        while let Some(b' ' | b'\n' | b'\t' | b'\r') = b.get(i) {
+            i += 1;
+        }
+        i
     }
 
     /// What an out-of-line step returns instead of an index when it bails. (They take
@@ -519,9 +723,9 @@ mod scan {
     }
 
     #[inline(never)]
-    fn filters_at<'a>(b: &'a [u8], i: usize, market: Market, kept: &mut Kept<'a>) -> usize {
+    fn filter_at<'a>(b: &'a [u8], i: usize, market: Market, kept: &mut Kept<'a>) -> usize {
         let mut s = Scanner { b, i };
-        match s.filters(market, kept) {
+        match s.filter(market, kept) {
             Ok(()) => s.i,
             Err(Bail) => FAIL,
         }
@@ -554,13 +758,16 @@ mod scan {
             }
         }
 
+        /// Whitespace. Payloads are minified, so the common case is one compare (every
+        /// whitespace byte is <= b' ', every token byte above it) and no loop: V8 puts an
+        /// interrupt check in every wasm loop, and this runs about four times per member.
         #[inline(always)]
         fn ws(&mut self) {
-            let mut i = self.i;
-            while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.b.get(i) {
-                i += 1;
+            if let Some(&c) = self.b.get(self.i) {
+                if c <= b' ' {
+                    self.i = ws_from(self.b, self.i);
+                }
             }
-            self.i = i;
         }
 
         #[inline(always)]
@@ -597,7 +804,11 @@ mod scan {
         #[inline(always)]
         fn string(&mut self) -> R<(&'a [u8], bool)> {
             let start = self.i;
-            let (end, escaped) = string_end(self.b, start)?;
+            if let Some((len, _)) = short(self.b, start) {
+                self.i = start + len + 1;
+                return Ok((&self.b[start..start + len], false));
+            }
+            let (end, escaped) = long_string(self.b, start)?;
             self.i = end + 1;
             Ok((&self.b[start..end], escaped))
         }
@@ -606,13 +817,21 @@ mod scan {
         #[inline(always)]
         fn kept_string(&mut self) -> R<Str<'a>> {
             self.eat(b'"')?;
-            let (raw, escaped) = self.string()?;
-            if escaped {
-                decode(raw).ok_or(Bail)?;
-                Ok(Str::Escaped(raw))
-            } else {
-                std::str::from_utf8(raw).map(Str::Plain).map_err(|_| Bail)
+            let start = self.i;
+            if let Some((len, code)) = short(self.b, start) {
+                let raw = &self.b[start..start + len];
+                self.i = start + len + 1;
+                return if is_ascii_code(code) {
+                    Ok(Str::Ascii(raw))
+                } else if is_utf8(raw) {
+                    Ok(Str::Plain(raw))
+                } else {
+                    Err(Bail)
+                };
             }
+            let (end, kept) = long_kept_string(self.b, start)?;
+            self.i = end + 1;
+            Ok(kept)
         }
 
         /// A string deserialised into `str` of which only its [`code`] is needed (a
@@ -621,21 +840,15 @@ mod scan {
         fn kept_code(&mut self) -> R<Code> {
             self.eat(b'"')?;
             let start = self.i;
-            let (raw, escaped) = self.string()?;
-            if escaped {
-                // Decoded text may hold a NUL (`\u0000`), which the zero padding of a
-                // code would hide: no name we match has one.
-                let text = decode(raw).ok_or(Bail)?;
-                return Ok(if text.contains('\0') {
-                    LONG
-                } else {
-                    code_at(text.as_bytes(), 0, text.len())
-                });
+            if let Some((len, code)) = short(self.b, start) {
+                if !is_ascii_code(code) && !is_utf8(&self.b[start..start + len]) {
+                    return Err(Bail);
+                }
+                self.i = start + len + 1;
+                return Ok(code);
             }
-            let code = code_at(self.b, start, raw.len());
-            if !is_ascii_code(code) {
-                std::str::from_utf8(raw).map_err(|_| Bail)?;
-            }
+            let (end, code) = long_code(self.b, start, false)?;
+            self.i = end + 1;
             Ok(code)
         }
 
@@ -739,14 +952,17 @@ mod scan {
         fn key(&mut self) -> R<Code> {
             self.eat(b'"')?;
             let start = self.i;
-            let (raw, escaped) = self.string()?;
-            if escaped {
-                return Err(Bail);
-            }
-            let key = code_at(self.b, start, raw.len());
-            if !is_ascii_code(key) && std::str::from_utf8(raw).is_err() {
-                return Err(Bail);
-            }
+            let key = if let Some((len, code)) = short(self.b, start) {
+                if !is_ascii_code(code) && !is_utf8(&self.b[start..start + len]) {
+                    return Err(Bail);
+                }
+                self.i = start + len + 1;
+                code
+            } else {
+                let (end, code) = long_code(self.b, start, true)?;
+                self.i = end + 1;
+                code
+            };
             self.ws();
             self.eat(b':')?;
             self.ws();
@@ -782,18 +998,30 @@ mod scan {
             }
         }
 
-        /// Steps over any JSON value, validating it (serde_json's `ignore_value`). Nested
-        /// containers are tracked with a bit stack (1 = object), no allocation.
-        /// Steps over a value: a string (most skipped values) inline, anything else out
-        /// of line.
+        /// Steps over any JSON value, validating it (serde_json's `ignore_value`):
+        /// scalars inline, containers out of line ([`Self::skip_value_here`]).
         #[inline(always)]
         fn skip_value(&mut self) -> R<()> {
-            if self.peek() == b'"' {
-                self.i += 1;
-                self.string()?;
-                return Ok(());
+            // Scalars (most skipped values: strings, precisions, flags) inline; only
+            // containers pay for the call and the nesting machinery.
+            match self.peek() {
+                b'"' => {
+                    self.i += 1;
+                    self.string()?;
+                    Ok(())
+                }
+                b't' => self.literal(b"true"),
+                b'f' => self.literal(b"false"),
+                b'n' => self.literal(b"null"),
+                b'-' | b'0'..=b'9' => self.skip_number(),
+                b'[' if self.b.get(self.i + 1) == Some(&b'"') => {
+                    match string_array_end(self.b, self.i) {
+                        FAIL => self.resume(skip_value_at(self.b, self.i)),
+                        end => self.resume(end),
+                    }
+                }
+                _ => self.resume(skip_value_at(self.b, self.i)),
             }
-            self.resume(skip_value_at(self.b, self.i))
         }
 
         /// Continues at the index an out-of-line step returned ([`FAIL`]: it bailed).
@@ -806,6 +1034,8 @@ mod scan {
             Ok(())
         }
 
+        /// Any value, containers included. Nested containers are tracked with a bit
+        /// stack (1 = object), no allocation.
         #[inline(always)]
         fn skip_value_here(&mut self) -> R<()> {
             let mut stack: u64 = 0;
@@ -820,18 +1050,27 @@ mod scan {
                         if depth == MAX_SKIP_DEPTH {
                             return Err(Bail);
                         }
-                        self.i += 1;
-                        let object = c == b'{';
-                        stack = (stack << 1) | u64::from(object);
-                        depth += 1;
-                        if !self.empty(if object { b'}' } else { b']' }) {
-                            if object {
-                                self.skip_key()?;
+                        let flat = if c == b'[' && self.b.get(self.i + 1) == Some(&b'"') {
+                            string_array_end(self.b, self.i)
+                        } else {
+                            FAIL
+                        };
+                        if flat != FAIL {
+                            self.i = flat;
+                        } else {
+                            self.i += 1;
+                            let object = c == b'{';
+                            stack = (stack << 1) | u64::from(object);
+                            depth += 1;
+                            if !self.empty(if object { b'}' } else { b']' }) {
+                                if object {
+                                    self.skip_key()?;
+                                }
+                                continue 'value;
                             }
-                            continue 'value;
+                            stack >>= 1;
+                            depth -= 1;
                         }
-                        stack >>= 1;
-                        depth -= 1;
                     }
                     b't' => self.literal(b"true")?,
                     b'f' => self.literal(b"false")?,
@@ -867,18 +1106,24 @@ mod scan {
         }
 
         /// The `filters` array of one symbol, applied to `kept` in order.
+        ///
+        /// Each filter is parsed by the out-of-line [`filter_at`], called from two sites
+        /// (the first filter, then each after a comma): wasm-opt inlines any function
+        /// with a single caller, and inlined here the filter code made `symbol_at` one
+        /// huge function. V8 compiles a huge function late (hundreds of ms in the
+        /// background, the first calls run in Liftoff) and, in V8 11, poorly: a small
+        /// function called ten times per symbol tiers up at once and compiles well.
         #[inline(always)]
         fn filters(&mut self, market: Market, kept: &mut Kept<'a>) -> R<()> {
             self.eat(b'[')?;
             if self.empty(b']') {
                 return Ok(());
             }
-            loop {
-                self.filter(market, kept)?;
-                if !self.next_or_close(b']')? {
-                    return Ok(());
-                }
+            self.resume(filter_at(self.b, self.i, market, kept))?;
+            while self.next_or_close(b']')? {
+                self.resume(filter_at(self.b, self.i, market, kept))?;
             }
+            Ok(())
         }
 
         /// One filter object, then the projection's rule for its type.
@@ -950,7 +1195,7 @@ mod scan {
                                 return Err(Bail);
                             }
                             filters_seen = true;
-                            self.resume(filters_at(self.b, self.i, market, &mut kept))?;
+                            self.filters(market, &mut kept)?;
                         }
                         K_CONTRACT_TYPE => once(&mut contract_type, self.opt_string()?)?,
                         K_MARGIN_ASSET => once(&mut margin_asset, self.opt_string()?)?,
