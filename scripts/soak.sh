@@ -39,85 +39,10 @@ for v in SECS CONC CRON_EVERY THREADS; do
   [[ "${!v}" =~ ^[0-9]+$ ]] && [ "${!v}" -gt 0 ] || { echo "[soak] $v must be a positive integer" >&2; exit 2; }
 done
 
-say() { printf '[soak] %s\n' "$*" >&2; }
-die() { say "error: $*"; exit 1; }
-
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/symbols-soak.XXXXXX")"
-PIDS=()
-
-# Every process we start, with its descendants (wrangler starts workerd), by pid only.
-descendants() {
-  local child
-  for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do
-    descendants "$child"
-    echo "$child"
-  done
-}
-stop_tree() {
-  local pids pid alive=""
-  pids="$(descendants "$1") $1"
-  # shellcheck disable=SC2086
-  kill -TERM $pids 2>/dev/null || true
-  for _ in $(seq 1 50); do
-    alive=""
-    for pid in $pids; do kill -0 "$pid" 2>/dev/null && alive="$alive $pid"; done
-    [ -z "$alive" ] && return 0
-    sleep 0.1
-  done
-  # shellcheck disable=SC2086
-  kill -KILL $alive 2>/dev/null || true
-}
-# Drops pids from PIDS once they are gone (so a recycled pid is never signalled).
-forget() {
-  local keep=() pid gone
-  for pid in "${PIDS[@]}"; do
-    for gone in "$@"; do [ "$pid" = "$gone" ] && continue 2; done
-    keep+=("$pid")
-  done
-  PIDS=("${keep[@]}")
-}
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  for pid in "${PIDS[@]}"; do stop_tree "$pid"; done
-  wait 2>/dev/null || true
-  if [ "$status" != 0 ] || [ "${SOAK_KEEP:-0}" = 1 ]; then
-    say "logs kept in $TMP"
-  else
-    rm -rf "$TMP"
-  fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-# Below the kernel's ephemeral range: a port there can be taken at any moment by an outgoing
-# connection (and thousands are made here), which made wrangler fail with EADDRINUSE.
-EPHEMERAL_LOW="$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)"
-[ "${EPHEMERAL_LOW:-0}" -gt 12000 ] 2>/dev/null || EPHEMERAL_LOW=32768
-TAKEN=" "
-free_port() {
-  local port
-  for _ in $(seq 1 100); do
-    port=$((10000 + RANDOM % (EPHEMERAL_LOW - 10000)))
-    if [[ "$TAKEN" != *" $port "* ]] && ! port_in_use "$port"; then
-      TAKEN="$TAKEN$port "
-      echo "$port"
-      return 0
-    fi
-  done
-  die "no free port found"
-}
-wait_http() { # URL WHAT LOG
-  for _ in $(seq 1 600); do
-    if curl -fsS -m 2 -o /dev/null "$1" 2>/dev/null; then return 0; fi
-    sleep 0.2
-  done
-  say "$2 did not answer $1 in 120 s; last lines of $3:"
-  tail -n 30 "$3" >&2 || true
-  return 1
-}
+STACK_NAME=soak
+# shellcheck source=scripts/lib/stack.sh
+. "$ROOT/scripts/lib/stack.sh"
+stack_init "${SOAK_KEEP:-0}" logs
 
 # ---- build and tools -----------------------------------------------------------------
 for tool in node curl; do command -v "$tool" >/dev/null || die "$tool not found"; done
@@ -139,46 +64,13 @@ fi
 for bin in upstash-gateway fake-exchange; do
   [ -x "$TARGET/release/$bin" ] || die "$TARGET/release/$bin missing (run without SOAK_SKIP_BUILD)"
 done
-command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
-  die "redis-server/redis-cli not found (scripts/setup.sh installs them)"
+need_redis
 
-LOAD_TOOL="${SOAK_LOAD_TOOL:-}"
-if [ -z "$LOAD_TOOL" ]; then
-  if command -v wrk >/dev/null; then LOAD_TOOL=wrk
-  elif command -v oha >/dev/null; then LOAD_TOOL=oha
-  else
-    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
-    say "installing wrk (apt-get install wrk)"
-    if { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk; } >/dev/null 2>&1; then
-      LOAD_TOOL=wrk
-    else
-      say "apt-get failed; cargo install oha --locked (a few minutes, once)"
-      cargo install -q oha --locked || die "could not install a load tool (wrk or oha)"
-      LOAD_TOOL=oha
-    fi
-  fi
-fi
+pick_load_tool "${SOAK_LOAD_TOOL:-}"
 command -v "$LOAD_TOOL" >/dev/null || die "$LOAD_TOOL not found"
 
 # ---- the stack -----------------------------------------------------------------------
-REDIS_PORT="$(free_port)"
-mkdir -p "$TMP/redis"
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$TMP/redis" \
-  --daemonize no --loglevel warning > "$TMP/redis.log" 2>&1 &
-PIDS+=($!)
-GATEWAY_PORT="$(free_port)"
-# The token goes through the environment (not argv, which `ps` shows).
-GATEWAY_TOKEN="$TOKEN" GATEWAY_LOG=warn "$TARGET/release/upstash-gateway" --listen "127.0.0.1:$GATEWAY_PORT" \
-  --redis-url "redis://127.0.0.1:$REDIS_PORT" > "$TMP/gateway.log" 2>&1 &
-PIDS+=($!)
-EXCHANGE_PORT="$(free_port)"
-"$TARGET/release/fake-exchange" --listen "127.0.0.1:$EXCHANGE_PORT" --quiet > "$TMP/fake-exchange.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
-wait_http "http://127.0.0.1:$GATEWAY_PORT/__gateway/stats?_token=$TOKEN" gateway "$TMP/gateway.log"
-wait_http "http://127.0.0.1:$EXCHANGE_PORT/fapi/v1/ping" "fake exchange" "$TMP/fake-exchange.log"
-GATEWAY="http://127.0.0.1:$GATEWAY_PORT"
-EXCHANGE="http://127.0.0.1:$EXCHANGE_PORT"
+stack_backends_up
 
 COMPAT="$(sed -n 's/^compatibility_date *= *"\(.*\)"/\1/p' wrangler.toml | head -n1)"
 mkdir -p "$TMP/worker"
@@ -201,25 +93,19 @@ TOML
 [ -n "${SOAK_EDGE_CACHE_TTL:-}" ] && echo "EDGE_CACHE_TTL_SECONDS = \"$SOAK_EDGE_CACHE_TTL\"" >> "$TMP/worker/wrangler.toml"
 printf 'REDIS_REST_TOKEN="%s"\n' "$TOKEN" > "$TMP/worker/.dev.vars"
 say "starting redis-server :$REDIS_PORT, gateway :$GATEWAY_PORT, fake exchange :$EXCHANGE_PORT, then wrangler dev"
-start_wrangler() {
-  WORKER_PORT="$(free_port)"
-  INSPECTOR_PORT="$(free_port)"
-  # workerd holds a socket per in-flight request and subrequest: raise the fd limit.
-  (cd "$TMP/worker" && { ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true; } &&
-    WRANGLER_SEND_METRICS=false WRANGLER_LOG_PATH="$TMP/worker/wrangler-logs" XDG_CONFIG_HOME="$TMP/worker/xdg" \
-    NO_COLOR=1 FORCE_COLOR=0 exec node "$ROOT/node_modules/wrangler/bin/wrangler.js" dev -c "$TMP/worker/wrangler.toml" \
-    --ip 127.0.0.1 --port "$WORKER_PORT" --inspector-port "$INSPECTOR_PORT" --test-scheduled \
-    --log-level "${SOAK_LOG_LEVEL:-warn}" --show-interactive-dev-session=false --persist-to "$TMP/worker/state" \
-    < /dev/null > "$TMP/worker.log" 2>&1) &
-  WRANGLER_PID=$!
-  PIDS+=("$WRANGLER_PID")
+start_worker() {
+  free_port; WORKER_PORT="$FREE_PORT"
+  # A fresh log per attempt: the readiness check below greps it for this attempt's failure.
+  : > "$TMP/worker.log"
+  start_wrangler "$TMP/worker" "$WORKER_PORT" "$TMP/worker.log" "${SOAK_LOG_LEVEL:-warn}"
+  WRANGLER_PID="$LAST_PID"
   WORKER="http://127.0.0.1:$WORKER_PORT"
 }
 # Ready when it serves /openapi.json. Now and then (a loaded machine) workerd does not come
 # up ("The Workers runtime failed to start") and wrangler waits forever: retry twice.
 READY=0
 for attempt in 1 2 3; do
-  start_wrangler
+  start_worker
   say "wrangler dev :$WORKER_PORT (attempt $attempt)"
   for _ in $(seq 1 600); do
     if curl -fsS -m 2 -o /dev/null "$WORKER/openapi.json" 2>/dev/null; then READY=1; break; fi
