@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::support::{self, parts, RO_TOKEN, TOKEN};
+use crate::support::{self, parts, send, RO_TOKEN, TOKEN};
 
 const WRONGPASS: &str = "WRONGPASS invalid or missing auth token";
 
@@ -52,7 +52,7 @@ async fn json_array_commands_with_number_and_boolean_arguments() {
         if let Some(ct) = content_type {
             req = req.header("content-type", ct);
         }
-        let (status, body) = parts(req.send().await.expect("send")).await;
+        let (status, body) = send(req).await;
         assert_eq!(
             (status, body),
             (200, json!({"result": "PONG"})),
@@ -64,66 +64,31 @@ async fn json_array_commands_with_number_and_boolean_arguments() {
 #[tokio::test]
 async fn auth_by_header_or_query_and_401_otherwise() {
     let gw = support::start().await;
-    let (status, body) = parts(
-        gw.http
-            .post(gw.at("/"))
-            .json(&json!(["PING"]))
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let (status, body) = send(gw.http.post(gw.at("/")).json(&json!(["PING"]))).await;
     assert_eq!((status, body), (401, json!({"error": WRONGPASS})));
-    let (status, body) = parts(
+    let (status, body) = send(
         gw.http
             .post(gw.at("/"))
             .bearer_auth("wrong")
-            .json(&json!(["PING"]))
-            .send()
-            .await
-            .expect("send"),
+            .json(&json!(["PING"])),
     )
     .await;
     assert_eq!((status, body), (401, json!({"error": WRONGPASS})));
-    let (status, body) = parts(
-        gw.http
-            .get(gw.at("/ping?_token=nope"))
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let (status, body) = send(gw.http.get(gw.at("/ping?_token=nope"))).await;
     assert_eq!((status, body), (401, json!({"error": WRONGPASS})));
-    let (status, body) = parts(
-        gw.http
-            .get(gw.at(&format!("/ping?_token={TOKEN}")))
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let (status, body) = send(gw.http.get(gw.at(&format!("/ping?_token={TOKEN}")))).await;
     assert_eq!((status, body), (200, json!({"result": "PONG"})));
-    let (status, body) = parts(
+    let (status, body) = send(
         gw.http
             .post(gw.at(&format!("/?_token={TOKEN}")))
-            .json(&json!(["ECHO", "hi"]))
-            .send()
-            .await
-            .expect("send"),
+            .json(&json!(["ECHO", "hi"])),
     )
     .await;
     assert_eq!((status, body), (200, json!({"result": "hi"})));
-    let (status, _) = parts(gw.get("/ping").send().await.expect("send")).await;
+    let (status, _) = send(gw.get("/ping")).await;
     assert_eq!(status, 200);
     // The stats endpoint needs auth too.
-    let (status, _) = parts(
-        gw.http
-            .get(gw.at("/__gateway/stats"))
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let (status, _) = send(gw.http.get(gw.at("/__gateway/stats"))).await;
     assert_eq!(status, 401);
 }
 
@@ -134,14 +99,7 @@ async fn gateway_without_token_accepts_everything() {
         c.readonly_token = None;
     })
     .await;
-    let (status, body) = parts(
-        gw.http
-            .get(gw.at("/set/open/yes"))
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let (status, body) = send(gw.http.get(gw.at("/set/open/yes"))).await;
     assert_eq!((status, body), (200, json!({"result": "OK"})));
 }
 
@@ -150,23 +108,9 @@ async fn readonly_token_may_read_but_not_write() {
     let gw = support::start().await;
     gw.ok(json!(["SET", "k", "v"])).await;
     let ro = |path: &str| gw.http.post(gw.at(path)).bearer_auth(RO_TOKEN);
-    let (status, body) = parts(
-        ro("/")
-            .json(&json!(["GET", "k"]))
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let (status, body) = send(ro("/").json(&json!(["GET", "k"]))).await;
     assert_eq!((status, body), (200, json!({"result": "v"})));
-    let (status, body) = parts(
-        ro("/")
-            .json(&json!(["SET", "k", "x"]))
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let (status, body) = send(ro("/").json(&json!(["SET", "k", "x"]))).await;
     assert_eq!(
         (status, body),
         (
@@ -174,7 +118,7 @@ async fn readonly_token_may_read_but_not_write() {
             json!({"error": "NOPERM this user has no permissions to run the 'set' command"})
         )
     );
-    let (status, body) = parts(ro("/del/k").send().await.expect("send")).await;
+    let (status, body) = send(ro("/del/k")).await;
     assert_eq!(
         (status, body),
         (
@@ -182,32 +126,17 @@ async fn readonly_token_may_read_but_not_write() {
             json!({"error": "NOPERM this user has no permissions to run the 'del' command"})
         )
     );
-    let (status, body) = parts(
-        ro("/pipeline")
-            .json(&json!([["GET", "k"], ["INCR", "c"], ["EXISTS", "k"]]))
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let (status, body) =
+        send(ro("/pipeline").json(&json!([["GET", "k"], ["INCR", "c"], ["EXISTS", "k"]]))).await;
     assert_eq!(status, 200);
     assert_eq!(
         body,
         json!([{"result": "v"}, {"error": "NOPERM this user has no permissions to run the 'incr' command"}, {"result": 1}])
     );
-    let (status, body) = parts(
-        ro("/multi-exec")
-            .json(&json!([["GET", "k"], ["SET", "k", "y"]]))
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let (status, body) =
+        send(ro("/multi-exec").json(&json!([["GET", "k"], ["SET", "k", "y"]]))).await;
     assert_eq!(status, 400, "{body}");
-    assert!(
-        body["error"].as_str().is_some_and(|e| e.contains("NOPERM")),
-        "{body}"
-    );
+    assert!(support::error(&body).contains("NOPERM"), "{body}");
     assert_eq!(
         gw.redis.cli_raw(&["GET", "k"]),
         "v",
@@ -215,24 +144,16 @@ async fn readonly_token_may_read_but_not_write() {
     );
     assert_eq!(gw.redis.cli_raw(&["EXISTS", "c"]), "0");
     // Read-only may read stats but not reset them.
-    let (status, _) = parts(
-        gw.http
-            .get(gw.at("/__gateway/stats"))
-            .bearer_auth(RO_TOKEN)
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let (status, _) = send(gw.http.get(gw.at("/__gateway/stats")).bearer_auth(RO_TOKEN)).await;
     assert_eq!(status, 200);
-    let (status, _) = parts(ro("/__gateway/stats/reset").send().await.expect("send")).await;
+    let (status, _) = send(ro("/__gateway/stats/reset")).await;
     assert_eq!(status, 400);
 }
 
 #[tokio::test]
 async fn path_style_with_percent_decoding_body_and_query_args() {
     let gw = support::start().await;
-    let (status, body) = parts(gw.get("/set/k/v/EX/100").send().await.expect("send")).await;
+    let (status, body) = send(gw.get("/set/k/v/EX/100")).await;
     assert_eq!((status, body), (200, json!({"result": "OK"})));
     assert_eq!(gw.ok(json!(["GET", "k"])).await, json!("v"));
     assert!(gw
@@ -241,26 +162,17 @@ async fn path_style_with_percent_decoding_body_and_query_args() {
         .as_i64()
         .is_some_and(|t| t > 90));
     // Percent-decoded segments: a slash inside a key, spaces and UTF-8 in values.
-    let (status, _) = parts(
-        gw.get("/set/a%2Fb/hello%20w%C3%B6rld")
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let (status, _) = send(gw.get("/set/a%2Fb/hello%20w%C3%B6rld")).await;
     assert_eq!(status, 200);
     assert_eq!(gw.ok(json!(["GET", "a/b"])).await, json!("hello wörld"));
-    let (status, body) = parts(gw.get("/get/a%2Fb").send().await.expect("send")).await;
+    let (status, body) = send(gw.get("/get/a%2Fb")).await;
     assert_eq!((status, body), (200, json!({"result": "hello wörld"})));
     // POST body appended as the value, query pairs appended after it; `_token` ignored.
     let value = r#"{"json": "value with / and ?", "n": 1}"#;
-    let (status, body) = parts(
+    let (status, body) = send(
         gw.http
             .post(gw.at(&format!("/set/posted?EX=100&_token={TOKEN}")))
-            .body(value)
-            .send()
-            .await
-            .expect("send"),
+            .body(value),
     )
     .await;
     assert_eq!((status, body), (200, json!({"result": "OK"})));
@@ -271,26 +183,10 @@ async fn path_style_with_percent_decoding_body_and_query_args() {
         "EX from the query string was not applied: ttl {ttl}"
     );
     // Query key without value: `?NX` (set only if absent) leaves the value alone.
-    let (status, body) = parts(
-        gw.post("/set/posted?NX")
-            .body("other")
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let (status, body) = send(gw.post("/set/posted?NX").body("other")).await;
     assert_eq!((status, body), (200, json!({"result": null})));
     // PUT behaves like POST.
-    let (status, _) = parts(
-        gw.http
-            .put(gw.at("/set/put"))
-            .bearer_auth(TOKEN)
-            .body("p")
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let (status, _) = send(gw.http.put(gw.at("/set/put")).bearer_auth(TOKEN).body("p")).await;
     assert_eq!(status, 200);
     assert_eq!(gw.ok(json!(["GET", "put"])).await, json!("p"));
     // HEAD runs the command and answers without a body.
@@ -305,7 +201,7 @@ async fn path_style_with_percent_decoding_body_and_query_args() {
     assert!(head.text().await.expect("body").is_empty());
     assert_eq!(gw.redis.cli_raw(&["GET", "headcount"]), "1");
     // Case-insensitive command names.
-    let (status, body) = parts(gw.get("/GeT/k").send().await.expect("send")).await;
+    let (status, body) = send(gw.get("/GeT/k")).await;
     assert_eq!((status, body), (200, json!({"result": "v"})));
 }
 
@@ -332,9 +228,7 @@ async fn status_codes_for_bad_requests() {
     let (status, body) = gw.cmd(json!(["NOSUCHCOMMAND", "x"])).await;
     assert_eq!(status, 400);
     assert!(
-        body["error"]
-            .as_str()
-            .is_some_and(|e| e.starts_with("ERR unknown command")),
+        support::error(&body).starts_with("ERR unknown command"),
         "{body}"
     );
     gw.ok(json!(["SET", "s", "text"])).await;
@@ -348,18 +242,11 @@ async fn status_codes_for_bad_requests() {
     );
     let (status, body) = gw.cmd(json!(["LPUSH", "s", "x"])).await;
     assert_eq!(status, 400);
-    assert!(
-        body["error"]
-            .as_str()
-            .is_some_and(|e| e.starts_with("WRONGTYPE")),
-        "{body}"
-    );
+    assert!(support::error(&body).starts_with("WRONGTYPE"), "{body}");
     let (status, body) = gw.cmd(json!(["GET"])).await;
     assert_eq!(status, 400);
     assert!(
-        body["error"]
-            .as_str()
-            .is_some_and(|e| e.contains("wrong number of arguments")),
+        support::error(&body).contains("wrong number of arguments"),
         "{body}"
     );
     for bad in [
@@ -370,34 +257,22 @@ async fn status_codes_for_bad_requests() {
         "[\"SET\",null]",
         "",
     ] {
-        let (status, body) = parts(gw.post("/").body(bad).send().await.expect("send")).await;
+        let (status, body) = send(gw.post("/").body(bad)).await;
         assert_eq!(status, 400, "{bad:?}: {body}");
         assert!(body["error"].is_string(), "{bad:?}: {body}");
     }
-    let (status, body) = parts(gw.get("/__gateway/nope").send().await.expect("send")).await;
+    let (status, body) = send(gw.get("/__gateway/nope")).await;
     assert_eq!(status, 404, "{body}");
-    let (status, _) = parts(gw.get("/pipeline").send().await.expect("send")).await;
+    let (status, _) = send(gw.get("/pipeline")).await;
     assert_eq!(status, 405);
 }
 
 #[tokio::test]
 async fn oversize_requests_get_413() {
     let gw = support::start_with(|c| c.max_request_bytes = 1024).await;
-    let (status, body) = parts(
-        gw.post("/set/big")
-            .body(vec![b'x'; 2048])
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let (status, body) = send(gw.post("/set/big").body(vec![b'x'; 2048])).await;
     assert_eq!(status, 413, "{body}");
-    assert!(
-        body["error"]
-            .as_str()
-            .is_some_and(|e| e.contains("max request size")),
-        "{body}"
-    );
+    assert!(support::error(&body).contains("max request size"), "{body}");
     let big_json = json!(["SET", "big", "y".repeat(2000)]);
     let (status, body) = gw.cmd(big_json).await;
     assert_eq!(status, 413, "{body}");
@@ -413,14 +288,7 @@ async fn oversize_requests_get_413() {
     assert_eq!(gw.redis.cli_raw(&["STRLEN", "small"]), "200");
     assert_eq!(gw.redis.cli_raw(&["EXISTS", "big"]), "0");
     // Exactly at the limit is fine.
-    let (status, _) = parts(
-        gw.post("/set/big")
-            .body(vec![b'x'; 1024])
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let (status, _) = send(gw.post("/set/big").body(vec![b'x'; 1024])).await;
     assert_eq!(status, 200);
     assert_eq!(gw.redis.cli_raw(&["STRLEN", "big"]), "1024");
 }
@@ -454,9 +322,10 @@ async fn raw_chunked_post(base: &str, path: &str, chunks: &[&[u8]]) -> u16 {
 async fn pipeline_reports_errors_per_command() {
     let gw = support::start().await;
     gw.ok(json!(["SET", "s", "text"])).await;
-    let (status, body) = parts(
-        gw.post("/pipeline")
-            .json(&json!([
+    let (status, body) = gw
+        .post_json(
+            "/pipeline",
+            json!([
                 ["SET", "a", 1],
                 ["INCR", "s"],
                 ["INCR", "a"],
@@ -464,12 +333,9 @@ async fn pipeline_reports_errors_per_command() {
                 [],
                 ["BLPOP", "l", 0],
                 ["GET", "a"]
-            ]))
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+            ]),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     let items = body.as_array().expect("array");
     assert_eq!(items.len(), 7);
@@ -480,38 +346,16 @@ async fn pipeline_reports_errors_per_command() {
     );
     assert_eq!(items[2], json!({"result": 2}));
     assert!(
-        items[3]["error"]
-            .as_str()
-            .is_some_and(|e| e.starts_with("ERR unknown command")),
+        support::error(&items[3]).starts_with("ERR unknown command"),
         "{}",
         items[3]
     );
     assert!(items[4]["error"].is_string());
-    assert!(
-        items[5]["error"]
-            .as_str()
-            .is_some_and(|e| e.contains("blpop")),
-        "{}",
-        items[5]
-    );
+    assert!(support::error(&items[5]).contains("blpop"), "{}", items[5]);
     assert_eq!(items[6], json!({"result": "2"}));
-    let (status, _) = parts(
-        gw.post("/pipeline")
-            .json(&json!([]))
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let (status, _) = gw.post_json("/pipeline", json!([])).await;
     assert_eq!(status, 400);
-    let (status, _) = parts(
-        gw.post("/pipeline")
-            .json(&json!(["GET", "a"]))
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let (status, _) = gw.post_json("/pipeline", json!(["GET", "a"])).await;
     assert_eq!(
         status, 200,
         "a flat array is a pipeline of invalid commands, reported per index"
@@ -521,19 +365,17 @@ async fn pipeline_reports_errors_per_command() {
 #[tokio::test]
 async fn multi_exec_is_atomic_and_discarded_transactions_are_one_error() {
     let gw = support::start().await;
-    let (status, body) = parts(
-        gw.post("/multi-exec")
-            .json(&json!([
+    let (status, body) = gw
+        .post_json(
+            "/multi-exec",
+            json!([
                 ["SET", "t", "1"],
                 ["INCR", "t"],
                 ["GET", "t"],
                 ["GET", "missing"]
-            ]))
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+            ]),
+        )
+        .await;
     assert_eq!(
         (status, body),
         (
@@ -543,28 +385,24 @@ async fn multi_exec_is_atomic_and_discarded_transactions_are_one_error() {
     );
     // A runtime error inside EXEC is reported at its index; the rest still ran.
     gw.ok(json!(["SET", "s", "text"])).await;
-    let (status, body) = parts(
-        gw.post("/multi-exec")
-            .json(&json!([["INCR", "s"], ["SET", "after", "yes"]]))
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let (status, body) = gw
+        .post_json(
+            "/multi-exec",
+            json!([["INCR", "s"], ["SET", "after", "yes"]]),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body,
         json!([{"error": "ERR value is not an integer or out of range"}, {"result": "OK"}])
     );
     // A command that fails to queue discards the whole transaction: one error, nothing applied.
-    let (status, body) = parts(
-        gw.post("/multi-exec")
-            .json(&json!([["SET", "discarded", "x"], ["NOSUCHCOMMAND"]]))
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let (status, body) = gw
+        .post_json(
+            "/multi-exec",
+            json!([["SET", "discarded", "x"], ["NOSUCHCOMMAND"]]),
+        )
+        .await;
     assert_eq!(status, 400, "{body}");
     let error = body["error"].as_str().expect("single error object");
     assert!(error.starts_with("EXECABORT"), "{error}");
@@ -573,30 +411,18 @@ async fn multi_exec_is_atomic_and_discarded_transactions_are_one_error() {
         "0",
         "discarded transaction was applied"
     );
-    let (status, body) = parts(
-        gw.post("/multi-exec")
-            .json(&json!([["SET", "discarded", "x"], ["GET"]]))
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let (status, body) = gw
+        .post_json("/multi-exec", json!([["SET", "discarded", "x"], ["GET"]]))
+        .await;
     assert_eq!(status, 400, "{body}");
-    assert!(
-        body["error"]
-            .as_str()
-            .is_some_and(|e| e.starts_with("EXECABORT")),
-        "{body}"
-    );
+    assert!(support::error(&body).starts_with("EXECABORT"), "{body}");
     // Refused commands discard the transaction before anything reaches Redis.
-    let (status, body) = parts(
-        gw.post("/multi-exec")
-            .json(&json!([["SET", "discarded", "x"], ["BLPOP", "l", 0]]))
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let (status, body) = gw
+        .post_json(
+            "/multi-exec",
+            json!([["SET", "discarded", "x"], ["BLPOP", "l", 0]]),
+        )
+        .await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(gw.redis.cli_raw(&["EXISTS", "discarded"]), "0");
     // The pooled connection is clean afterwards (no half-open MULTI).
@@ -607,53 +433,32 @@ async fn multi_exec_is_atomic_and_discarded_transactions_are_one_error() {
 #[tokio::test]
 async fn stats_count_requests_and_commands() {
     let gw = support::start().await;
-    let (_, before) = parts(
-        gw.post("/__gateway/stats/reset")
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let (_, before) = send(gw.post("/__gateway/stats/reset")).await;
     assert!(
         before["requests"].is_u64() && before["commands"].is_u64(),
         "{before}"
     );
     gw.ok(json!(["SET", "a", "1"])).await;
-    parts(
-        gw.post("/pipeline")
-            .json(&json!([["GET", "a"], ["INCR", "a"], ["GET", "a"]]))
-            .send()
-            .await
-            .expect("send"),
+    gw.post_json(
+        "/pipeline",
+        json!([["GET", "a"], ["INCR", "a"], ["GET", "a"]]),
     )
     .await;
-    parts(
-        gw.post("/multi-exec")
-            .json(&json!([["INCR", "a"], ["GET", "a"]]))
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    gw.post_json("/multi-exec", json!([["INCR", "a"], ["GET", "a"]]))
+        .await;
     // Rejected requests count as requests but run no command.
-    parts(gw.http.get(gw.at("/get/a")).send().await.expect("send")).await;
-    parts(gw.get("/blpop/a/0").send().await.expect("send")).await;
-    let (status, stats) = parts(gw.get("/__gateway/stats").send().await.expect("send")).await;
+    send(gw.http.get(gw.at("/get/a"))).await;
+    send(gw.get("/blpop/a/0")).await;
+    let (status, stats) = send(gw.get("/__gateway/stats")).await;
     assert_eq!(
         (status, stats),
         (200, json!({"requests": 5, "commands": 6}))
     );
-    let (status, stats) = parts(
-        gw.post("/__gateway/stats/reset")
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let (status, stats) = send(gw.post("/__gateway/stats/reset")).await;
     assert_eq!(
         (status, stats),
         (200, json!({"requests": 5, "commands": 6}))
     );
-    let (_, stats) = parts(gw.get("/__gateway/stats").send().await.expect("send")).await;
+    let (_, stats) = send(gw.get("/__gateway/stats")).await;
     assert_eq!(stats, json!({"requests": 0, "commands": 0}));
 }

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::support::{self, parts};
+use crate::support::{self, send};
 
 #[tokio::test]
 async fn blocking_and_connection_state_commands_are_refused_fast() {
@@ -50,7 +50,7 @@ async fn blocking_and_connection_state_commands_are_refused_fast() {
         let started = Instant::now();
         let (status, body) = gw.cmd(command.clone()).await;
         assert_eq!(status, 400, "{command} -> {body}");
-        let error = body["error"].as_str().unwrap_or_default();
+        let error = support::error(&body);
         let name = command[0].as_str().unwrap_or_default().to_ascii_lowercase();
         assert!(
             error.starts_with("ERR") && error.contains(&name),
@@ -89,32 +89,15 @@ async fn redis_down_gives_fast_5xx_and_gateway_recovers() {
             status == 502 || status == 503,
             "attempt {attempt}: {status} {body}"
         );
-        assert!(
-            body["error"].as_str().is_some_and(|e| e.contains("redis")),
-            "{body}"
-        );
+        assert!(support::error(&body).contains("redis"), "{body}");
         assert!(
             took < Duration::from_secs(3),
             "attempt {attempt}: took {took:?}"
         );
     }
-    let (status, body) = parts(
-        gw.post("/pipeline")
-            .json(&json!([["PING"]]))
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let (status, body) = gw.post_json("/pipeline", json!([["PING"]])).await;
     assert!(status == 502 || status == 503, "{status} {body}");
-    let (status, _) = parts(
-        gw.post("/multi-exec")
-            .json(&json!([["PING"]]))
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let (status, _) = gw.post_json("/multi-exec", json!([["PING"]])).await;
     assert!(status == 502 || status == 503);
     gw.redis.restart();
     // The first request after Redis is back succeeds: no stale pooled connection leaks through.
@@ -126,14 +109,9 @@ async fn redis_down_gives_fast_5xx_and_gateway_recovers() {
     }
     gw.redis.restart();
     assert_eq!(gw.ok(json!(["PING"])).await, json!("PONG"));
-    let (status, body) = parts(
-        gw.post("/pipeline")
-            .json(&json!([["PING"], ["ECHO", "x"]]))
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let (status, body) = gw
+        .post_json("/pipeline", json!([["PING"], ["ECHO", "x"]]))
+        .await;
     assert_eq!(
         (status, body),
         (200, json!([{"result": "PONG"}, {"result": "x"}]))
@@ -147,20 +125,15 @@ async fn redis_never_up_gives_503_quickly() {
         support::start_gateway(format!("redis://127.0.0.1:{port}"), |_| {}).await;
     let http = support::client();
     let started = Instant::now();
-    let (status, body) = parts(
+    let (status, body) = send(
         http.post(format!("{url}/"))
             .bearer_auth(support::TOKEN)
-            .json(&json!(["PING"]))
-            .send()
-            .await
-            .expect("send"),
+            .json(&json!(["PING"])),
     )
     .await;
     assert_eq!(status, 503, "{body}");
     assert!(
-        body["error"]
-            .as_str()
-            .is_some_and(|e| e.contains("redis unavailable")),
+        support::error(&body).contains("redis unavailable"),
         "{body}"
     );
     assert!(
@@ -181,8 +154,8 @@ async fn concurrent_requests_share_the_pool_correctly() {
             .post("/multi-exec")
             .json(&json!([["RPUSH", "list", i], ["RPUSH", "list", i]]));
         tasks.push(tokio::spawn(async move {
-            let (s1, _) = parts(req.send().await.expect("send")).await;
-            let (s2, body) = parts(tx.send().await.expect("send")).await;
+            let (s1, _) = send(req).await;
+            let (s2, body) = send(tx).await;
             (s1, s2, body)
         }));
     }

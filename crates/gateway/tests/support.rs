@@ -89,6 +89,17 @@ pub async fn parts(response: reqwest::Response) -> (u16, Value) {
     (status, json)
 }
 
+/// Sends `request` and returns its status and parsed JSON body.
+pub async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
+    parts(request.send().await.expect("send")).await
+}
+
+/// The `error` string of a response body, empty when there is none (so a `contains` or
+/// `starts_with` check on it fails with the whole body in the message).
+pub fn error(body: &Value) -> &str {
+    body["error"].as_str().unwrap_or_default()
+}
+
 impl TestGateway {
     /// `path` under the gateway URL.
     pub fn at(&self, path: &str) -> String {
@@ -107,14 +118,12 @@ impl TestGateway {
 
     /// `POST /` with a JSON command and the full token.
     pub async fn cmd(&self, command: Value) -> (u16, Value) {
-        parts(
-            self.post("/")
-                .json(&command)
-                .send()
-                .await
-                .expect("send command"),
-        )
-        .await
+        self.post_json("/", command).await
+    }
+
+    /// POST `body` as JSON to `path` (`/pipeline`, `/multi-exec`, ...) with the full token.
+    pub async fn post_json(&self, path: &str, body: Value) -> (u16, Value) {
+        send(self.post(path).json(&body)).await
     }
 
     /// Like [`TestGateway::cmd`] but asserts 200 and returns `result`.
