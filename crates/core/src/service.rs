@@ -177,13 +177,18 @@ pub struct Service<S, H, C> {
     tally: HitTally,
 }
 
-/// Per-market hits waiting for their coalesced `INCRBY`, and whether a flush is already
-/// scheduled. Single-threaded (one per isolate), hence `Cell`.
+/// Per-market hits waiting for their coalesced `INCRBY`, and when the flush that will
+/// write them was scheduled (unix ms). Single-threaded (one per isolate), hence `Cell`.
 #[derive(Default)]
 struct HitTally {
     pending: [std::cell::Cell<u64>; 2],
-    scheduled: [std::cell::Cell<bool>; 2],
+    scheduled_at: [std::cell::Cell<Option<u64>>; 2],
 }
+
+/// A scheduled flush older than this is presumed dead: workerd stops `wait_until` work
+/// 30 s after the response, and a stopped future is never polled again (nor dropped),
+/// so its mark would otherwise block every later flush of the isolate.
+const FLUSH_PRESUMED_DEAD_MS: u64 = 30_000;
 
 fn slot(m: Market) -> usize {
     match m {
@@ -494,11 +499,16 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
         let i = slot(market);
         let pending = &self.tally.pending[i];
         pending.set(pending.get() + 1);
-        if self.tally.scheduled[i].replace(true) {
+        let now = self.clock.now_ms();
+        let horizon = self.config.counter_flush_ms + FLUSH_PRESUMED_DEAD_MS;
+        if self.tally.scheduled_at[i].get().is_some_and(|at| now.saturating_sub(at) < horizon) {
             return;
         }
+        self.tally.scheduled_at[i].set(Some(now));
         self.clock.sleep(self.config.counter_flush_ms).await;
-        self.tally.scheduled[i].set(false);
+        self.tally.scheduled_at[i].set(None);
+        // Taken, not read: a flush that is slow but alive and a later one never write
+        // the same hits twice.
         let n = pending.replace(0);
         if !self.incr(market, key, n).await {
             pending.set(pending.get() + n);

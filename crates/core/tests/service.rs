@@ -227,11 +227,14 @@ fn garbage_under_last_good_is_treated_as_absent_and_repaired() {
 
 /// A clock whose `sleep` really suspends (once), so concurrent calls interleave as they
 /// do in workerd; time itself does not matter here.
-struct YieldingClock;
+#[derive(Default)]
+struct YieldingClock {
+    now: Cell<u64>,
+}
 
 impl Clock for YieldingClock {
     fn now_ms(&self) -> u64 {
-        1_700_000_000_000
+        self.now.get()
     }
     async fn sleep(&self, _ms: u64) {
         let mut yielded = false;
@@ -256,7 +259,7 @@ fn hits_in_one_window_become_one_incrby_and_none_are_lost() {
     let store = MemoryStore::new();
     let http = ScriptedHttp::default();
     let config = Config::resolve(|_| None).unwrap();
-    let svc = Service::new(&store, &http, YieldingClock, config, Logger::null());
+    let svc = Service::new(&store, &http, YieldingClock::default(), config, Logger::null());
     let before = store.round_trips();
     block_on(async {
         let hits = (0..5).map(|_| svc.record(Market::Spot, CacheStatus::Hit));
@@ -286,9 +289,31 @@ fn a_zero_window_counts_each_hit_on_its_own() {
     let store = MemoryStore::new();
     let http = ScriptedHttp::default();
     let config = Config::resolve(|k| (k == "COUNTER_FLUSH_MS").then(|| "0".to_string())).unwrap();
-    let svc = Service::new(&store, &http, YieldingClock, config, Logger::null());
+    let svc = Service::new(&store, &http, YieldingClock::default(), config, Logger::null());
     let before = store.round_trips();
     block_on(futures::future::join_all((0..4).map(|_| svc.record(Market::Spot, CacheStatus::Hit))));
     assert_eq!(store.int(&keys::cache_hit(Market::Spot)), 4);
     assert_eq!(store.round_trips() - before, 4);
+}
+
+#[test]
+fn a_flush_that_never_resumes_does_not_stop_counting() {
+    let store = MemoryStore::new();
+    let http = ScriptedHttp::default();
+    let config = Config::resolve(|_| None).unwrap();
+    let svc = Service::new(&store, &http, YieldingClock::default(), config, Logger::null());
+    // A flush that is scheduled and then abandoned (workerd stopped its wait_until): its
+    // future is polled once and never again.
+    let stuck = svc.record(Market::Spot, CacheStatus::Hit);
+    let mut stuck = Box::pin(stuck);
+    let waker = futures::task::noop_waker();
+    let _ = std::future::Future::poll(stuck.as_mut(), &mut std::task::Context::from_waker(&waker));
+    std::mem::forget(stuck);
+    assert_eq!(svc.unflushed_hits(Market::Spot), 1);
+    // Within the horizon later hits wait for it; after it, a new flush takes over and
+    // writes every hit, the abandoned one's included.
+    svc.clock.now.set(svc.clock.now.get() + 31_000);
+    block_on(svc.record(Market::Spot, CacheStatus::Hit));
+    assert_eq!(store.int(&keys::cache_hit(Market::Spot)), 2);
+    assert_eq!(svc.unflushed_hits(Market::Spot), 0);
 }
