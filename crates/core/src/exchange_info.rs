@@ -533,30 +533,55 @@ mod scan {
     }
 
     /// The common case of a string, from just after its opening quote: it closes within
-    /// the next 16 bytes (all readable) with no escape or control character. Returns its
-    /// length and its [`code`], from two word loads and no loop: every key, filter type
-    /// and kept value of a real payload but the long keys, which take [`string_end`].
+    /// the next 32 bytes (all readable) with no escape or control character. Returns its
+    /// length, its [`code`] ([`LONG`] from 16 bytes on: no name we match is that long) and
+    /// whether it is ASCII, from word loads and no loop: 16 bytes first (every short key,
+    /// filter type and kept value), the next 16 only for longer text (the long keys,
+    /// about a quarter of a spot payload's strings).
     #[inline(always)]
-    fn short(b: &[u8], i: usize) -> Option<(usize, Code)> {
+    fn short(b: &[u8], i: usize) -> Option<(usize, Code, bool)> {
+        const HIGHS: u64 = u64::MAX / 255 * 0x80;
+        let mask = |n: usize| if n >= 8 { u64::MAX } else { (1u64 << (8 * n)) - 1 };
         let c = b.get(i..i + 16)?;
-        let mut lo = [0u8; 8];
-        let mut hi = [0u8; 8];
-        lo.copy_from_slice(&c[..8]);
-        hi.copy_from_slice(&c[8..]);
-        let (lo, hi) = (u64::from_le_bytes(lo), u64::from_le_bytes(hi));
+        let (lo, hi) = words(c);
         let (stop_lo, stop_hi) = (stops(lo), stops(hi));
-        let len = if stop_lo != 0 {
-            (stop_lo.trailing_zeros() / 8) as usize
-        } else if stop_hi != 0 {
-            8 + (stop_hi.trailing_zeros() / 8) as usize
+        if stop_lo | stop_hi != 0 {
+            let len = if stop_lo != 0 {
+                (stop_lo.trailing_zeros() / 8) as usize
+            } else {
+                8 + (stop_hi.trailing_zeros() / 8) as usize
+            };
+            if c[len] != b'"' {
+                return None;
+            }
+            let code = (lo & mask(len), hi & mask(len.saturating_sub(8)));
+            return Some((len, code, (code.0 | code.1) & HIGHS == 0));
+        }
+        let c2 = b.get(i + 16..i + 32)?;
+        let (lo2, hi2) = words(c2);
+        let (stop_lo2, stop_hi2) = (stops(lo2), stops(hi2));
+        let n = if stop_lo2 != 0 {
+            (stop_lo2.trailing_zeros() / 8) as usize
+        } else if stop_hi2 != 0 {
+            8 + (stop_hi2.trailing_zeros() / 8) as usize
         } else {
             return None;
         };
-        if c[len] != b'"' {
+        if c2[n] != b'"' {
             return None;
         }
-        let mask = |n: usize| if n >= 8 { u64::MAX } else { (1u64 << (8 * n)) - 1 };
-        Some((len, (lo & mask(len), hi & mask(len.saturating_sub(8)))))
+        let high = lo | hi | (lo2 & mask(n)) | (hi2 & mask(n.saturating_sub(8)));
+        Some((16 + n, LONG, high & HIGHS == 0))
+    }
+
+    /// Two little-endian words of 16 bytes.
+    #[inline(always)]
+    fn words(c: &[u8]) -> (u64, u64) {
+        let mut lo = [0u8; 8];
+        let mut hi = [0u8; 8];
+        lo.copy_from_slice(&c[..8]);
+        hi.copy_from_slice(&c[8..16]);
+        (u64::from_le_bytes(lo), u64::from_le_bytes(hi))
     }
 
     // The rare shapes of strings, out of line: inlined at every string of the symbol and
@@ -685,7 +710,7 @@ mod scan {
             }
             i += 1;
             i = match short(b, i) {
-                Some((len, _)) => i + len + 1,
+                Some((len, _, _)) => i + len + 1,
                 None => match string_end(b, i) {
                     Ok((end, _)) => end + 1,
                     Err(Bail) => return FAIL,
@@ -804,7 +829,7 @@ mod scan {
         #[inline(always)]
         fn string(&mut self) -> R<(&'a [u8], bool)> {
             let start = self.i;
-            if let Some((len, _)) = short(self.b, start) {
+            if let Some((len, _, _)) = short(self.b, start) {
                 self.i = start + len + 1;
                 return Ok((&self.b[start..start + len], false));
             }
@@ -818,10 +843,10 @@ mod scan {
         fn kept_string(&mut self) -> R<Str<'a>> {
             self.eat(b'"')?;
             let start = self.i;
-            if let Some((len, code)) = short(self.b, start) {
+            if let Some((len, _, ascii)) = short(self.b, start) {
                 let raw = &self.b[start..start + len];
                 self.i = start + len + 1;
-                return if is_ascii_code(code) {
+                return if ascii {
                     Ok(Str::Ascii(raw))
                 } else if is_utf8(raw) {
                     Ok(Str::Plain(raw))
@@ -840,8 +865,8 @@ mod scan {
         fn kept_code(&mut self) -> R<Code> {
             self.eat(b'"')?;
             let start = self.i;
-            if let Some((len, code)) = short(self.b, start) {
-                if !is_ascii_code(code) && !is_utf8(&self.b[start..start + len]) {
+            if let Some((len, code, ascii)) = short(self.b, start) {
+                if !ascii && !is_utf8(&self.b[start..start + len]) {
                     return Err(Bail);
                 }
                 self.i = start + len + 1;
@@ -952,8 +977,8 @@ mod scan {
         fn key(&mut self) -> R<Code> {
             self.eat(b'"')?;
             let start = self.i;
-            let key = if let Some((len, code)) = short(self.b, start) {
-                if !is_ascii_code(code) && !is_utf8(&self.b[start..start + len]) {
+            let key = if let Some((len, code, ascii)) = short(self.b, start) {
+                if !ascii && !is_utf8(&self.b[start..start + len]) {
                     return Err(Bail);
                 }
                 self.i = start + len + 1;
@@ -1247,8 +1272,15 @@ mod scan {
         /// The `symbols` array.
         fn symbols(&mut self, market: Market) -> R<Vec<Symbol>> {
             self.eat(b'[')?;
-            // About 1.6 KB per spot symbol in the payload: one reservation, rarely a second.
-            let mut out = Vec::with_capacity((self.b.len() / 1536).min(8192));
+            // One reservation, as a rule never a second: growing holds the old and the
+            // doubled buffer at once (for futures that alone was a tenth of the payload in
+            // peak memory). A symbol takes 1.6-1.8 KB of a spot payload and 1.2 KB of a
+            // futures one; the slots to spare (a symbol is ~170 bytes) cost far less.
+            let per_symbol = match market {
+                Market::Spot => 1536,
+                Market::Futures => 1024,
+            };
+            let mut out = Vec::with_capacity((self.b.len() / per_symbol).min(8192));
             if self.empty(b']') {
                 return Ok(out);
             }
