@@ -1327,7 +1327,7 @@ fn route_arbitrary(r: &mut TestRunner) -> Result<(), String> {
 }
 
 /// The list route's filter from raw query pairs, as documented: last non-empty value wins,
-/// trimmed and uppercased, unknown keys ignored.
+/// trimmed and ASCII-uppercased (asset codes are ASCII or caseless), unknown keys ignored.
 fn expected_filter(pairs: &[(String, String)]) -> Filter {
     let mut f = Filter::default();
     for (k, v) in pairs {
@@ -1339,7 +1339,7 @@ fn expected_filter(pairs: &[(String, String)]) -> Filter {
         };
         let v = v.trim();
         if !v.is_empty() {
-            *slot = Some(v.to_uppercase());
+            *slot = Some(v.to_ascii_uppercase());
         }
     }
     f
