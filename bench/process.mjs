@@ -6,13 +6,15 @@
 //
 // Per case it prints one JSON line: medians (ms) of
 //   wasm        bytes -> wasm memory, parse + project (scanner) + StoredList::build
-//   wasm_serde  the same with the serde_json visitor the scanner replaced
-//   wasm_alt    the scanner + the suggested one-buffer StoredList::build (crates/bench-tools/src/alt.rs)
+//   wasm_serde  the same all through serde_json (the visitor and the serialisation the
+//               scanner and the hand-written StoredList::build replaced)
+//   wasm_alt    the scanner + the one-buffer serialisation first suggested for StoredList::build
+//               (crates/bench-tools/src/alt.rs; StoredList::build now writes its exact size)
 //   js          TextDecoder + JSON.parse + project + JSON.stringify (the peer, as its Worker runs it)
 //   js_parse    JSON.parse alone (from the decoded string)
 // wasm_cold_ms / js_cold_ms: the first call in a fresh node process (median of 3 processes),
 // and wasm_mem_peak: linear memory growth of a fresh instance processing the payload once
-// (wasm_mem_parse: parse alone; wasm_mem_alt: with the suggested serialisation).
+// (wasm_mem_parse: parse alone; wasm_mem_alt: with alt.rs's serialisation).
 // The two sides run alternately within each iteration, so machine noise hits both alike.
 import { readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";

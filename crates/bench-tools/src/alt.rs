@@ -1,12 +1,11 @@
-//! A suggested replacement for `StoredList::build` (crates/core/src/symbols.rs, not ours
-//! to change), measured by the benchmark: the same bytes, written once.
+//! The replacement first suggested for the serde_json `StoredList::build`
+//! (`symbols::build_serde` now), still measured by the benchmark next to the hand-written
+//! `StoredList::build` that was adopted: the same bytes, written once.
 //!
-//! `StoredList::build` serialises the symbols with `serde_json::to_vec` (a buffer grown by
-//! doubling from 128 bytes), hashes them, serialises the header into a second buffer
-//! (grown the same way) and copies the symbols after it. Here the header goes first with
-//! a placeholder for the fixed-width version, the symbols follow into the same buffer,
-//! sized from the symbol count up front, and the version is patched in after hashing: one
-//! allocation, no copy, nothing grown by doubling. Strings are escaped exactly as
+//! The header goes first with a placeholder for the fixed-width version, the symbols
+//! follow into the same buffer, sized from the symbol count up front (an estimate:
+//! `StoredList::build` sums the exact string lengths instead, so it never grows and holds
+//! no slack), and the version is patched in after hashing. Strings are escaped exactly as
 //! serde_json does (`\"`, `\\`, `\b \f \n \r \t`, other control characters as `\u00xx`).
 //! `tests/equivalence.rs` checks that the bytes are identical.
 

@@ -1,7 +1,8 @@
 //! Benchmark harness code for `scripts/bench.sh` (not shipped, not part of the Worker).
 //!
-//! - [`alt`]: a suggested one-buffer replacement for `StoredList::build` (same bytes),
-//!   measured next to it.
+//! - [`alt`]: the one-buffer serialisation first suggested as a replacement for the
+//!   serde_json `StoredList::build` (same bytes), still measured next to the hand-written
+//!   `StoredList::build` that replaced it.
 //! - [`reference`]: a straightforward `serde_json::Value` implementation of exchangeInfo
 //!   processing, the yardstick the equivalence tests compare `exchange_info::parse` with.
 //! - [`process`]: what the Worker does with a fetched payload (parse + project +
@@ -45,14 +46,15 @@ pub fn process(market: Market, payload: &[u8]) -> Result<StoredList, String> {
     ))
 }
 
-/// The same with the serde_json visitor implementation (`exchange_info::parse_serde`),
-/// the baseline the hand-written scanner replaced.
+/// The same all through serde_json: the visitor (`exchange_info::parse_serde`) and the
+/// serde_json serialisation (`symbols::build_serde`), the baseline the hand-written
+/// scanner and `StoredList::build` replaced. Returns the stored document's bytes.
 ///
 /// # Errors
 /// The payload did not parse.
-pub fn process_serde(market: Market, payload: &[u8]) -> Result<StoredList, String> {
+pub fn process_serde(market: Market, payload: &[u8]) -> Result<Vec<u8>, String> {
     let symbols = exchange_info::parse_serde(market, payload).map_err(|e| e.to_string())?;
-    Ok(StoredList::build(
+    Ok(symbols_core::symbols::build_serde(
         market,
         UPSTREAM,
         FETCHED_AT.to_string(),
@@ -86,13 +88,11 @@ mod wasm {
             .map_err(err)
     }
 
-    /// The same through the serde_json visitor (the pre-scanner implementation).
+    /// The same all through serde_json (the implementation before the scanner).
     #[wasm_bindgen]
     pub fn process_serde(market: &str, bytes: &[u8]) -> Result<usize, JsError> {
         let m = super::market(market).map_err(err)?;
-        super::process_serde(m, bytes)
-            .map(|l| l.as_bytes().len())
-            .map_err(err)
+        super::process_serde(m, bytes).map(|d| d.len()).map_err(err)
     }
 
     /// The scanner with the suggested one-buffer serialisation; returns the length.

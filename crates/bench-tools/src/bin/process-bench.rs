@@ -7,8 +7,8 @@
 //! ```
 //! Each line: `{"case","market","bytes","symbols","out_bytes","scanner_ms","serde_ms","parse_ms"}`,
 //! medians over `--iters` runs after `--warmup` runs. `scanner_ms` is parse + build with the
-//! hand-written scanner (`exchange_info::parse`), `serde_ms` the same with the serde_json
-//! visitor it replaced, `parse_ms` the scanner's parse + project alone.
+//! hand-written scanner (`exchange_info::parse`), `serde_ms` the same all through serde_json
+//! (the visitor and the serialisation they replaced), `parse_ms` the scanner's parse + project alone.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -101,7 +101,7 @@ fn run() -> Result<(), String> {
         let payload = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
         let doc = bench_tools::process(market, &payload)?;
         let baseline = bench_tools::process_serde(market, &payload)?;
-        if doc.as_bytes() != baseline.as_bytes() {
+        if doc.as_bytes() != &baseline[..] {
             return Err(format!(
                 "{name}: the scanner and the serde_json visitor disagree"
             ));
