@@ -254,12 +254,16 @@ impl Clock for YieldingClock {
     }
 }
 
+/// A service for the counter tests: `COUNTER_FLUSH_MS` as given (else the default).
+fn counting<'a>(store: &'a MemoryStore, http: &'a ScriptedHttp, flush_ms: Option<&str>) -> Service<&'a MemoryStore, &'a ScriptedHttp, YieldingClock> {
+    let config = Config::resolve(|k| flush_ms.filter(|_| k == "COUNTER_FLUSH_MS").map(str::to_string)).unwrap();
+    Service::new(store, http, YieldingClock::default(), config, Logger::null())
+}
+
 #[test]
 fn hits_in_one_window_become_one_incrby_and_none_are_lost() {
-    let store = MemoryStore::new();
-    let http = ScriptedHttp::default();
-    let config = Config::resolve(|_| None).unwrap();
-    let svc = Service::new(&store, &http, YieldingClock::default(), config, Logger::null());
+    let (store, http) = (MemoryStore::new(), ScriptedHttp::default());
+    let svc = counting(&store, &http, None);
     let before = store.round_trips();
     block_on(async {
         let hits = (0..5).map(|_| svc.record(Market::Spot, CacheStatus::Hit));
@@ -286,10 +290,8 @@ fn hits_in_one_window_become_one_incrby_and_none_are_lost() {
 
 #[test]
 fn a_zero_window_counts_each_hit_on_its_own() {
-    let store = MemoryStore::new();
-    let http = ScriptedHttp::default();
-    let config = Config::resolve(|k| (k == "COUNTER_FLUSH_MS").then(|| "0".to_string())).unwrap();
-    let svc = Service::new(&store, &http, YieldingClock::default(), config, Logger::null());
+    let (store, http) = (MemoryStore::new(), ScriptedHttp::default());
+    let svc = counting(&store, &http, Some("0"));
     let before = store.round_trips();
     block_on(futures::future::join_all((0..4).map(|_| svc.record(Market::Spot, CacheStatus::Hit))));
     assert_eq!(store.int(&keys::cache_hit(Market::Spot)), 4);
@@ -298,10 +300,8 @@ fn a_zero_window_counts_each_hit_on_its_own() {
 
 #[test]
 fn a_flush_that_never_resumes_does_not_stop_counting() {
-    let store = MemoryStore::new();
-    let http = ScriptedHttp::default();
-    let config = Config::resolve(|_| None).unwrap();
-    let svc = Service::new(&store, &http, YieldingClock::default(), config, Logger::null());
+    let (store, http) = (MemoryStore::new(), ScriptedHttp::default());
+    let svc = counting(&store, &http, None);
     // A flush that is scheduled and then abandoned (workerd stopped its wait_until): its
     // future is polled once and never again.
     let stuck = svc.record(Market::Spot, CacheStatus::Hit);
