@@ -23,7 +23,30 @@ const rows = [];
 const row = (n, what, ours, peer, r, note = "") => rows.push(`| ${n} | ${what} | ${ours} | ${peer} | ${r} | ${note} |`);
 
 // 1. hit path under load
-const load = (side, edge, conc) => stack.find((x) => x.kind === "load" && x.side === side && x.edge === edge && x.conc === conc);
+const median = (xs) => {
+  const s = xs.filter((v) => typeof v === "number" && !Number.isNaN(v)).sort((a, b) => a - b);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
+};
+// One side's runs at one setting, folded into medians (counts and errors summed).
+const load = (side, edge, conc) => {
+  const runs = stack.filter((x) => x.kind === "load" && x.side === side && x.edge === edge && x.conc === conc);
+  if (!runs.length) return undefined;
+  const m = (k) => median(runs.map((r) => r[k]));
+  const sum = (k) => runs.reduce((a, r) => a + (Number(r[k]) || 0), 0);
+  return {
+    ...runs[0],
+    runs: runs.length,
+    rps_all: runs.map((r) => f(r.rps)).join(", "),
+    rps: m("rps"),
+    p50: m("p50"),
+    p99: m("p99"),
+    requests: sum("requests"),
+    errors: sum("errors"),
+    socket_errors: runs.map((r) => r.socket_errors).filter(Boolean).join("; ") || null,
+    redis_commands: runs.every((r) => r.redis_commands !== undefined) ? sum("redis_commands") : undefined,
+    redis_requests: runs.every((r) => r.redis_requests !== undefined) ? sum("redis_requests") : undefined,
+  };
+};
 for (const edge of [30, 0]) {
   for (const conc of [...new Set(stack.filter((x) => x.kind === "load").map((x) => x.conc))]) {
     const o = load("ours", edge, conc);
@@ -31,7 +54,7 @@ for (const edge of [30, 0]) {
     if (!o || !p) continue;
     const label = edge ? `edge cache on (${edge} s)` : "edge cache off: Redis hit";
     const errs = [o, p].some((x) => x.errors || x.socket_errors) ? ` errors: ours ${o.errors} ${o.socket_errors ?? ""}, peer ${p.errors} ${p.socket_errors ?? ""}` : "";
-    row(1, `GET /api/symbols/spot, ${label}, c=${conc}: req/s`, f(o.rps), f(p.rps), ratio(o.rps, p.rps), `${kb(o.body_bytes)} body; ${o.requests} / ${p.requests} requests${errs}`);
+    row(1, `GET /api/symbols/spot, ${label}, c=${conc}: req/s`, f(o.rps), f(p.rps), ratio(o.rps, p.rps), `${kb(o.body_bytes)} body; median of ${o.runs} runs each (ours ${o.rps_all}; peer ${p.rps_all}); ${o.requests} / ${p.requests} requests${errs}`);
     row(1, `… latency p50 / p99 (ms)`, `${f(o.p50, 2)} / ${f(o.p99, 2)}`, `${f(p.p50, 2)} / ${f(p.p99, 2)}`, `${ratio(o.p50, p.p50)} / ${ratio(o.p99, p.p99)}`, "lower is better");
     if (o.redis_commands !== undefined && p.redis_commands !== undefined && o.requests && p.requests) {
       const per = (x) => x.redis_commands / x.requests;
@@ -69,7 +92,7 @@ for (const [label, set, node] of [["", v8, meta.node], [" (newer V8)", v8new, me
       ratio(c.wasm_ms, c.js_ms),
       `node ${node}: wasm = parse + project + serialise; JS = decode + JSON.parse + map + JSON.stringify (JSON.parse alone ${f(c.js_parse_ms, 1)}); ` +
         `first call in a fresh process: wasm ${f(c.wasm_cold_ms, 1)}, JS ${f(c.js_cold_ms, 1)}; ` +
-        `before (serde_json visitor, wasm) ${f(c.wasm_serde_ms, 2)}; with the suggested one-buffer StoredList::build ${f(c.wasm_alt_ms, 2)}` +
+        `all serde_json (visitor + serialisation, what the scanner and StoredList::build replaced), wasm ${f(c.wasm_serde_ms, 2)}; with alt.rs's estimated-size serialisation ${f(c.wasm_alt_ms, 2)}` +
         (n && !label ? `; native ${f(n.scanner_ms, 2)} (serde ${f(n.serde_ms, 2)})` : "") +
         (c.same_symbols ? "" : "; **symbols differ from the peer's**"),
     );
@@ -96,7 +119,7 @@ for (const c of v8) {
     `${mb(c.wasm_mem_peak)} (${x(c.wasm_mem_peak)} payload)`,
     "–",
     "",
-    `fresh instance, one call; target ≤ 2× payload. Parse alone ${x(c.wasm_mem_parse)}; with the suggested StoredList::build ${x(c.wasm_mem_alt)}`,
+    `fresh instance, one call; target ≤ 2× payload. Parse alone ${x(c.wasm_mem_parse)}; with alt.rs's estimated-size serialisation ${x(c.wasm_mem_alt)}`,
   );
 }
 
@@ -107,7 +130,7 @@ out.push(
   `\`${meta.command ?? "scripts/bench.sh"}\` at ${meta.date ?? "?"}, commit ${meta.commit ?? "?"}${meta.dirty ? " (+ uncommitted changes)" : ""}; ` +
     `${meta.cores ?? "?"} cores (${meta.cpu ?? "?"}), node ${meta.node ?? "?"} (V8 ${meta.v8 ?? "?"})` +
     (meta.node_new ? ` and ${meta.node_new} (V8 ${meta.v8_new})` : "") +
-    `, workerd ${meta.workerd ?? "?"} via wrangler dev, load tool ${meta.tool ?? "?"} (${meta.duration ?? "?"} s per run). ` +
+    `, workerd ${meta.workerd ?? "?"} via wrangler dev, load tool ${meta.tool ?? "?"} (${meta.duration ?? "?"} s per run, ${meta.repeats ?? 1} runs per side and setting, medians). ` +
     `Ratio = ours ÷ peer (for req/s higher is better, for times and sizes lower is better).`,
 );
 out.push("");

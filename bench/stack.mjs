@@ -155,7 +155,7 @@ function runOha(url, conc) {
   return { rps: j.summary.requestsPerSec, p50: j.latencyPercentiles.p50 * 1000, p99: j.latencyPercentiles.p99 * 1000, requests: total, errors: total - ok, socket_errors: null };
 }
 
-async function load(side, edge, conc) {
+async function load(side, edge, conc, rep) {
   const base = cfg.workers[side][edge];
   const bytes = await prepare(side, base);
   log(`load: ${side}, edge cache ${edge === "0" ? "off" : edge + " s"}, concurrency ${conc}, ${cfg.duration} s`);
@@ -164,7 +164,7 @@ async function load(side, edge, conc) {
   // What the run cost in Redis (what Upstash bills), counters included once they land.
   const billed = await settledStats();
   const after = await get(base);
-  emit({ kind: "load", side, edge: Number(edge), conc, body_bytes: bytes, last_cache: after.cache, redis_requests: billed.requests, redis_commands: billed.commands, ...res });
+  emit({ kind: "load", side, edge: Number(edge), conc, rep, body_bytes: bytes, last_cache: after.cache, redis_requests: billed.requests, redis_commands: billed.commands, ...res });
 }
 
 async function main() {
@@ -172,10 +172,14 @@ async function main() {
     log(`round trips: ${side}`);
     await roundTrips(side);
   }
-  // Interleaved so that a change in machine load hits both sides alike.
+  // Interleaved, and alternating which side goes first, so that a change in machine
+  // speed hits both sides alike; report.mjs takes the medians.
   for (const edge of ["30", "0"]) {
     for (const conc of cfg.concurrency) {
-      for (const side of ["ours", "peer"]) await load(side, edge, conc);
+      for (let rep = 0; rep < (cfg.repeats ?? 1); rep++) {
+        const order = rep % 2 ? ["peer", "ours"] : ["ours", "peer"];
+        for (const side of order) await load(side, edge, conc, rep);
+      }
     }
   }
 }

@@ -11,7 +11,9 @@
 # everything down, prints ONE table and writes it to bench/results/latest.md and
 # bench/results/<UTC time>-<commit>.md.
 #
-# Env: BENCH_DURATION=10 (s per load run)   BENCH_CONCURRENCY="1 32"   BENCH_ITERS=31
+# Env: BENCH_DURATION=10 (s per load run)   BENCH_CONCURRENCY="1 32"   BENCH_REPEATS=3
+#      (load runs per side and setting, alternating which side goes first; the table shows
+#      medians: this host drifts between speeds)   BENCH_ITERS=31
 #      (processing iterations after 5 warm-ups)   BENCH_SKIP_BUILD=1 (use what is built)
 #      BENCH_LOAD_TOOL=wrk|oha   BENCH_NEW_NODE=0 (do not install a current node from npm;
 #      without it the wasm compile/instantiate row is skipped: node 20's V8 cannot compile
@@ -24,6 +26,7 @@ cd "$ROOT"
 
 DURATION="${BENCH_DURATION:-10}"
 CONCURRENCY="${BENCH_CONCURRENCY:-1 32}"
+REPEATS="${BENCH_REPEATS:-3}"
 ITERS="${BENCH_ITERS:-31}"
 SECTIONS=" ${BENCH_SECTIONS:-processing bundle stack} "
 section() { [[ "$SECTIONS" == *" $1 "* ]]; }
@@ -165,7 +168,7 @@ url() { echo "${WORKER_URL[$1]}"; }
 CONC_JSON="[$(echo "$CONCURRENCY" | tr -s ' ' ',' | sed 's/^,//; s/,$//')]"
 cat > "$TMP/stack.json" <<JSON
 {"gateway": "$GATEWAY", "token": "$TOKEN", "redisPort": $REDIS_PORT, "duration": $DURATION,
- "concurrency": $CONC_JSON, "tool": "$LOAD_TOOL", "toolPath": "$LOAD_TOOL_PATH",
+ "concurrency": $CONC_JSON, "repeats": $REPEATS, "tool": "$LOAD_TOOL", "toolPath": "$LOAD_TOOL_PATH",
  "workers": {"ours": {"30": "$(url ours30)", "0": "$(url ours0)"}, "peer": {"30": "$(url peer30)", "0": "$(url peer0)"}}}
 JSON
 node bench/stack.mjs "$TMP/stack.json" > "$RES/stack.jsonl"
@@ -181,7 +184,7 @@ cat > "$RES/meta.json" <<JSON
  "node": "$(node --version)", "v8": "$(node -p process.versions.v8)",
  "node_new": "$([ -n "$NEW_NODE" ] && "$NEW_NODE" --version)", "v8_new": "$([ -n "$NEW_NODE" ] && "$NEW_NODE" -p process.versions.v8)",
  "workerd": "$(node -p 'require("./node_modules/@cloudflare/workerd-linux-64/package.json").version' 2>/dev/null || echo unknown)",
- "tool": "$LOAD_TOOL", "duration": $DURATION, "iters": $ITERS,
+ "tool": "$LOAD_TOOL", "duration": $DURATION, "repeats": $REPEATS, "iters": $ITERS,
  "command": "scripts/bench.sh"}
 JSON
 mkdir -p bench/results
