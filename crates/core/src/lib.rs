@@ -5,6 +5,8 @@
 //! - [`market`]: `Market { Spot, Futures }` and what differs per market.
 //! - [`keys`]: every Redis key name (the contract shared with the Python system).
 //! - [`symbols`]: the served records and the stored document format.
+//! - [`lookup`]: single-symbol lookups and list filters read from the stored bytes
+//!   without parsing the list.
 //! - [`exchange_info`]: parse + project Binance exchangeInfo; validation.
 //! - [`upstream`]: fetching exchangeInfo (bases, API key, failure reasons).
 //! - [`service`]: the read-through flow, single-flight refresh, warmup, metrics.
@@ -22,6 +24,7 @@ pub mod exchange_info;
 pub mod exposition;
 pub mod keys;
 pub mod log;
+pub mod lookup;
 pub mod market;
 pub mod memory;
 pub mod ports;

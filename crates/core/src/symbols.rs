@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::lookup;
 use crate::market::Market;
 
 /// One tradable symbol, projected from exchangeInfo. Decimal filter values are the exact
@@ -218,7 +219,8 @@ impl StoredList {
         out
     }
 
-    /// Parses the symbols (for filters and single-symbol lookups).
+    /// Parses the whole document (validation, and the fallback of [`StoredList::find`] and
+    /// [`StoredList::filtered_body`] for documents not in our layout).
     ///
     /// # Errors
     /// When the array inside is corrupt although the shape check passed.
@@ -226,11 +228,48 @@ impl StoredList {
         serde_json::from_slice(&self.bytes)
     }
 
-    /// The response body with only the symbols passing `filter` (and `count` updated).
+    /// The response body with only the symbols passing `filter` (and `count` updated). The
+    /// matching objects are found and copied by [`lookup::filter`] without parsing the list;
+    /// a document it does not read goes through [`StoredList::filtered_body_serde`], which
+    /// gives the same bytes (or error).
     ///
     /// # Errors
     /// When the stored symbols are corrupt.
     pub fn filtered_body(&self, source: Source, filter: &crate::request::Filter) -> Result<Vec<u8>, serde_json::Error> {
+        if filter.is_empty() {
+            return Ok(self.response_body(source));
+        }
+        match lookup::filter(&self.bytes, filter) {
+            Ok(kept) => Ok(self.body_of(source, &kept)),
+            Err(_) => self.filtered_body_serde(source, filter),
+        }
+    }
+
+    /// Finds one symbol (exact match, then ASCII case-insensitive): [`lookup::find`] locates
+    /// it in the stored bytes and only that object is deserialised; a document it does not
+    /// read goes through [`StoredList::find_serde`].
+    ///
+    /// # Errors
+    /// When the stored symbols are corrupt.
+    pub fn find(&self, symbol: &str) -> Result<Option<Symbol>, serde_json::Error> {
+        match lookup::find(&self.bytes, symbol) {
+            Ok(None) => Ok(None),
+            Ok(Some(at)) => match self.bytes.get(at).map(serde_json::from_slice::<Symbol>) {
+                Some(Ok(found)) => Ok(Some(found)),
+                // The scanner accepted what serde_json refuses: a scanner bug, answered as before.
+                _ => self.find_serde(symbol),
+            },
+            Err(_) => self.find_serde(symbol),
+        }
+    }
+
+    /// The previous [`StoredList::filtered_body`]: parse everything, keep, rebuild. The
+    /// fallback, and the reference the scanner's bodies are tested and measured against.
+    ///
+    /// # Errors
+    /// When the stored symbols are corrupt.
+    #[doc(hidden)]
+    pub fn filtered_body_serde(&self, source: Source, filter: &crate::request::Filter) -> Result<Vec<u8>, serde_json::Error> {
         if filter.is_empty() {
             return Ok(self.response_body(source));
         }
@@ -241,15 +280,72 @@ impl StoredList {
         Ok(kept.response_body(source))
     }
 
-    /// Finds one symbol (exact match, then ASCII case-insensitive).
+    /// The previous [`StoredList::find`]: parse everything, search. The fallback, and the
+    /// reference the scanner is tested and measured against.
     ///
     /// # Errors
     /// When the stored symbols are corrupt.
-    pub fn find(&self, symbol: &str) -> Result<Option<Symbol>, serde_json::Error> {
+    #[doc(hidden)]
+    pub fn find_serde(&self, symbol: &str) -> Result<Option<Symbol>, serde_json::Error> {
         let doc = self.parse()?;
         let exact = doc.symbols.iter().position(|s| s.symbol == symbol);
         let any = exact.or_else(|| doc.symbols.iter().position(|s| s.symbol.eq_ignore_ascii_case(symbol)));
         Ok(any.and_then(|i| doc.symbols.into_iter().nth(i)))
+    }
+
+    /// The response body of a list holding the objects at `kept` (ranges of `self.bytes`),
+    /// exactly as `build_with_header` + `response_body` write it: the objects are already
+    /// in `json_symbol`'s bytes (the scanner checked), so they are copied, and the version is
+    /// the hash of the new array, patched in like `assemble` does.
+    fn body_of(&self, source: Source, kept: &[std::ops::Range<usize>]) -> Vec<u8> {
+        let h = &self.header;
+        let objects: Vec<&[u8]> = kept.iter().filter_map(|r| self.bytes.get(r.clone())).collect();
+        let array = 2 + objects.len().saturating_sub(1) + objects.iter().map(|o| o.len()).sum::<usize>();
+        let size = b"{\"source\":\"\",".len() + source.as_str().len() + K_MARKET.len() - 1
+            + json_str_len(&h.market)
+            + K_VERSION.len()
+            + json_str_len(VERSION_PLACEHOLDER)
+            + K_UPSTREAM.len()
+            + json_str_len(&h.upstream)
+            + K_FETCHED_AT.len()
+            + json_str_len(&h.fetched_at)
+            + K_COUNT.len()
+            + json_uint_len(objects.len() as u64)
+            + K_SYMBOLS.len()
+            + array
+            + 1;
+        let mut out = Vec::with_capacity(size);
+        out.extend_from_slice(b"{\"source\":\"");
+        out.extend_from_slice(source.as_str().as_bytes());
+        out.extend_from_slice(b"\",");
+        out.extend_from_slice(&K_MARKET[1..]);
+        json_str(&mut out, &h.market);
+        out.extend_from_slice(K_VERSION);
+        let version_at = out.len() + 1;
+        json_str(&mut out, VERSION_PLACEHOLDER);
+        out.extend_from_slice(K_UPSTREAM);
+        json_str(&mut out, &h.upstream);
+        out.extend_from_slice(K_FETCHED_AT);
+        json_str(&mut out, &h.fetched_at);
+        out.extend_from_slice(K_COUNT);
+        json_uint(&mut out, objects.len() as u64);
+        out.extend_from_slice(K_SYMBOLS);
+        let start = out.len();
+        out.push(b'[');
+        for (i, o) in objects.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(o);
+        }
+        out.push(b']');
+        let version = content_version(&out[start..]);
+        if let Some(slot) = out.get_mut(version_at..version_at + version.len()) {
+            slot.copy_from_slice(version.as_bytes());
+        }
+        out.push(b'}');
+        debug_assert_eq!(out.len(), size, "the body's size is exact");
+        out
     }
 
     fn build_with_header(mut header: Header, symbols: &[Symbol]) -> Self {
@@ -258,26 +354,27 @@ impl StoredList {
     }
 }
 
-// What serde_json writes before each field of [`Header`] and [`Symbol`] (their order).
-const K_MARKET: &[u8] = b"{\"market\":";
-const K_VERSION: &[u8] = b",\"version\":";
-const K_UPSTREAM: &[u8] = b",\"upstream\":";
-const K_FETCHED_AT: &[u8] = b",\"fetchedAt\":";
-const K_COUNT: &[u8] = b",\"count\":";
-const K_SYMBOLS: &[u8] = b",\"symbols\":";
-const K_SYMBOL: &[u8] = b"{\"symbol\":";
-const K_STATUS: &[u8] = b",\"status\":";
-const K_BASE_ASSET: &[u8] = b",\"baseAsset\":";
-const K_QUOTE_ASSET: &[u8] = b",\"quoteAsset\":";
-const K_TICK_SIZE: &[u8] = b",\"tickSize\":";
-const K_STEP_SIZE: &[u8] = b",\"stepSize\":";
-const K_MIN_QTY: &[u8] = b",\"minQty\":";
-const K_MAX_QTY: &[u8] = b",\"maxQty\":";
-const K_MIN_NOTIONAL: &[u8] = b",\"minNotional\":";
-const K_CONTRACT_TYPE: &[u8] = b",\"contractType\":";
-const K_MARGIN_ASSET: &[u8] = b",\"marginAsset\":";
-const K_DELIVERY_DATE: &[u8] = b",\"deliveryDate\":";
-const K_ONBOARD_DATE: &[u8] = b",\"onboardDate\":";
+// What serde_json writes before each field of [`Header`] and [`Symbol`] (their order);
+// `lookup` reads documents by the same keys.
+pub(crate) const K_MARKET: &[u8] = b"{\"market\":";
+pub(crate) const K_VERSION: &[u8] = b",\"version\":";
+pub(crate) const K_UPSTREAM: &[u8] = b",\"upstream\":";
+pub(crate) const K_FETCHED_AT: &[u8] = b",\"fetchedAt\":";
+pub(crate) const K_COUNT: &[u8] = b",\"count\":";
+pub(crate) const K_SYMBOLS: &[u8] = b",\"symbols\":";
+pub(crate) const K_SYMBOL: &[u8] = b"{\"symbol\":";
+pub(crate) const K_STATUS: &[u8] = b",\"status\":";
+pub(crate) const K_BASE_ASSET: &[u8] = b",\"baseAsset\":";
+pub(crate) const K_QUOTE_ASSET: &[u8] = b",\"quoteAsset\":";
+pub(crate) const K_TICK_SIZE: &[u8] = b",\"tickSize\":";
+pub(crate) const K_STEP_SIZE: &[u8] = b",\"stepSize\":";
+pub(crate) const K_MIN_QTY: &[u8] = b",\"minQty\":";
+pub(crate) const K_MAX_QTY: &[u8] = b",\"maxQty\":";
+pub(crate) const K_MIN_NOTIONAL: &[u8] = b",\"minNotional\":";
+pub(crate) const K_CONTRACT_TYPE: &[u8] = b",\"contractType\":";
+pub(crate) const K_MARGIN_ASSET: &[u8] = b",\"marginAsset\":";
+pub(crate) const K_DELIVERY_DATE: &[u8] = b",\"deliveryDate\":";
+pub(crate) const K_ONBOARD_DATE: &[u8] = b",\"onboardDate\":";
 
 /// The previous serde_json implementation of [`StoredList::build`]: the reference the
 /// hand-written serialisation is tested against (byte for byte). Not used by the Worker.
