@@ -163,7 +163,11 @@ impl<'de> Visitor<'de> for ValueSeed {
     }
 
     fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(Value::Bytes(v.to_string().into_bytes()))
+        // Shortest round-trip text through serde_json (ryu), already in the wasm; `to_string`
+        // would link core's float formatting, ~18 KB of the Worker for this one call.
+        // JSON cannot carry a non-finite number, so the fallback never runs.
+        let text = serde_json::Number::from_f64(v).map_or_else(|| "NaN".to_string(), |n| n.to_string());
+        Ok(Value::Bytes(text.into_bytes()))
     }
 
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
