@@ -87,7 +87,8 @@ pub struct Header {
     pub count: usize,
 }
 
-/// A whole list document as stored, parsed (used off the hot path: filters, validation).
+/// A whole list document as stored, parsed (validation, and the fallback of lookups and
+/// filters for documents [`lookup`] does not read).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListDoc {
