@@ -7,11 +7,16 @@
 //!   processing, the yardstick the equivalence tests compare `exchange_info::parse` with.
 //! - [`process`]: what the Worker does with a fetched payload (parse + project +
 //!   `StoredList::build`), shared by the native bench binary and the wasm exports.
+//! - [`lookups`]: single-symbol finds and list filters on a stored list, through the
+//!   `lookup` scanner or the full parse it replaced.
 //! - `wasm` (wasm32 only): `process`, `process_serde`, `parse_count`, `memory_bytes`,
-//!   exported with wasm-bindgen for `bench/process.js` (built with `--target nodejs`).
-//! - `src/bin/process-bench.rs`: the native timing of the same functions.
+//!   exported with wasm-bindgen for `bench/process.js` (built with `--target nodejs`), and
+//!   `lookup_load` / `lookup_cases` / `lookup_check` / `lookup_run` for `lookups.mjs`.
+//! - `src/bin/process-bench.rs`: the native timing of the processing functions;
+//!   `src/bin/lookup-bench.rs`: of the lookups (`lookups.mjs` runs it next to the wasm).
 
 pub mod alt;
+pub mod lookups;
 pub mod reference;
 
 use symbols_core::exchange_info;
@@ -44,6 +49,17 @@ pub fn process(market: Market, payload: &[u8]) -> Result<StoredList, String> {
         FETCHED_AT.to_string(),
         &symbols,
     ))
+}
+
+/// [`process`], then the document read back as the Worker reads it from Redis
+/// (`StoredList::from_bytes`): the list the lookups run on.
+///
+/// # Errors
+/// The payload did not parse, or the document was refused.
+pub fn stored(market: Market, payload: &[u8]) -> Result<StoredList, String> {
+    let built = process(market, payload)?;
+    StoredList::from_bytes(market, built.as_bytes().to_vec())
+        .ok_or_else(|| "the built document was refused".to_string())
 }
 
 /// The same all through serde_json: the visitor (`exchange_info::parse_serde`) and the
@@ -118,6 +134,55 @@ mod wasm {
         super::process(m, bytes)
             .map(|l| l.as_bytes().to_vec())
             .map_err(err)
+    }
+
+    thread_local! {
+        static LIST: std::cell::RefCell<Option<symbols_core::symbols::StoredList>> = const { std::cell::RefCell::new(None) };
+    }
+
+    /// Processes `bytes` and keeps the stored list for `lookup_run`; returns its symbol count.
+    #[wasm_bindgen]
+    pub fn lookup_load(market: &str, bytes: &[u8]) -> Result<usize, JsError> {
+        let m = super::market(market).map_err(err)?;
+        let list = super::stored(m, bytes).map_err(err)?;
+        let n = list.header().count;
+        LIST.with(|l| *l.borrow_mut() = Some(list));
+        Ok(n)
+    }
+
+    /// The case names, in the order `lookup_run` takes their indexes.
+    #[wasm_bindgen]
+    pub fn lookup_cases() -> Vec<String> {
+        super::lookups::CASES
+            .iter()
+            .map(|(name, _)| name.to_string())
+            .collect()
+    }
+
+    fn with_case<T>(
+        case: usize,
+        f: impl FnOnce(&symbols_core::symbols::StoredList, super::lookups::Case) -> T,
+    ) -> Result<T, JsError> {
+        let (_, c) = super::lookups::CASES
+            .get(case)
+            .ok_or_else(|| JsError::new("no such case"))?;
+        LIST.with(|l| l.borrow().as_ref().map(|list| f(list, *c)))
+            .ok_or_else(|| JsError::new("lookup_load first"))
+    }
+
+    /// Do the scanner and the full parse give the same answer for this case?
+    #[wasm_bindgen]
+    pub fn lookup_check(case: usize) -> Result<bool, JsError> {
+        with_case(case, |list, c| {
+            let new = super::lookups::answer(list, c, false);
+            new.is_ok() && new == super::lookups::answer(list, c, true)
+        })
+    }
+
+    /// One call of a case, through the full parse (`old`) or the scanner.
+    #[wasm_bindgen]
+    pub fn lookup_run(case: usize, old: bool) -> Result<usize, JsError> {
+        with_case(case, |list, c| super::lookups::run(list, c, old))
     }
 
     /// Current linear memory size in bytes (it only ever grows, so after a call it is the peak).
