@@ -201,3 +201,18 @@ fn wrangler_deploy_dry_run_bundles_the_worker() {
     assert!(text.contains("--dry-run: exiting now"), "{text}");
     println!("{}", text.lines().find(|l| l.contains("Total Upload")).unwrap_or(""));
 }
+
+/// The bundle workerd downloads and compiles on a cold start stays within issue 6's
+/// budget: wasm + JS glue at most 250 KB gzipped (`gzip -9`, as the benchmark reports).
+#[test]
+fn bundle_fits_the_250_kb_gzip_budget() {
+    let gz = |file: &str| -> usize {
+        let path = root().join("build").join(file);
+        let out = Command::new("gzip").arg("-9c").arg(&path).output().expect("gzip");
+        assert!(out.status.success() && !out.stdout.is_empty(), "gzip {}: run scripts/build.sh first", path.display());
+        out.stdout.len()
+    };
+    let (wasm, js) = (gz("index_bg.wasm"), gz("index.js"));
+    println!("bundle, gzip -9: wasm {wasm} B + JS {js} B = {} KB", (wasm + js) / 1024);
+    assert!(wasm + js <= 250 * 1024, "bundle {} KB gzipped is over the 250 KB budget (wasm {wasm} B, JS {js} B)", (wasm + js) / 1024);
+}
