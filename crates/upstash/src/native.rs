@@ -77,11 +77,12 @@ pub(crate) fn check_endpoint(conn: &Connection) -> Result<(), ConfigError> {
 
 #[cfg(test)]
 mod tests {
-    use crate::{Client, ClientOptions, ConfigError, Connection, Error};
-
+    // The only test here needs a build without TLS (the workspace build turns `rustls` on
+    // through the CLI), so its imports live inside it: no unused-import warning either way.
     #[cfg(not(feature = "rustls"))]
     #[test]
     fn https_without_tls_is_a_config_error_naming_the_variable() {
+        use crate::{Client, ClientOptions, ConfigError, Connection, Error};
         let conn = Connection::new("https://x.test", None).expect("valid");
         let err = Client::new(conn, ClientOptions::default()).expect_err("no TLS");
         assert!(
