@@ -87,6 +87,20 @@ pub struct Header {
     pub count: usize,
 }
 
+impl Header {
+    /// The header of a list about to be built: the version is the placeholder that the
+    /// build patches once the symbols are hashed.
+    fn fresh(market: Market, upstream: &str, fetched_at: String, count: usize) -> Self {
+        Header {
+            market: market.as_str().to_string(),
+            version: VERSION_PLACEHOLDER.to_string(),
+            upstream: upstream.to_string(),
+            fetched_at,
+            count,
+        }
+    }
+}
+
 /// A whole list document as stored, parsed (validation, and the fallback of lookups and
 /// filters for documents [`lookup`] does not read).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,14 +127,7 @@ const VERSION_PLACEHOLDER: &str = "vvvvvvvvvvvvvvvv";
 impl StoredList {
     /// Builds the stored document for freshly processed symbols.
     pub fn build(market: Market, upstream: &str, fetched_at: String, symbols: &[Symbol]) -> Self {
-        let header = Header {
-            market: market.as_str().to_string(),
-            version: VERSION_PLACEHOLDER.to_string(),
-            upstream: upstream.to_string(),
-            fetched_at,
-            count: symbols.len(),
-        };
-        Self::assemble(header, symbols)
+        Self::assemble(Header::fresh(market, upstream, fetched_at, symbols.len()), symbols)
     }
 
     /// One buffer of exactly the document's size, written once (this runs inside the
@@ -132,33 +139,12 @@ impl StoredList {
     fn assemble(mut header: Header, symbols: &[Symbol]) -> Self {
         let size = document_size(&header, symbols);
         let mut out = Vec::with_capacity(size);
-        out.extend_from_slice(K_MARKET);
-        json_str(&mut out, &header.market);
-        out.extend_from_slice(K_VERSION);
-        let version_at = out.len() + 1;
-        json_str(&mut out, &header.version);
-        out.extend_from_slice(K_UPSTREAM);
-        json_str(&mut out, &header.upstream);
-        out.extend_from_slice(K_FETCHED_AT);
-        json_str(&mut out, &header.fetched_at);
-        out.extend_from_slice(K_COUNT);
-        json_uint(&mut out, header.count as u64);
-        out.extend_from_slice(K_SYMBOLS);
-        let start = out.len();
-        out.push(b'[');
-        for (i, s) in symbols.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            json_symbol(&mut out, s);
-        }
-        out.push(b']');
-        let version = content_version(&out[start..]);
+        out.push(b'{');
+        let version_at = write_head(&mut out, &header, &header.version, header.count);
         // The placeholder has the version's width (a header parsed back from stored bytes
         // may carry any version, but `build_with_header` resets it to the placeholder).
-        if header.version.len() == version.len() {
-            out[version_at..version_at + version.len()].copy_from_slice(version.as_bytes());
-        }
+        let patch = header.version.len() == VERSION_PLACEHOLDER.len();
+        let version = write_array(&mut out, symbols, version_at, patch, json_symbol);
         out.push(b'}');
         debug_assert_eq!(out.len(), size, "document_size is exact");
         header.version = version;
@@ -319,31 +305,8 @@ impl StoredList {
         out.extend_from_slice(b"{\"source\":\"");
         out.extend_from_slice(source.as_str().as_bytes());
         out.extend_from_slice(b"\",");
-        out.extend_from_slice(&K_MARKET[1..]);
-        json_str(&mut out, &h.market);
-        out.extend_from_slice(K_VERSION);
-        let version_at = out.len() + 1;
-        json_str(&mut out, VERSION_PLACEHOLDER);
-        out.extend_from_slice(K_UPSTREAM);
-        json_str(&mut out, &h.upstream);
-        out.extend_from_slice(K_FETCHED_AT);
-        json_str(&mut out, &h.fetched_at);
-        out.extend_from_slice(K_COUNT);
-        json_uint(&mut out, objects.len() as u64);
-        out.extend_from_slice(K_SYMBOLS);
-        let start = out.len();
-        out.push(b'[');
-        for (i, o) in objects.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(o);
-        }
-        out.push(b']');
-        let version = content_version(&out[start..]);
-        if let Some(slot) = out.get_mut(version_at..version_at + version.len()) {
-            slot.copy_from_slice(version.as_bytes());
-        }
+        let version_at = write_head(&mut out, h, VERSION_PLACEHOLDER, objects.len());
+        write_array(&mut out, &objects, version_at, true, |out, o| out.extend_from_slice(o));
         out.push(b'}');
         debug_assert_eq!(out.len(), size, "the body's size is exact");
         out
@@ -381,13 +344,7 @@ pub(crate) const K_ONBOARD_DATE: &[u8] = b",\"onboardDate\":";
 /// hand-written serialisation is tested against (byte for byte). Not used by the Worker.
 #[doc(hidden)]
 pub fn build_serde(market: Market, upstream: &str, fetched_at: String, symbols: &[Symbol]) -> Vec<u8> {
-    let header = Header {
-        market: market.as_str().to_string(),
-        version: VERSION_PLACEHOLDER.to_string(),
-        upstream: upstream.to_string(),
-        fetched_at,
-        count: symbols.len(),
-    };
+    let header = Header::fresh(market, upstream, fetched_at, symbols.len());
     let mut bytes = serde_json::to_vec(&header).unwrap_or_default();
     bytes.pop();
     let version_at = find(&bytes, VERSION_PLACEHOLDER.as_bytes());
@@ -605,6 +562,46 @@ fn json_int(out: &mut Vec<u8>, v: i64) {
         out.push(b'-');
     }
     json_uint(out, v.unsigned_abs());
+}
+
+/// Writes the header's fields, from `"market"` up to `,"symbols":` (the caller wrote the
+/// opening brace and anything before it), with `version` and `count` as given; returns
+/// where the version's text starts, for [`write_array`] to patch.
+fn write_head(out: &mut Vec<u8>, h: &Header, version: &str, count: usize) -> usize {
+    out.extend_from_slice(&K_MARKET[1..]);
+    json_str(out, &h.market);
+    out.extend_from_slice(K_VERSION);
+    let version_at = out.len() + 1;
+    json_str(out, version);
+    out.extend_from_slice(K_UPSTREAM);
+    json_str(out, &h.upstream);
+    out.extend_from_slice(K_FETCHED_AT);
+    json_str(out, &h.fetched_at);
+    out.extend_from_slice(K_COUNT);
+    json_uint(out, count as u64);
+    out.extend_from_slice(K_SYMBOLS);
+    version_at
+}
+
+/// Writes the symbols array (each item with `item`), hashes it into the list's version
+/// and, when `patch`, writes that version over the placeholder at `version_at`.
+fn write_array<T>(out: &mut Vec<u8>, items: &[T], version_at: usize, patch: bool, mut item: impl FnMut(&mut Vec<u8>, &T)) -> String {
+    let start = out.len();
+    out.push(b'[');
+    for (i, s) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        item(out, s);
+    }
+    out.push(b']');
+    let version = content_version(&out[start..]);
+    if patch {
+        if let Some(slot) = out.get_mut(version_at..version_at + version.len()) {
+            slot.copy_from_slice(version.as_bytes());
+        }
+    }
+    version
 }
 
 /// 64-bit FNV-1a of the symbols JSON, as 16 hex digits: changes whenever the list does.

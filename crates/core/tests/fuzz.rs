@@ -34,7 +34,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
-use proptest::test_runner::{Config, RngAlgorithm, RngSeed, TestCaseError, TestRunner};
+use proptest::test_runner::{TestCaseError, TestRunner};
+
+mod common;
+use common::{env_u64, runner};
 use symbols_core::exchange_info::{parse, parse_serde, ProcessError};
 use symbols_core::request::{self, percent_decode, route, Filter, Route, RouteError};
 use symbols_core::symbols::{Source, StoredList, Symbol};
@@ -151,31 +154,11 @@ const PROPS: &[Prop] = &[
     Prop { name: "stored_list_arbitrary", cases: 256, run: stored_list_arbitrary },
 ];
 
-fn env_u64(name: &str) -> Option<u64> {
-    let v = std::env::var(name).ok()?;
-    let v = v.trim();
-    match v.strip_prefix("0x") {
-        Some(hex) => u64::from_str_radix(hex, 16).ok(),
-        None => v.parse().ok(),
-    }
-}
-
-fn runner(seed: u64, cases: u32) -> TestRunner {
-    TestRunner::new(Config {
-        cases,
-        rng_algorithm: RngAlgorithm::ChaCha,
-        rng_seed: RngSeed::Fixed(seed),
-        failure_persistence: None,
-        max_shrink_iters: 4096,
-        ..Config::default()
-    })
-}
 
 /// A test-suite run of one property: fixed seed and case count unless overridden.
 fn suite(name: &str) {
     let prop = PROPS.iter().find(|p| p.name == name).expect("property is in PROPS");
-    let seed = env_u64("FUZZ_SEED").unwrap_or(SUITE_SEED);
-    let cases = env_u64("FUZZ_CASES").map_or(prop.cases, |n| n.clamp(1, u64::from(u32::MAX)) as u32);
+    let (seed, cases) = common::seed_and_cases(SUITE_SEED, prop.cases);
     if let Err(e) = (prop.run)(&mut runner(seed, cases)) {
         panic!(
             "fuzz property {name} failed (seed {seed}, {cases} cases): {e}\n\
@@ -1408,27 +1391,7 @@ fn route_round_trip(r: &mut TestRunner) -> Result<(), String> {
 // =============================================================================================
 
 fn symbol_value() -> impl Strategy<Value = Symbol> {
-    let o = || proptest::option::of(text(10));
-    (
-        (text(12), text(8), text(6), text(6)),
-        (o(), o(), o(), o(), o()),
-        (o(), o(), proptest::option::of(any::<i64>()), proptest::option::of(any::<i64>())),
-    )
-        .prop_map(|((symbol, status, base_asset, quote_asset), (tick_size, step_size, min_qty, max_qty, min_notional), (contract_type, margin_asset, delivery_date, onboard_date))| Symbol {
-            symbol,
-            status,
-            base_asset,
-            quote_asset,
-            tick_size,
-            step_size,
-            min_qty,
-            max_qty,
-            min_notional,
-            contract_type,
-            margin_asset,
-            delivery_date,
-            onboard_date,
-        })
+    common::symbols_from(text(12), text(8), text(6), text(6), text(10))
 }
 
 #[derive(Clone, Debug)]

@@ -16,7 +16,9 @@ use std::fmt;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
-use proptest::test_runner::{Config, RngAlgorithm, RngSeed, TestCaseError, TestRunner};
+use proptest::test_runner::{TestCaseError, TestRunner};
+mod common;
+
 use symbols_core::lookup;
 use symbols_core::request::Filter;
 use symbols_core::symbols::{Source, StoredList, Symbol};
@@ -24,26 +26,9 @@ use symbols_core::Market;
 
 const SUITE_SEED: u64 = 0x5eed_f022_2026_0006;
 
-fn env_u64(name: &str) -> Option<u64> {
-    let v = std::env::var(name).ok()?;
-    let v = v.trim();
-    match v.strip_prefix("0x") {
-        Some(hex) => u64::from_str_radix(hex, 16).ok(),
-        None => v.parse().ok(),
-    }
-}
-
 fn suite(name: &str, cases: u32, run: fn(&mut TestRunner) -> Result<(), String>) {
-    let seed = env_u64("FUZZ_SEED").unwrap_or(SUITE_SEED);
-    let cases = env_u64("FUZZ_CASES").map_or(cases, |n| n.clamp(1, u64::from(u32::MAX)) as u32);
-    let mut runner = TestRunner::new(Config {
-        cases,
-        rng_algorithm: RngAlgorithm::ChaCha,
-        rng_seed: RngSeed::Fixed(seed),
-        failure_persistence: None,
-        max_shrink_iters: 4096,
-        ..Config::default()
-    });
+    let (seed, cases) = common::seed_and_cases(SUITE_SEED, cases);
+    let mut runner = common::runner(seed, cases);
     if let Err(e) = run(&mut runner) {
         panic!(
             "property {name} failed (seed {seed}, {cases} cases): {e}\n\
@@ -109,27 +94,7 @@ fn assets() -> impl Strategy<Value = String> + Clone {
 }
 
 fn symbol() -> impl Strategy<Value = Symbol> {
-    let o = || proptest::option::of(text(10));
-    (
-        (names(), statuses(), assets(), assets()),
-        (o(), o(), o(), o(), o()),
-        (o(), o(), proptest::option::of(any::<i64>()), proptest::option::of(any::<i64>())),
-    )
-        .prop_map(|((symbol, status, base_asset, quote_asset), (tick_size, step_size, min_qty, max_qty, min_notional), (contract_type, margin_asset, delivery_date, onboard_date))| Symbol {
-            symbol,
-            status,
-            base_asset,
-            quote_asset,
-            tick_size,
-            step_size,
-            min_qty,
-            max_qty,
-            min_notional,
-            contract_type,
-            margin_asset,
-            delivery_date,
-            onboard_date,
-        })
+    common::symbols_from(names(), statuses(), assets(), assets(), text(10))
 }
 
 #[derive(Clone, Debug)]
