@@ -7,7 +7,8 @@
 #
 # Runs, side by side for the given time (default 60 s), the ignored `long_run` of
 #   crates/core/tests/fuzz.rs                 exchangeInfo parsing, routing and percent-
-#                                             decoding, stored list documents (10 properties)
+#                                             decoding, stored list documents, lookups and
+#                                             filters on stored bytes (12 properties)
 #   crates/upstash/src/response.rs fuzz_tests the Upstash REST reply decoding (3 properties)
 # Each picks fresh random seeds, runs the properties in batches (the one with the least time
 # so far next) and prints its case counts. A failure prints proptest's minimal input and the

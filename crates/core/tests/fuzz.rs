@@ -14,6 +14,7 @@
 //! | `route_round_trip` | `request::route` | percent-encoded symbol, list filter and refresh routes for both markets come back as the values encoded |
 //! | `stored_list_round_trip` | `symbols::StoredList` | `build` (byte-identical to serde_json's `build_serde`) -> `from_bytes` -> header, `parse`, `find`, `response_body` |
 //! | `stored_list_arbitrary` | `symbols::StoredList::from_bytes` | random bytes, header-shaped bytes and mutations of stored documents: no panic, bounded allocation, accepted -> right market, and `response_body` / `filtered_body` are JSON whenever the input was |
+//! | `lookup_equivalence`, `lookup_odd_bytes` | `symbols::StoredList::find` / `filtered_body` (the `lookup` scanner) | in `props/lookup.rs`: equal to the full-parse path on generated lists, and on damaged or other-writer documents (the same answer or the same error) |
 //!
 //! Two ways to run them:
 //! - `cargo test -p symbols-core --test fuzz`: each property once, with a fixed seed and a
@@ -37,6 +38,8 @@ use proptest::sample::select;
 use proptest::test_runner::{TestCaseError, TestRunner};
 
 mod common;
+#[path = "props/lookup.rs"]
+mod lookup_props;
 use common::{env_u64, runner};
 use symbols_core::exchange_info::{parse, parse_serde, ProcessError};
 use symbols_core::request::{self, percent_decode, route, Filter, Route, RouteError};
@@ -152,6 +155,8 @@ const PROPS: &[Prop] = &[
     Prop { name: "route_round_trip", cases: 512, run: route_round_trip },
     Prop { name: "stored_list_round_trip", cases: 128, run: stored_list_round_trip },
     Prop { name: "stored_list_arbitrary", cases: 256, run: stored_list_arbitrary },
+    Prop { name: "lookup_equivalence", cases: 256, run: lookup_props::lookup_equivalence },
+    Prop { name: "lookup_odd_bytes", cases: 512, run: lookup_props::lookup_odd_bytes },
 ];
 
 
@@ -269,6 +274,14 @@ fn stored_list_round_trip_suite() {
 #[test]
 fn stored_list_arbitrary_suite() {
     suite("stored_list_arbitrary");
+}
+#[test]
+fn lookup_equivalence_suite() {
+    suite("lookup_equivalence");
+}
+#[test]
+fn lookup_odd_bytes_suite() {
+    suite("lookup_odd_bytes");
 }
 
 // =============================================================================================

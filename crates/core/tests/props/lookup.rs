@@ -7,8 +7,9 @@
 //! | `lookup_equivalence` | generated lists (escapes, controls, non-ASCII, names differing only in case, duplicates): the scanner reads every built document itself, and `find` / `filtered_body` equal the old path, body bytes included |
 //! | `lookup_odd_bytes` | the same documents mutated (flips, inserted tokens and whitespace, deletions, truncation inside the array) or rewritten as another writer would (spacing, key order, `\uXXXX` escapes): the same answer or the same error as the old path |
 //!
-//! Seeded like `tests/fuzz.rs`: a fixed seed in the suite, `FUZZ_SEED=<u64>` and
-//! `FUZZ_CASES=<n>` to replay or widen a run. The recorded exchange payloads are checked in
+//! A module of `tests/fuzz.rs`: its suite runs both properties with a fixed seed and its
+//! long run (`scripts/fuzz.sh`) fuzzes them with the others; `FUZZ_SEED=<u64>` and
+//! `FUZZ_CASES=<n>` replay or widen a run. The recorded exchange payloads are checked in
 //! `crates/bench-tools/tests/lookup.rs` (they live in `fake-exchange`).
 
 use std::fmt;
@@ -17,35 +18,11 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::{TestCaseError, TestRunner};
-mod common;
 
 use symbols_core::lookup;
 use symbols_core::request::Filter;
 use symbols_core::symbols::{Source, StoredList, Symbol};
 use symbols_core::Market;
-
-const SUITE_SEED: u64 = 0x5eed_f022_2026_0006;
-
-fn suite(name: &str, cases: u32, run: fn(&mut TestRunner) -> Result<(), String>) {
-    let (seed, cases) = common::seed_and_cases(SUITE_SEED, cases);
-    let mut runner = common::runner(seed, cases);
-    if let Err(e) = run(&mut runner) {
-        panic!(
-            "property {name} failed (seed {seed}, {cases} cases): {e}\n\
-             replay: FUZZ_SEED={seed} FUZZ_CASES={cases} cargo test -p symbols-core --test lookup {name}"
-        );
-    }
-}
-
-#[test]
-fn lookup_equivalence_suite() {
-    suite("lookup_equivalence", 256, lookup_equivalence);
-}
-
-#[test]
-fn lookup_odd_bytes_suite() {
-    suite("lookup_odd_bytes", 512, lookup_odd_bytes);
-}
 
 // =============================================================================================
 // Generators.
@@ -94,7 +71,7 @@ fn assets() -> impl Strategy<Value = String> + Clone {
 }
 
 fn symbol() -> impl Strategy<Value = Symbol> {
-    common::symbols_from(names(), statuses(), assets(), assets(), text(10))
+    crate::common::symbols_from(names(), statuses(), assets(), assets(), text(10))
 }
 
 #[derive(Clone, Debug)]
@@ -176,7 +153,7 @@ fn check_list(list: &StoredList, needles: &[String], filters: &[Filter]) -> Resu
     Ok(())
 }
 
-fn lookup_equivalence(r: &mut TestRunner) -> Result<(), String> {
+pub fn lookup_equivalence(r: &mut TestRunner) -> Result<(), String> {
     r.run(&(doc(8), vec(filter(), 1..6), vec(text(8), 0..3)), |(d, mut filters, mut needles)| {
         let list = StoredList::from_bytes(d.market, d.list().as_bytes().to_vec());
         let Some(list) = list else { return Err(TestCaseError::fail("a built document was refused")) };
@@ -298,7 +275,7 @@ fn rewrite(bytes: &[u8], w: Writer) -> Vec<u8> {
     }
 }
 
-fn lookup_odd_bytes(r: &mut TestRunner) -> Result<(), String> {
+pub fn lookup_odd_bytes(r: &mut TestRunner) -> Result<(), String> {
     let writer = prop_oneof![Just(None), Just(Some(Writer::Sorted)), Just(Some(Writer::Pretty)), Just(Some(Writer::Python)), Just(Some(Writer::AsciiOnly))];
     r.run(&(doc(5), writer, vec(damage(), 0..3), vec(filter(), 1..4)), |(d, w, ds, mut filters)| {
         let built = d.list().as_bytes().to_vec();
