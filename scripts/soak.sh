@@ -162,6 +162,8 @@ workerd_rss_kb() {
 }
 rss_sample() {
   echo "$1 $(date +%s) $(workerd_rss_kb)" >> "$TMP/rss.txt"
+  # The Worker's own view: its wasm linear memory (grows only; flat under load = no leak).
+  echo "$1 $(curl -sS -m 10 "$WORKER/metrics" 2>/dev/null | awk '/^symbols_instance_wasm_memory_bytes /{print $2}')" >> "$TMP/wasm.txt"
   # Per process too: pid, command, RSS kB, CPU time so far (utime + stime, clock ticks).
   local pid
   for pid in $(descendants "$WRANGLER_PID") "$WRANGLER_PID"; do
@@ -319,6 +321,11 @@ const rssRows = [["all workerd processes", "all"], ["the Worker's runtime", "run
   return [`RSS, ${label} (MB): before; every 10 s under load; after, +5 s idle; trend`,
     `${at("before", k)}; ${during.map((r) => mb(r[k])).join(", ")}; ${at("after", k)}, ${at("idle", k)}; ${s >= 0 ? "+" : ""}${s.toFixed(1)} MB/min`];
 });
+// wasm.txt: "<phase> <bytes>" (empty when the scrape failed under load).
+const wasm = lines("wasm.txt").map((l) => l.split(" ")).map(([phase, b]) => ({ phase, mb: b ? mb(Number(b) / 1048576) : "?" }));
+const wasmAt = (p) => (wasm.find((w) => w.phase === p) || { mb: "?" }).mb;
+const wasmRow = ["wasm linear memory of the Worker (MB, from /metrics): before; every 10 s under load; after, +5 s idle",
+  `${wasmAt("before")}; ${wasm.filter((w) => w.phase === "during").map((w) => w.mb).join(", ")}; ${wasmAt("after")}, ${wasmAt("idle")}`];
 // CPU seconds used between the "before" and "after" samples, per kind of process.
 const procs = lines("rss-processes.txt").map((l) => { const [phase, pid, comm, , ticks] = l.split(" "); return { phase, pid, comm, ticks: Number(ticks) || 0 }; });
 const kind = (p) => (p.pid === runtimePid ? "runtime" : p.comm === "workerd" ? "proxy" : p.comm === "node" ? "node" : "other");
@@ -362,6 +369,7 @@ const rows = [
   ["last outcome", `spot ${outcome("spot")}; futures ${outcome("futures")}`],
   ["GET after the soak", `HTTP ${lastCode}`],
   ...rssRows,
+  wasmRow,
   ["CPU seconds during the soak: Worker's runtime / wrangler's dev proxy / wrangler (node)", `${cpu.runtime.toFixed(0)} / ${cpu.proxy.toFixed(0)} / ${cpu.node.toFixed(0)} s (of ${(seconds * require("os").cpus().length).toFixed(0)} core-seconds)`],
 ];
 console.log(`## Soak test (${secs} s)\n`);

@@ -39,3 +39,16 @@ pub fn log_sink(level: Level, line: &str) {
 pub fn client_log(line: &str) {
     worker::console_log!("{line}");
 }
+
+/// The size of this isolate's wasm linear memory, for `/metrics` (it only grows: a steady
+/// value under load means the Worker does not leak).
+pub fn wasm_memory_bytes() -> Option<u64> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        Some(core::arch::wasm32::memory_size::<0>() as u64 * 65_536)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        None
+    }
+}

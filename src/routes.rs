@@ -168,7 +168,11 @@ async fn dispatch(
         Route::Prometheus => {
             trace.route = "metrics";
             let metrics = app.metrics().await.ok();
-            let text = symbols_core::exposition::prometheus(metrics.as_deref());
+            let instance = symbols_core::exposition::InstanceGauges {
+                wasm_memory_bytes: crate::platform::wasm_memory_bytes(),
+                unflushed_hits: Market::ALL.iter().map(|&m| (m, app.unflushed_hits(m))).collect(),
+            };
+            let text = symbols_core::exposition::prometheus(metrics.as_deref(), &instance);
             Ok(Reply::bytes(200, "text/plain; version=0.0.4; charset=utf-8", text.into_bytes())
                 .header("Cache-Control", "no-store"))
         }

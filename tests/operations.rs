@@ -76,6 +76,12 @@ async fn prometheus_metrics_parse_and_move_with_traffic() {
     let failures = after["samples"]["symbols_upstream_failures_total"].as_array().cloned().unwrap_or_default();
     let restricted = failures.iter().find(|s| s["labels"]["market"] == "futures" && s["labels"]["reason"] == "451");
     assert_eq!(restricted.and_then(|s| s["value"].as_f64()), Some(1.0));
+    // The answering isolate's own gauges: its wasm memory (at least the 3.7 MB spot
+    // payload it processed), and no hits left unwritten once the counters landed.
+    assert_eq!(after["types"]["symbols_instance_wasm_memory_bytes"], "gauge");
+    let wasm = after["samples"]["symbols_instance_wasm_memory_bytes"][0]["value"].as_f64().unwrap_or(0.0);
+    assert!(wasm >= 3_700_000.0, "wasm memory {wasm}");
+    assert_eq!(sample(&after, "symbols_instance_unflushed_hits", "spot"), 0.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,8 +6,19 @@ use std::fmt::Write;
 use crate::market::Market;
 use crate::service::MarketMetrics;
 
-/// Prometheus text for the snapshot; `None` (Redis unreachable) exports only `symbols_redis_up 0`.
-pub fn prometheus(metrics: Option<&[(Market, MarketMetrics)]>) -> String {
+/// Gauges of the one isolate (or process) that renders the page, not of the service: on
+/// Cloudflare each scrape may reach another isolate.
+#[derive(Clone, Debug, Default)]
+pub struct InstanceGauges {
+    /// Size of the wasm linear memory, bytes (`None` outside wasm).
+    pub wasm_memory_bytes: Option<u64>,
+    /// Hits counted here and not yet written to Redis (see `COUNTER_FLUSH_MS`), per market.
+    pub unflushed_hits: Vec<(Market, u64)>,
+}
+
+/// Prometheus text for the snapshot and this instance's gauges; `None` (Redis
+/// unreachable) exports `symbols_redis_up 0` and the instance gauges only.
+pub fn prometheus(metrics: Option<&[(Market, MarketMetrics)]>, instance: &InstanceGauges) -> String {
     let mut out = String::new();
     let mut family = |name: &str, kind: &str, help: &str, rows: Vec<(String, String)>| {
         let _ = writeln!(out, "# HELP {name} {help}");
@@ -21,6 +32,20 @@ pub fn prometheus(metrics: Option<&[(Market, MarketMetrics)]>) -> String {
         "gauge",
         "Whether Redis answered the metrics read (1) or not (0).",
         vec![(String::new(), u8::from(metrics.is_some()).to_string())],
+    );
+    if let Some(bytes) = instance.wasm_memory_bytes {
+        family(
+            "symbols_instance_wasm_memory_bytes",
+            "gauge",
+            "wasm linear memory of the isolate that answered this scrape.",
+            vec![(String::new(), bytes.to_string())],
+        );
+    }
+    family(
+        "symbols_instance_unflushed_hits",
+        "gauge",
+        "Hits counted by the isolate that answered this scrape and not yet written to Redis.",
+        instance.unflushed_hits.iter().map(|(m, n)| (format!("{{market=\"{}\"}}", m.as_str()), n.to_string())).collect(),
     );
     let Some(metrics) = metrics else { return out };
     let per = |f: &dyn Fn(&MarketMetrics) -> Option<String>| -> Vec<(String, String)> {
@@ -135,4 +160,22 @@ Prometheus: <a href="/metrics">/metrics</a> · API: <a href="/openapi.json">/ope
 /// wasm carries anyway; `{}` on an f64 would link core's larger float formatting too.
 fn float_text(x: f64) -> String {
     serde_json::Number::from_f64(x).map_or_else(|| "NaN".to_string(), |n| n.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_gauges_are_exported_even_with_redis_down() {
+        let instance = InstanceGauges { wasm_memory_bytes: Some(1_179_648), unflushed_hits: vec![(Market::Spot, 3), (Market::Futures, 0)] };
+        let text = prometheus(None, &instance);
+        assert!(text.contains("symbols_redis_up 0\n"), "{text}");
+        assert!(text.contains("# TYPE symbols_instance_wasm_memory_bytes gauge\nsymbols_instance_wasm_memory_bytes 1179648\n"), "{text}");
+        assert!(text.contains("symbols_instance_unflushed_hits{market=\"spot\"} 3\n"), "{text}");
+        assert!(text.contains("symbols_instance_unflushed_hits{market=\"futures\"} 0\n"), "{text}");
+        // Natively there is no wasm memory to report: no family at all, not a fake 0.
+        let native = prometheus(None, &InstanceGauges::default());
+        assert!(!native.contains("wasm_memory"), "{native}");
+    }
 }
