@@ -30,17 +30,16 @@
 //! (`percent_decode_refuses_a_sign_after_percent`).
 
 use std::fmt;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::{TestCaseError, TestRunner};
+use testkit::fuzz::{splitmix, Prop, Suite};
 
 mod common;
 #[path = "props/lookup.rs"]
 mod lookup_props;
-use common::{env_u64, runner};
 use symbols_core::exchange_info::{parse, parse_serde, ProcessError};
 use symbols_core::request::{self, percent_decode, route, Filter, Route, RouteError};
 use symbols_core::symbols::{Source, StoredList, Symbol};
@@ -134,105 +133,39 @@ fn parse_alloc_bound(len: usize) -> usize {
 // The driver: one table of properties, run seeded (the test suite) or for a time (long_run).
 // =============================================================================================
 
-/// Fixed seed of the test-suite run.
-const SUITE_SEED: u64 = 0x5eed_f022_2026_0001;
-
-struct Prop {
-    name: &'static str,
-    /// Cases in the test-suite run (and per batch in the long run).
-    cases: u32,
-    run: fn(&mut TestRunner) -> Result<(), String>,
-}
-
-const PROPS: &[Prop] = &[
-    Prop { name: "exchange_info_arbitrary_bytes", cases: 256, run: exchange_info_arbitrary_bytes },
-    Prop { name: "exchange_info_structured", cases: 48, run: exchange_info_structured },
-    Prop { name: "exchange_info_perturbed", cases: 64, run: exchange_info_perturbed },
-    Prop { name: "exchange_info_truncated", cases: 16, run: exchange_info_truncated },
-    Prop { name: "exchange_info_mutated", cases: 192, run: exchange_info_mutated },
-    Prop { name: "percent_decode_model", cases: 512, run: percent_decode_model },
-    Prop { name: "route_arbitrary", cases: 384, run: route_arbitrary },
-    Prop { name: "route_round_trip", cases: 512, run: route_round_trip },
-    Prop { name: "stored_list_round_trip", cases: 128, run: stored_list_round_trip },
-    Prop { name: "stored_list_arbitrary", cases: 256, run: stored_list_arbitrary },
-    Prop { name: "lookup_equivalence", cases: 256, run: lookup_props::lookup_equivalence },
-    Prop { name: "lookup_odd_bytes", cases: 512, run: lookup_props::lookup_odd_bytes },
-];
-
+const SUITE: Suite = Suite {
+    crate_name: "symbols-core",
+    row_prefix: "",
+    replay: "cargo test -p symbols-core --test fuzz ",
+    seed: 0x5eed_f022_2026_0001,
+    honours_only: true,
+    props: &[
+        Prop { name: "exchange_info_arbitrary_bytes", cases: 256, run: exchange_info_arbitrary_bytes },
+        Prop { name: "exchange_info_structured", cases: 48, run: exchange_info_structured },
+        Prop { name: "exchange_info_perturbed", cases: 64, run: exchange_info_perturbed },
+        Prop { name: "exchange_info_truncated", cases: 16, run: exchange_info_truncated },
+        Prop { name: "exchange_info_mutated", cases: 192, run: exchange_info_mutated },
+        Prop { name: "percent_decode_model", cases: 512, run: percent_decode_model },
+        Prop { name: "route_arbitrary", cases: 384, run: route_arbitrary },
+        Prop { name: "route_round_trip", cases: 512, run: route_round_trip },
+        Prop { name: "stored_list_round_trip", cases: 128, run: stored_list_round_trip },
+        Prop { name: "stored_list_arbitrary", cases: 256, run: stored_list_arbitrary },
+        Prop { name: "lookup_equivalence", cases: 256, run: lookup_props::lookup_equivalence },
+        Prop { name: "lookup_odd_bytes", cases: 512, run: lookup_props::lookup_odd_bytes },
+    ],
+};
 
 /// A test-suite run of one property: fixed seed and case count unless overridden.
 fn suite(name: &str) {
-    let prop = PROPS.iter().find(|p| p.name == name).expect("property is in PROPS");
-    let (seed, cases) = common::seed_and_cases(SUITE_SEED, prop.cases);
-    if let Err(e) = (prop.run)(&mut runner(seed, cases)) {
-        panic!(
-            "fuzz property {name} failed (seed {seed}, {cases} cases): {e}\n\
-             replay: FUZZ_SEED={seed} FUZZ_CASES={cases} cargo test -p symbols-core --test fuzz {name}"
-        );
-    }
+    SUITE.run_one(name);
 }
 
-/// SplitMix64: independent-looking seeds from a counter.
-fn splitmix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-/// Every property in turn, one batch (`cases` cases, a fresh seed) at a time, the one that
-/// has had the least time first, until `FUZZ_SECONDS` (default 60) have passed. A failing property is reported with its replay
-/// command and not run again; the test fails at the end if any did.
+/// Every property in turn, in batches with fresh seeds, until `FUZZ_SECONDS` (default 60)
+/// have passed (`FUZZ_ONLY=<substring>` restricts it); see testkit's `fuzz` module.
 #[test]
 #[ignore = "long fuzz run: scripts/fuzz.sh [seconds]"]
 fn long_run() {
-    let seconds = env_u64("FUZZ_SECONDS").unwrap_or(60);
-    let only = std::env::var("FUZZ_ONLY").unwrap_or_default();
-    let base = env_u64("FUZZ_SEED").unwrap_or_else(|| {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-        now.as_nanos() as u64 ^ u64::from(std::process::id()).rotate_left(32)
-    });
-    let props: Vec<&Prop> = PROPS.iter().filter(|p| p.name.contains(only.as_str())).collect();
-    assert!(!props.is_empty(), "FUZZ_ONLY={only:?} matches no property");
-    let started = Instant::now();
-    let deadline = started + Duration::from_secs(seconds);
-    let mut cases = vec![0u64; props.len()];
-    let mut spent = vec![Duration::ZERO; props.len()];
-    let mut failures: Vec<String> = Vec::new();
-    let mut failed = vec![false; props.len()];
-    let mut counter = 0u64;
-    eprintln!("fuzz: {} properties for {seconds} s (base seed {base})", props.len());
-    // Next: the property that has had the least time so far (each gets about the same).
-    while Instant::now() < deadline {
-        let Some(i) = (0..props.len()).filter(|&i| !failed[i]).min_by_key(|&i| spent[i]) else { break };
-        let prop = props[i];
-        counter += 1;
-        let seed = splitmix(base.wrapping_add(counter));
-        let t = Instant::now();
-        let result = (prop.run)(&mut runner(seed, prop.cases));
-        spent[i] += t.elapsed();
-        match result {
-            Ok(()) => cases[i] += u64::from(prop.cases),
-            Err(e) => {
-                failed[i] = true;
-                let msg = format!(
-                    "{}: {e}\n  replay: FUZZ_SEED={seed} FUZZ_CASES={} cargo test -p symbols-core --test fuzz {}",
-                    prop.name, prop.cases, prop.name
-                );
-                eprintln!("fuzz: FAILED {msg}");
-                failures.push(msg);
-            }
-        }
-    }
-    let total: u64 = cases.iter().sum();
-    println!("\nfuzz summary (symbols-core, {:.0} s, base seed {base})", started.elapsed().as_secs_f64());
-    println!("| property | cases | seconds | result |\n|---|---:|---:|---|");
-    for (i, prop) in props.iter().enumerate() {
-        let result = if failed[i] { "FAILED" } else { "ok" };
-        println!("| {} | {} | {:.1} | {result} |", prop.name, cases[i], spent[i].as_secs_f64());
-    }
-    println!("| **total** | **{total}** | | {} failed |", failures.len());
-    assert!(failures.is_empty(), "{} fuzz properties failed:\n{}", failures.len(), failures.join("\n"));
+    SUITE.long_run();
 }
 
 #[test]

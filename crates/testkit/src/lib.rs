@@ -5,6 +5,9 @@
 //! - [`ChildGuard`]: a child process killed (with its process group) when dropped,
 //!   so a failing or panicking test leaves no orphans.
 //! - [`RedisServer`]: a real `redis-server` on a free port with its own temp dir.
+//! - [`fuzz`]: the seeded / timed property-fuzzing driver of the crates' fuzz suites.
+
+pub mod fuzz;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

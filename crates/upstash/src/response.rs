@@ -361,13 +361,13 @@ mod tests {
 #[cfg(test)]
 mod fuzz_tests {
     use std::fmt;
-    use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
     use base64::Engine as _;
     use proptest::collection::vec;
     use proptest::prelude::*;
     use proptest::sample::select;
-    use proptest::test_runner::{Config, RngAlgorithm, RngSeed, TestCaseError, TestRunner};
+    use proptest::test_runner::{TestCaseError, TestRunner};
+    use testkit::fuzz::{Prop, Suite};
 
     use super::{batch, single};
     use crate::error::{truncate, Error, RedisError, MAX_BODY_CHARS};
@@ -375,146 +375,52 @@ mod fuzz_tests {
 
     // ---- driver --------------------------------------------------------------------------
 
-    const SUITE_SEED: u64 = 0x5eed_f022_2026_0002;
-
-    struct Prop {
-        name: &'static str,
-        cases: u32,
-        run: fn(&mut TestRunner) -> Result<(), String>,
-    }
-
-    const PROPS: &[Prop] = &[
-        Prop {
-            name: "single_model",
-            cases: 256,
-            run: single_model,
-        },
-        Prop {
-            name: "batch_model",
-            cases: 192,
-            run: batch_model,
-        },
-        Prop {
-            name: "arbitrary_bodies",
-            cases: 384,
-            run: arbitrary_bodies,
-        },
-    ];
-
-    fn env_u64(name: &str) -> Option<u64> {
-        std::env::var(name).ok()?.trim().parse().ok()
-    }
-
-    fn runner(seed: u64, cases: u32) -> TestRunner {
-        TestRunner::new(Config {
-            cases,
-            rng_algorithm: RngAlgorithm::ChaCha,
-            rng_seed: RngSeed::Fixed(seed),
-            failure_persistence: None,
-            max_shrink_iters: 4096,
-            ..Config::default()
-        })
-    }
-
-    fn suite(name: &str) {
-        let prop = PROPS.iter().find(|p| p.name == name).expect("listed");
-        let seed = env_u64("FUZZ_SEED").unwrap_or(SUITE_SEED);
-        let cases = env_u64("FUZZ_CASES").map_or(prop.cases, |n| n.clamp(1, 1 << 31) as u32);
-        if let Err(e) = (prop.run)(&mut runner(seed, cases)) {
-            panic!(
-                "fuzz property {name} failed (seed {seed}, {cases} cases): {e}\nreplay: \
-                 FUZZ_SEED={seed} FUZZ_CASES={cases} \
-                 cargo test -p upstash-rest --lib fuzz_tests::{name}"
-            );
-        }
-    }
-
-    fn splitmix(mut z: u64) -> u64 {
-        z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
+    const SUITE: Suite = Suite {
+        crate_name: "upstash-rest",
+        row_prefix: "upstash ",
+        replay: "cargo test -p upstash-rest --lib fuzz_tests::",
+        seed: 0x5eed_f022_2026_0002,
+        // FUZZ_ONLY names core properties (scripts/fuzz.sh): this crate runs all of its own.
+        honours_only: false,
+        props: &[
+            Prop {
+                name: "single_model",
+                cases: 256,
+                run: single_model,
+            },
+            Prop {
+                name: "batch_model",
+                cases: 192,
+                run: batch_model,
+            },
+            Prop {
+                name: "arbitrary_bodies",
+                cases: 384,
+                run: arbitrary_bodies,
+            },
+        ],
+    };
 
     #[test]
     fn single_model_suite() {
-        suite("single_model");
+        SUITE.run_one("single_model");
     }
 
     #[test]
     fn batch_model_suite() {
-        suite("batch_model");
+        SUITE.run_one("batch_model");
     }
 
     #[test]
     fn arbitrary_bodies_suite() {
-        suite("arbitrary_bodies");
+        SUITE.run_one("arbitrary_bodies");
     }
 
-    /// Batches with fresh seeds, the property with the least time so far first, until
-    /// `FUZZ_SECONDS` (default 60) have passed.
+    /// Every property in turn, in batches with fresh seeds, until `FUZZ_SECONDS` have passed.
     #[test]
     #[ignore = "long fuzz run: scripts/fuzz.sh [seconds]"]
     fn long_run() {
-        let seconds = env_u64("FUZZ_SECONDS").unwrap_or(60);
-        let base = env_u64("FUZZ_SEED").unwrap_or_else(|| {
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default();
-            now.as_nanos() as u64 ^ u64::from(std::process::id()).rotate_left(32)
-        });
-        let started = Instant::now();
-        let deadline = started + Duration::from_secs(seconds);
-        let mut cases = [0u64; PROPS.len()];
-        let mut spent = [Duration::ZERO; PROPS.len()];
-        let mut failures: Vec<String> = Vec::new();
-        let mut failed = [false; PROPS.len()];
-        let mut counter = 0u64;
-        // Next: the property that has had the least time so far.
-        while Instant::now() < deadline {
-            let next = (0..PROPS.len()).filter(|&i| !failed[i]).min_by_key(|&i| spent[i]);
-            let Some(i) = next else { break };
-            let prop = &PROPS[i];
-            counter += 1;
-            let seed = splitmix(base.wrapping_add(counter));
-            let t = Instant::now();
-            let result = (prop.run)(&mut runner(seed, prop.cases));
-            spent[i] += t.elapsed();
-            match result {
-                Ok(()) => cases[i] += u64::from(prop.cases),
-                Err(e) => {
-                    failed[i] = true;
-                    let msg = format!(
-                        "{}: {e}\n  replay: FUZZ_SEED={seed} FUZZ_CASES={} cargo test -p \
-                         upstash-rest --lib fuzz_tests::{}",
-                        prop.name, prop.cases, prop.name
-                    );
-                    eprintln!("fuzz: FAILED {msg}");
-                    failures.push(msg);
-                }
-            }
-        }
-        let total: u64 = cases.iter().sum();
-        println!(
-            "\nfuzz summary (upstash-rest, {:.0} s, base seed {base})",
-            started.elapsed().as_secs_f64()
-        );
-        println!("| property | cases | seconds | result |\n|---|---:|---:|---|");
-        for (i, prop) in PROPS.iter().enumerate() {
-            let result = if failed[i] { "FAILED" } else { "ok" };
-            let secs = spent[i].as_secs_f64();
-            println!(
-                "| upstash {} | {} | {secs:.1} | {result} |",
-                prop.name, cases[i]
-            );
-        }
-        println!("| **total** | **{total}** | | {} failed |", failures.len());
-        assert!(
-            failures.is_empty(),
-            "{} fuzz properties failed:\n{}",
-            failures.len(),
-            failures.join("\n")
-        );
+        SUITE.long_run();
     }
 
     // ---- a JSON model (duplicate keys, chosen escapes) and its expected decoding ----------
