@@ -49,18 +49,12 @@ thread_local! {
     static LOCAL: RefCell<[Option<Local>; 2]> = const { RefCell::new([None, None]) };
 }
 
-fn slot(market: Market) -> usize {
-    match market {
-        Market::Spot => 0,
-        Market::Futures => 1,
-    }
-}
 
 /// The isolate's copy, if fresh, as a new stream over the same bytes.
 fn local_get(market: Market, now_ms: f64) -> Option<Hit> {
     LOCAL.with(|l| {
         let l = l.borrow();
-        let local = l[slot(market)].as_ref().filter(|c| c.expires_ms > now_ms)?;
+        let local = l[market.index()].as_ref().filter(|c| c.expires_ms > now_ms)?;
         // `new Response(bytes).body`: a stream over the JS bytes without copying them into wasm.
         let resp = web_sys::Response::new_with_opt_buffer_source(Some(&local.body)).ok()?;
         let stream = resp.body()?;
@@ -69,12 +63,12 @@ fn local_get(market: Market, now_ms: f64) -> Option<Hit> {
 }
 
 fn local_put(market: Market, etag: String, body: Uint8Array, expires_ms: f64) {
-    LOCAL.with(|l| l.borrow_mut()[slot(market)] = Some(Local { etag, body, expires_ms }));
+    LOCAL.with(|l| l.borrow_mut()[market.index()] = Some(Local { etag, body, expires_ms }));
 }
 
 /// Forgets this isolate's copies (a refresh in this isolate replaces them right after).
 fn local_clear(market: Market) {
-    LOCAL.with(|l| l.borrow_mut()[slot(market)] = None);
+    LOCAL.with(|l| l.borrow_mut()[market.index()] = None);
 }
 
 async fn lookup(market: Market) -> Option<Response> {
@@ -127,10 +121,11 @@ pub async fn put(market: Market, list: &StoredList, ttl_secs: u64, isolate_ttl_s
     let headers = Headers::new();
     let _ = headers.set("Cache-Control", &format!("public, max-age={ttl_secs}"));
     let _ = headers.set("Content-Type", "application/json; charset=utf-8");
-    let _ = headers.set(ETAG, &list.etag());
+    let etag = list.etag();
+    let _ = headers.set(ETAG, &etag);
     let _ = headers.set(EXPIRES, &(expires as u64).to_string());
     if isolate_ttl_secs > 0 {
-        local_put(market, list.etag(), bytes.clone(), now + isolate_ttl_secs.min(ttl_secs) as f64 * 1000.0);
+        local_put(market, etag, bytes.clone(), now + isolate_ttl_secs.min(ttl_secs) as f64 * 1000.0);
     }
     if let Ok(resp) = web_sys::Response::new_with_opt_buffer_source(Some(&bytes)) {
         let resp = Response::from(resp).with_headers(headers);

@@ -16,6 +16,14 @@ impl Market {
     /// Both markets, in the order warmup refreshes them.
     pub const ALL: [Market; 2] = [Market::Spot, Market::Futures];
 
+    /// This market's position in [`Market::ALL`], for per-market arrays.
+    pub fn index(self) -> usize {
+        match self {
+            Market::Spot => 0,
+            Market::Futures => 1,
+        }
+    }
+
     /// `spot` or `futures`: the name used in routes, keys and logs.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -54,6 +62,18 @@ impl FromStr for Market {
             "spot" => Ok(Market::Spot),
             "futures" => Ok(Market::Futures),
             other => Err(UnknownMarket(other.chars().take(32).collect())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Market;
+
+    #[test]
+    fn index_is_the_position_in_all() {
+        for (i, m) in Market::ALL.iter().enumerate() {
+            assert_eq!(m.index(), i, "{m}");
         }
     }
 }

@@ -190,12 +190,6 @@ struct HitTally {
 /// so its mark would otherwise block every later flush of the isolate.
 const FLUSH_PRESUMED_DEAD_MS: u64 = 30_000;
 
-fn slot(m: Market) -> usize {
-    match m {
-        Market::Spot => 0,
-        Market::Futures => 1,
-    }
-}
 
 /// First wait between polls of a held lock; doubles up to [`POLL_MAX_MS`] so a crowd of
 /// waiters does not turn into a crowd of Redis requests.
@@ -496,7 +490,7 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
             self.incr(market, key, 1).await;
             return;
         }
-        let i = slot(market);
+        let i = market.index();
         let pending = &self.tally.pending[i];
         pending.set(pending.get() + 1);
         let now = self.clock.now_ms();
@@ -517,7 +511,7 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
 
     /// Hits counted in this isolate and not yet written to Redis.
     pub fn unflushed_hits(&self, market: Market) -> u64 {
-        self.tally.pending[slot(market)].get()
+        self.tally.pending[market.index()].get()
     }
 
     async fn incr(&self, market: Market, key: String, n: u64) -> bool {
