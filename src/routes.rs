@@ -130,10 +130,7 @@ async fn dispatch(
             trace.market = Some(market);
             if filter.is_empty() && app.config.edge_ttl_secs > 0 {
                 if let Some(hit) = edge_cache::get_stream(market, app.config.isolate_ttl_secs).await {
-                    trace.cache = Some("HIT");
-                    trace.tier = Some(hit.tier);
-                    let app = app.clone();
-                    ctx.wait_until(async move { app.record(market, CacheStatus::Hit).await });
+                    count_edge_hit(&app, ctx, market, trace, hit.tier);
                     return Ok(edge_reply(req, hit));
                 }
             }
@@ -202,10 +199,7 @@ async fn serve(app: &Rc<App>, ctx: &Context, market: Market, trace: &mut Trace) 
     let edge_ttl = app.config.edge_ttl_secs;
     if edge_ttl > 0 {
         if let Some(list) = edge_cache::get(market).await {
-            trace.cache = Some("HIT");
-            trace.tier = Some("edge");
-            let app = app.clone();
-            ctx.wait_until(async move { app.record(market, CacheStatus::Hit).await });
+            count_edge_hit(app, ctx, market, trace, "edge");
             return Ok(Served { list, status: CacheStatus::Hit, redis_round_trips: 0, upstream_status: None });
         }
     }
@@ -223,6 +217,14 @@ async fn serve(app: &Rc<App>, ctx: &Context, market: Market, trace: &mut Trace) 
         }
     });
     Ok(served)
+}
+
+/// A hit answered in front of Redis: traced, and counted after the response.
+fn count_edge_hit(app: &Rc<App>, ctx: &Context, market: Market, trace: &mut Trace, tier: &'static str) {
+    trace.cache = Some("HIT");
+    trace.tier = Some(tier);
+    let app = app.clone();
+    ctx.wait_until(async move { app.record(market, CacheStatus::Hit).await });
 }
 
 /// A list that is current goes to the edge cache and this isolate's copy.
