@@ -4,7 +4,7 @@
 use crate::upstream::UpstreamConfig;
 
 /// Default primary-cache TTL (`SYMBOLS_CACHE_TTL_SECONDS`).
-pub const DEFAULT_CACHE_TTL_SECS: u64 = 900;
+pub const DEFAULT_CACHE_TTL_SECS: u64 = 300;
 /// Default largest share of last_good's symbols a new list may lose (`SYMBOLS_MAX_SHRINK_RATIO`).
 pub const DEFAULT_MAX_SHRINK: f64 = 0.5;
 /// Default spot bases (`SPOT_API_BASES`, comma-separated).
@@ -28,21 +28,28 @@ pub const DEFAULT_WAIT_MS: u64 = 4_000;
 /// Default Redis REST per-call deadline (`REDIS_TIMEOUT_MS`).
 pub const DEFAULT_REDIS_TIMEOUT_MS: u64 = 2_000;
 
+/// The per-market TTL variables (the original system's names), in [`crate::Market::ALL`] order.
+pub const CACHE_TTL_VARS: [&str; 2] = ["SPOT_SYMBOLS_CACHE_TTL_SECONDS", "FUTURES_SYMBOLS_CACHE_TTL_SECONDS"];
+/// The one TTL variable of earlier versions: used for a market without its own variable.
+pub const LEGACY_CACHE_TTL_VAR: &str = "SYMBOLS_CACHE_TTL_SECONDS";
+const MAX_CACHE_TTL_SECS: u64 = 30 * 86_400;
+
 /// A variable was set to something unusable.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {var}: {problem}")]
 pub struct ConfigError {
     /// The variable's name.
     pub var: &'static str,
-    /// What is wrong (never the value of a secret).
+    /// What is wrong. Never the value: a misplaced secret must not reach a response or a log.
     pub problem: String,
 }
 
 /// Resolved settings.
 #[derive(Clone)]
 pub struct Config {
-    /// Primary cache TTL, seconds.
-    pub cache_ttl_secs: u64,
+    /// Primary cache TTL per market ([`crate::Market::index`]), seconds: the original's
+    /// `:v1` and our document get the same one. See [`Config::cache_ttl_secs`].
+    pub cache_ttl: [u64; 2],
     /// Validation threshold (0..=1).
     pub max_shrink: f64,
     /// Spot upstream.
@@ -71,7 +78,7 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Secrets are reported as set/unset only.
         f.debug_struct("Config")
-            .field("cache_ttl_secs", &self.cache_ttl_secs)
+            .field("cache_ttl", &self.cache_ttl)
             // ryu (through serde_json) rather than `{:?}` on the f64: keeps core's float
             // formatting out of the wasm.
             .field("max_shrink", &format_args!("{}", serde_json::Number::from_f64(self.max_shrink).map_or_else(String::new, |n| n.to_string())))
@@ -105,13 +112,16 @@ impl Config {
                 Some(v) => match v.parse::<u64>() {
                     Ok(n) if n <= max => n,
                     _ => {
-                        errors.push(ConfigError { var, problem: format!("expected an integer 0..={max}, got {v:?}") });
+                        errors.push(ConfigError { var, problem: format!("expected an integer 0..={max}") });
                         default
                     }
                 },
             }
         };
-        let cache_ttl_secs = num("SYMBOLS_CACHE_TTL_SECONDS", DEFAULT_CACHE_TTL_SECS, 30 * 86_400);
+        // The original's per-market names first; the single name of our earlier versions
+        // still applies to a market that has none of its own.
+        let legacy_ttl = num(LEGACY_CACHE_TTL_VAR, DEFAULT_CACHE_TTL_SECS, MAX_CACHE_TTL_SECS);
+        let cache_ttl = CACHE_TTL_VARS.map(|var| if get(var).is_some() { num(var, legacy_ttl, MAX_CACHE_TTL_SECS) } else { legacy_ttl });
         let timeout_ms = num("UPSTREAM_TIMEOUT_MS", DEFAULT_UPSTREAM_TIMEOUT_MS, 60_000);
         let edge_ttl_secs = num("EDGE_CACHE_TTL_SECONDS", DEFAULT_EDGE_TTL_SECS, 3_600);
         // The isolate copy sits in front of the edge cache: it may never outlive it.
@@ -127,7 +137,7 @@ impl Config {
                 _ => {
                     errors.push(ConfigError {
                         var: "SYMBOLS_MAX_SHRINK_RATIO",
-                        problem: format!("expected a number in 0..=1, got {v:?}"),
+                        problem: "expected a number in 0..=1".into(),
                     });
                     DEFAULT_MAX_SHRINK
                 }
@@ -157,7 +167,7 @@ impl Config {
             return Err(errors);
         }
         Ok(Config {
-            cache_ttl_secs,
+            cache_ttl,
             max_shrink,
             spot: UpstreamConfig { bases: spot_bases, api_key: api_key.clone(), timeout_ms },
             futures: UpstreamConfig { bases: futures_bases, api_key, timeout_ms },
@@ -170,6 +180,11 @@ impl Config {
             admin_token,
             cors_origins,
         })
+    }
+
+    /// The primary cache TTL of a market, seconds (at least 1: `EX 0` is an error).
+    pub fn cache_ttl_secs(&self, m: crate::market::Market) -> u64 {
+        self.cache_ttl[m.index()].max(1)
     }
 
     /// The upstream settings of a market.
@@ -194,7 +209,7 @@ mod tests {
     #[test]
     fn defaults() {
         let c = from(&[]).unwrap();
-        assert_eq!(c.cache_ttl_secs, 900);
+        assert_eq!(c.cache_ttl, [300, 300], "the original's default");
         assert_eq!(c.spot.bases, vec!["https://api.binance.com", "https://data-api.binance.vision"]);
         assert_eq!(c.futures.bases, vec!["https://fapi.binance.com"]);
         assert_eq!(c.cors_origins, vec!["*"]);
@@ -227,6 +242,28 @@ mod tests {
         assert_eq!(ok.admin_token.as_deref(), Some("s3cret-admin"));
         let dbg = format!("{ok:?}");
         assert!(!dbg.contains("s3cret") && !dbg.contains("k3y"), "{dbg}");
+    }
+
+    #[test]
+    fn errors_name_the_variable_and_never_echo_its_value() {
+        let errs = from(&[("REFRESH_WAIT_MS", "tok-123456"), ("SYMBOLS_MAX_SHRINK_RATIO", "tok-654321")]).unwrap_err();
+        for e in &errs {
+            let text = e.to_string();
+            assert!(text.contains(e.var), "{text}");
+            assert!(!text.contains("tok-"), "the value leaked: {text}");
+        }
+        assert_eq!(errs.len(), 2);
+    }
+
+    #[test]
+    fn ttl_per_market_with_the_earlier_single_name_as_fallback() {
+        let c = from(&[("SPOT_SYMBOLS_CACHE_TTL_SECONDS", "120"), ("SYMBOLS_CACHE_TTL_SECONDS", "900")]).unwrap();
+        assert_eq!(c.cache_ttl, [120, 900]);
+        let c = from(&[("FUTURES_SYMBOLS_CACHE_TTL_SECONDS", "60")]).unwrap();
+        assert_eq!(c.cache_ttl, [300, 60]);
+        let errs = from(&[("FUTURES_SYMBOLS_CACHE_TTL_SECONDS", "soon")]).unwrap_err();
+        assert_eq!(errs[0].var, "FUTURES_SYMBOLS_CACHE_TTL_SECONDS");
+        assert_eq!(from(&[("SPOT_SYMBOLS_CACHE_TTL_SECONDS", "0")]).unwrap().cache_ttl_secs(crate::Market::Spot), 1);
     }
 
     #[test]
