@@ -23,7 +23,8 @@
 //! - [`encoding`]: Redis replies → `{"result"}` / `{"error"}` JSON, base64 mode.
 //! - [`redis`]: `redis://` URLs, RESP connections, the reconnecting pool, `MULTI`/`EXEC`.
 //! - [`resp`]: the RESP wire format (binary-safe encode/decode).
-//! - [`stats`]: request and command counters.
+//! - [`stats`]: request, command and sync-token counters.
+//! - [`sync_token`]: read-your-writes tokens (`upstash-sync-token`), issued and classified.
 //! - [`log`]: JSON log lines on stderr, level from `GATEWAY_LOG`.
 //! - [`error`]: the [`Error`] type.
 #![deny(missing_docs)]
@@ -40,6 +41,7 @@ pub mod redis;
 pub mod resp;
 pub mod server;
 pub mod stats;
+pub mod sync_token;
 
 pub use config::{Config, DEFAULT_LISTEN, DEFAULT_MAX_REQUEST_BYTES, DEFAULT_REDIS_URL};
 pub use error::Error;

@@ -5,7 +5,8 @@
 //! request, unknown or refused command, Redis error reply, `NOPERM`, discarded transaction; 401
 //! missing or wrong token; 404 unknown `/__gateway/…` endpoint; 405 method other than HEAD, GET,
 //! POST, PUT; 413 body over `max_request_bytes`; 502 Redis connection lost mid-request; 503 Redis
-//! unreachable; 504 Redis did not answer in time. Every body is JSON.
+//! unreachable; 504 Redis did not answer in time. Every body is JSON. Every response carries a
+//! new `upstash-sync-token` ([`crate::sync_token`]).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -30,6 +31,7 @@ use crate::log::{self, Level};
 use crate::protocol::{self, ParseError};
 use crate::redis::{Command, RedisError, RedisPool, Transaction};
 use crate::stats::{Stats, StatsSnapshot};
+use crate::sync_token::{self, Received, SyncTokens};
 
 /// Request header selecting base64 results.
 pub const ENCODING_HEADER: &str = "upstash-encoding";
@@ -49,6 +51,7 @@ struct Inner {
     tokens: Tokens,
     pool: RedisPool,
     stats: Stats,
+    sync: SyncTokens,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -76,6 +79,7 @@ impl Gateway {
                 tokens,
                 pool,
                 stats: Stats::default(),
+                sync: SyncTokens::default(),
             }),
         })
     }
@@ -93,6 +97,11 @@ impl Gateway {
     /// Current request and command counters.
     pub fn stats(&self) -> StatsSnapshot {
         self.inner.stats.snapshot()
+    }
+
+    /// The read-your-writes token counter.
+    pub fn sync_tokens(&self) -> &SyncTokens {
+        &self.inner.sync
     }
 }
 
@@ -212,7 +221,7 @@ impl Reply {
         self
     }
 
-    fn into_response(self) -> Response {
+    fn into_response(self, sync_token: HeaderValue) -> Response {
         let mut response = Response::new(Body::from(self.body));
         *response.status_mut() = self.status;
         let headers = response.headers_mut();
@@ -220,6 +229,7 @@ impl Reply {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        headers.insert(sync_token::HEADER, sync_token);
         if let Some(allow) = self.allow {
             headers.insert(header::ALLOW, HeaderValue::from_static(allow));
         }
@@ -232,6 +242,15 @@ async fn handle(State(gateway): State<Gateway>, request: Request) -> Response {
     let internal = request.uri().path().starts_with(INTERNAL_PREFIX);
     if !internal {
         gateway.inner.stats.add_request();
+        match gateway
+            .inner
+            .sync
+            .classify(request.headers().get(sync_token::HEADER))
+        {
+            Received::Absent | Received::Malformed => {}
+            Received::Satisfied(_) => gateway.inner.stats.add_sync_token(false),
+            Received::Future(_) => gateway.inner.stats.add_sync_token(true),
+        }
     }
     let logged = log::enabled(Level::Debug).then(|| {
         let path = request.uri().path();
@@ -258,7 +277,8 @@ async fn handle(State(gateway): State<Gateway>, request: Request) -> Response {
             }),
         );
     }
-    reply.into_response()
+    // Issued after the request's commands completed (module docs of `sync_token`).
+    reply.into_response(gateway.inner.sync.issue_header())
 }
 
 enum BodyError {
@@ -454,11 +474,7 @@ async fn multi_exec(gateway: &Gateway, body: &Bytes, access: Access, encoding: E
 }
 
 fn stats_body(snapshot: StatsSnapshot) -> Vec<u8> {
-    format!(
-        r#"{{"requests":{},"commands":{}}}"#,
-        snapshot.requests, snapshot.commands
-    )
-    .into_bytes()
+    serde_json::to_vec(&snapshot).unwrap_or_default()
 }
 
 fn internal(gateway: &Gateway, method: &Method, endpoint: &str, access: Access) -> Reply {

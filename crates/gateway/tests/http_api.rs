@@ -452,13 +452,22 @@ async fn stats_count_requests_and_commands() {
     let (status, stats) = send(gw.get("/__gateway/stats")).await;
     assert_eq!(
         (status, stats),
-        (200, json!({"requests": 5, "commands": 6}))
+        (
+            200,
+            json!({"requests": 5, "commands": 6, "syncTokens": 0, "syncTokensFuture": 0})
+        )
     );
     let (status, stats) = send(gw.post("/__gateway/stats/reset")).await;
     assert_eq!(
         (status, stats),
-        (200, json!({"requests": 5, "commands": 6}))
+        (
+            200,
+            json!({"requests": 5, "commands": 6, "syncTokens": 0, "syncTokensFuture": 0})
+        )
     );
     let (_, stats) = send(gw.get("/__gateway/stats")).await;
-    assert_eq!(stats, json!({"requests": 0, "commands": 0}));
+    assert_eq!(
+        stats,
+        json!({"requests": 0, "commands": 0, "syncTokens": 0, "syncTokensFuture": 0})
+    );
 }

@@ -6,9 +6,11 @@
 //! - `encoding`: base64 mode and binary values.
 //! - `resilience`: refused blocking commands, Redis down and back, concurrency, shutdown.
 //! - `sdk`: the official `@upstash/redis` SDK against the gateway (`conformance.mjs`).
+//! - `sync_tokens`: read-your-writes tokens issued on every response and accepted on requests.
 
 mod encoding;
 mod http_api;
 mod resilience;
 mod sdk;
 mod support;
+mod sync_tokens;
