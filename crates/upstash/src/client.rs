@@ -6,7 +6,14 @@
 //!   argument is binary (non-UTF-8), `POST {url}/SET/k` with that argument as the raw body;
 //! - pipeline: `POST {url}/pipeline`, transaction: `POST {url}/multi-exec` (see [`crate::Pipeline`]);
 //! - headers: `Authorization: Bearer <token>` (marked sensitive), `Upstash-Encoding: base64`
-//!   unless disabled.
+//!   unless disabled, `upstash-sync-token` (read-your-writes, below) once the client has one.
+//!
+//! Read-your-writes ([`ClientOptions::read_your_writes`], on by default, like `@upstash/redis`):
+//! the client keeps the `upstash-sync-token` of the latest 2xx answer and sends it back on every
+//! request, so a replica serving a later read has caught up with this client's own writes. Clones
+//! share the token. When two tokens are both decimal numbers (the local gateway's) the larger
+//! wins, so an older answer that arrives late never moves the token back; otherwise the latest
+//! answer wins, as in the SDK. An answer without the header leaves the token unchanged.
 //!
 //! Deadlines and retries: every attempt is bounded by [`ClientOptions::timeout`] on both targets.
 //! Only transport failures are retried, never timeouts (the request may have been executed) nor
@@ -17,7 +24,7 @@
 //! `retry_budget + timeout`.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
@@ -34,6 +41,9 @@ use crate::value::Value;
 /// `{"level":"warn","event":"upstash.read_json_failed","key":"k","error":"..."}`.
 /// Plain function pointer so it works the same on wasm (no `Send` closures needed).
 pub type LogFn = fn(&str);
+
+/// The read-your-writes header (requests and answers), as Upstash and `@upstash/redis` name it.
+pub const SYNC_TOKEN_HEADER: &str = "upstash-sync-token";
 
 /// Longest per-attempt timeout accepted (longer values are clamped).
 const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
@@ -55,6 +65,9 @@ pub struct ClientOptions {
     /// Where log lines go; `None` silences the client. Default: stderr natively,
     /// `console.log` on wasm (a Worker may pass its own `console_log!` wrapper).
     pub log: Option<LogFn>,
+    /// Read-your-writes: keep the latest `upstash-sync-token` and send it back (see the module
+    /// docs). Default true; false is the SDK's `readYourWrites: false`.
+    pub read_your_writes: bool,
 }
 
 impl Default for ClientOptions {
@@ -66,6 +79,7 @@ impl Default for ClientOptions {
             backoff: Duration::from_millis(50),
             base64: true,
             log: Some(rt::default_log),
+            read_your_writes: true,
         }
     }
 }
@@ -79,6 +93,7 @@ impl fmt::Debug for ClientOptions {
             .field("backoff", &self.backoff)
             .field("base64", &self.base64)
             .field("log", &self.log.is_some())
+            .field("read_your_writes", &self.read_your_writes)
             .finish()
     }
 }
@@ -88,6 +103,8 @@ struct Inner {
     url: String,
     auth: Option<HeaderValue>,
     opts: ClientOptions,
+    /// The latest `upstash-sync-token` (read-your-writes); never logged.
+    sync_token: Mutex<Option<HeaderValue>>,
 }
 
 /// An Upstash REST client. Cheap to clone (one shared `Arc`); keep one per process or isolate.
@@ -143,8 +160,50 @@ impl Client {
                 url: conn.url,
                 auth,
                 opts,
+                sync_token: Mutex::new(None),
             }),
         })
+    }
+
+    /// The latest read-your-writes token this client received (shared by its clones), if any:
+    /// the SDK's `readYourWritesSyncToken`, e.g. to hand a session on to another client.
+    pub fn sync_token(&self) -> Option<String> {
+        let guard = self
+            .inner
+            .sync_token
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        guard
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    }
+
+    /// Replaces the read-your-writes token (`None` forgets it). A value that cannot be sent as a
+    /// header is ignored.
+    pub fn set_sync_token(&self, token: Option<&str>) {
+        let value = token.and_then(|t| HeaderValue::from_str(t).ok());
+        *self
+            .inner
+            .sync_token
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = value;
+    }
+
+    /// Keeps `received` if it is newer than the stored token (module docs: numeric tokens by
+    /// value, any other by arrival).
+    fn remember_sync_token(&self, received: &HeaderValue) {
+        let mut guard = self
+            .inner
+            .sync_token
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let keep_current = guard
+            .as_ref()
+            .is_some_and(|current| numeric_newer_or_equal(current.as_bytes(), received.as_bytes()));
+        if !keep_current {
+            *guard = Some(received.clone());
+        }
     }
 
     /// The REST endpoint (log-safe: validated to carry no credentials or query).
@@ -415,15 +474,35 @@ impl Client {
         if opts.base64 {
             req = req.header("Upstash-Encoding", "base64");
         }
+        if opts.read_your_writes {
+            let token = self
+                .inner
+                .sync_token
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            if let Some(token) = token {
+                req = req.header(SYNC_TOKEN_HEADER, token);
+            }
+        }
         let exchange = async move {
             let resp = req.send().await?;
             let status = resp.status().as_u16();
+            let token = resp.headers().get(SYNC_TOKEN_HEADER).cloned();
             let body = resp.bytes().await?;
-            Ok::<_, reqwest::Error>((status, Vec::from(body)))
+            Ok::<_, reqwest::Error>((status, token, Vec::from(body)))
         };
         match rt::with_deadline(opts.timeout, exchange).await {
             None => Err(AttemptError::Timeout),
-            Some(Ok(answer)) => Ok(answer),
+            Some(Ok((status, token, body))) => {
+                // Like the SDK: only a 2xx answer moves the token.
+                if let Some(token) =
+                    token.filter(|_| opts.read_your_writes && (200..300).contains(&status))
+                {
+                    self.remember_sync_token(&token);
+                }
+                Ok((status, body))
+            }
             Some(Err(e)) if e.is_timeout() => Err(AttemptError::Timeout),
             Some(Err(e)) => Err(AttemptError::Transport {
                 connect: rt::is_connect_error(&e),
@@ -446,6 +525,21 @@ fn int_reply(command: &str, v: &Value) -> Result<i64> {
         other => other
             .as_int()
             .ok_or_else(|| unexpected(command, "integer", other)),
+    }
+}
+
+/// True when both tokens are decimal numbers and `current` is at least `received`.
+fn numeric_newer_or_equal(current: &[u8], received: &[u8]) -> bool {
+    fn number(b: &[u8]) -> Option<&[u8]> {
+        let digits = b
+            .iter()
+            .position(|&c| c != b'0')
+            .map_or(&b[b.len()..], |i| &b[i..]);
+        (!b.is_empty() && b.iter().all(u8::is_ascii_digit)).then_some(digits)
+    }
+    match (number(current), number(received)) {
+        (Some(c), Some(r)) => (c.len(), c) >= (r.len(), r),
+        _ => false,
     }
 }
 
@@ -480,6 +574,34 @@ mod tests {
     }
 
     #[test]
+    fn numeric_tokens_compare_by_value_others_by_arrival() {
+        assert!(numeric_newer_or_equal(b"10", b"9"));
+        assert!(numeric_newer_or_equal(b"10", b"010"));
+        assert!(!numeric_newer_or_equal(b"9", b"10"));
+        assert!(numeric_newer_or_equal(b"99999999999999999999999", b"1"));
+        assert!(!numeric_newer_or_equal(b"abc", b"1"));
+        assert!(!numeric_newer_or_equal(b"5", b"x5"));
+        assert!(!numeric_newer_or_equal(b"", b""));
+    }
+
+    #[test]
+    fn sync_token_is_kept_shared_and_replaceable() {
+        let conn = Connection::new("http://127.0.0.1:1", None).expect("valid");
+        let client = Client::new(conn, ClientOptions::default()).expect("client");
+        let clone = client.clone();
+        assert_eq!(client.sync_token(), None);
+        client.remember_sync_token(&HeaderValue::from_static("7"));
+        client.remember_sync_token(&HeaderValue::from_static("5"));
+        assert_eq!(clone.sync_token().as_deref(), Some("7"));
+        clone.remember_sync_token(&HeaderValue::from_static("opaque"));
+        assert_eq!(client.sync_token().as_deref(), Some("opaque"));
+        client.set_sync_token(None);
+        assert_eq!(clone.sync_token(), None);
+        client.set_sync_token(Some("bad\nvalue"));
+        assert_eq!(client.sync_token(), None);
+    }
+
+    #[test]
     fn defaults() {
         let o = ClientOptions::default();
         assert_eq!(o.timeout, Duration::from_secs(5));
@@ -487,6 +609,7 @@ mod tests {
         assert_eq!(o.retry_budget, Duration::from_millis(1500));
         assert!(o.base64);
         assert!(o.log.is_some());
+        assert!(o.read_your_writes);
     }
 
     #[test]

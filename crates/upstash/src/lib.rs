@@ -41,9 +41,12 @@ mod config;
 mod error;
 mod json;
 mod pipeline;
+mod redis_rs_compat;
 mod response;
 mod value;
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod blocking;
 #[cfg(not(target_arch = "wasm32"))]
 mod native;
 #[cfg(not(target_arch = "wasm32"))]
@@ -54,9 +57,10 @@ mod wasm;
 #[cfg(target_arch = "wasm32")]
 use wasm as rt;
 
-pub use client::{Client, ClientOptions, LogFn};
+pub use client::{Client, ClientOptions, LogFn, SYNC_TOKEN_HEADER};
 pub use command::{Command, IntoArg, SetOptions};
 pub use config::{resolve, Connection, DEFAULT_URL, TOKEN_VARS, URL_VARS};
 pub use error::{ConfigError, Error, RedisError, Result, MAX_BODY_CHARS};
 pub use pipeline::Pipeline;
+pub use redis_rs_compat::{commands, ReResponse, Redis};
 pub use value::Value;

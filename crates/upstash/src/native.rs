@@ -1,15 +1,35 @@
 //! Native (tokio) runtime pieces: timers, the deadline race, a monotonic stopwatch, the default
-//! log sink (stderr), the reqwest client, and [`Connection::from_process_env`].
+//! log sink (stderr), the reqwest client, [`Connection::from_process_env`] and the process-wide
+//! async client [`Client::shared`].
 //!
 //! Deadlines: each attempt is bounded twice with the same duration, by reqwest's own request
 //! timeout and by `tokio::time::timeout` around send + body read; whichever fires first wins.
 //! Everything here needs a tokio runtime with the time driver (any `#[tokio::main]`/`#[tokio::test]`).
 
 use std::future::Future;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use crate::client::{Client, ClientOptions};
 use crate::config::{resolve, Connection};
-use crate::error::ConfigError;
+use crate::error::{ConfigError, Result};
+
+impl Client {
+    /// The process-wide async client (the original system's async singleton), resolved once from
+    /// the environment ([`Connection::from_process_env`], default [`ClientOptions`]) on first use;
+    /// a resolution error is kept and returned by every call. Clones share its connection pool
+    /// and sync token. Use it from one tokio runtime (reqwest's pool belongs to the runtime that
+    /// opened the connections); [`crate::blocking::Client::shared`] is the sync one.
+    ///
+    /// # Errors
+    /// The [`crate::Error::Config`] of that first resolution.
+    pub fn shared() -> Result<Client> {
+        static SHARED: OnceLock<Result<Client>> = OnceLock::new();
+        SHARED
+            .get_or_init(|| Client::new(Connection::from_process_env()?, ClientOptions::default()))
+            .clone()
+    }
+}
 
 impl Connection {
     /// Resolves the connection from the process environment (see [`resolve`] for the order).

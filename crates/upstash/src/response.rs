@@ -162,6 +162,18 @@ pub(crate) fn single(status: u16, body: &[u8], base64: bool) -> Result<Value, Er
     }
 }
 
+/// Decodes a single-command answer the way upstash-redis-rs does: any envelope, whatever the
+/// status (a 401 `{"error"}` is an [`Envelope::Error`] too); an answer that is no envelope is
+/// the error [`single`] would give.
+pub(crate) fn any_envelope(status: u16, body: &[u8], base64: bool) -> Result<Envelope, Error> {
+    let base64 = base64 && is_success(status);
+    match from_slice(EnvelopeSeed { base64 }, body) {
+        Ok(envelope) => Ok(envelope),
+        Err(_) if !is_success(status) => Err(status_error(status, body)),
+        Err(e) => Err(decode_error("command reply", &e, body)),
+    }
+}
+
 /// Decodes the answer to a batch (`POST /pipeline` or `/multi-exec`) of the commands `names`.
 pub(crate) fn batch(
     status: u16,
@@ -899,11 +911,7 @@ mod fuzz_tests {
             Error::Decode(msg) => {
                 prop_assert!(ok_status(status), "Decode error for HTTP {status}");
                 // Bounded whatever the body.
-                prop_assert!(
-                    msg.len() <= 512,
-                    "Decode message of {} bytes",
-                    msg.len()
-                );
+                prop_assert!(msg.len() <= 512, "Decode message of {} bytes", msg.len());
             }
             other => prop_assert!(false, "unexpected error kind {other:?}"),
         }

@@ -166,7 +166,8 @@ impl<'de> Visitor<'de> for ValueSeed {
         // Shortest round-trip text through serde_json (ryu), already in the wasm; `to_string`
         // would link core's float formatting, ~18 KB of the Worker for this one call.
         // JSON cannot carry a non-finite number, so the fallback never runs.
-        let text = serde_json::Number::from_f64(v).map_or_else(|| "NaN".to_string(), |n| n.to_string());
+        let text =
+            serde_json::Number::from_f64(v).map_or_else(|| "NaN".to_string(), |n| n.to_string());
         Ok(Value::Bytes(text.into_bytes()))
     }
 

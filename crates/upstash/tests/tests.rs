@@ -989,3 +989,101 @@ fn config_errors_name_the_variable_and_hide_the_token() {
     assert!(!err.to_string().contains(TOKEN), "{err}");
     assert!(!err.is_unreachable());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Read-your-writes
+// ---------------------------------------------------------------------------------------------
+
+/// The gateway's counters (`syncTokens`: requests that carried a well-formed token).
+async fn gateway_stats(url: &str) -> serde_json::Value {
+    let http = reqwest::Client::new();
+    let resp = http
+        .get(format!("{url}/__gateway/stats"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("stats");
+    serde_json::from_slice(&resp.bytes().await.expect("stats body")).expect("stats JSON")
+}
+
+#[tokio::test]
+async fn read_your_writes_sends_the_latest_token_back() {
+    let stack = Stack::start().await;
+    let client = stack.client();
+    assert_eq!(client.sync_token(), None);
+    let base = gateway_stats(&stack.url).await["syncTokens"]
+        .as_u64()
+        .expect("count");
+    // The first request has no token to send; every later one sends the latest.
+    client
+        .set("ryw:k", "v", SetOptions::default())
+        .await
+        .expect("set");
+    let after_write: u64 = client
+        .sync_token()
+        .expect("token")
+        .parse()
+        .expect("numeric");
+    assert_eq!(
+        client.get("ryw:k").await.expect("get").as_deref(),
+        Some("v")
+    );
+    let results = client
+        .pipeline()
+        .cmd(Command::incr_by("ryw:c", 1))
+        .cmd(Command::get("ryw:k"))
+        .exec()
+        .await
+        .expect("pipeline");
+    assert_eq!(results.len(), 2);
+    let after_pipeline: u64 = client
+        .sync_token()
+        .expect("token")
+        .parse()
+        .expect("numeric");
+    assert!(after_pipeline > after_write);
+    client.clone().ping().await.expect("ping through a clone");
+    let stats = gateway_stats(&stack.url).await;
+    assert_eq!(stats["syncTokens"].as_u64(), Some(base + 3), "{stats}");
+    assert_eq!(stats["syncTokensFuture"].as_u64(), Some(0), "{stats}");
+
+    // A Redis error (400) does not move the token, as in the SDK.
+    client.set_sync_token(Some("42"));
+    client
+        .set("ryw:text", "abc", SetOptions::default())
+        .await
+        .expect("set");
+    let before = client.sync_token();
+    assert!(client.incr_by("ryw:text", 1).await.is_err());
+    assert_eq!(client.sync_token(), before);
+
+    // A token from the future is served and replaced by the gateway's current one... but a
+    // numeric token only ever grows on our side, so the client keeps the larger one.
+    client.set_sync_token(Some(&u64::MAX.to_string()));
+    client.ping().await.expect("ping with a future token");
+    assert_eq!(client.sync_token(), Some(u64::MAX.to_string()));
+    assert_eq!(
+        gateway_stats(&stack.url).await["syncTokensFuture"].as_u64(),
+        Some(1)
+    );
+    // A malformed one is ignored by the gateway and replaced by the next answer.
+    client.set_sync_token(Some("not-a-token"));
+    client.ping().await.expect("ping with a malformed token");
+    assert!(client.sync_token().expect("token").parse::<u64>().is_ok());
+
+    // Turned off (the SDK's `readYourWrites: false`): nothing kept, nothing sent.
+    let off = stack.client_with(ClientOptions {
+        read_your_writes: false,
+        ..options()
+    });
+    let before = gateway_stats(&stack.url).await["syncTokens"].as_u64();
+    off.set("ryw:off", "1", SetOptions::default())
+        .await
+        .expect("set");
+    off.get("ryw:off").await.expect("get");
+    assert_eq!(off.sync_token(), None);
+    assert_eq!(
+        gateway_stats(&stack.url).await["syncTokens"].as_u64(),
+        before
+    );
+}
