@@ -29,7 +29,10 @@ pub const DEFAULT_WAIT_MS: u64 = 4_000;
 pub const DEFAULT_REDIS_TIMEOUT_MS: u64 = 2_000;
 
 /// The per-market TTL variables (the original system's names), in [`crate::Market::ALL`] order.
-pub const CACHE_TTL_VARS: [&str; 2] = ["SPOT_SYMBOLS_CACHE_TTL_SECONDS", "FUTURES_SYMBOLS_CACHE_TTL_SECONDS"];
+pub const CACHE_TTL_VARS: [&str; 2] = [
+    "SPOT_SYMBOLS_CACHE_TTL_SECONDS",
+    "FUTURES_SYMBOLS_CACHE_TTL_SECONDS",
+];
 /// The one TTL variable of earlier versions: used for a market without its own variable.
 pub const LEGACY_CACHE_TTL_VAR: &str = "SYMBOLS_CACHE_TTL_SECONDS";
 const MAX_CACHE_TTL_SECS: u64 = 30 * 86_400;
@@ -81,7 +84,14 @@ impl std::fmt::Debug for Config {
             .field("cache_ttl", &self.cache_ttl)
             // ryu (through serde_json) rather than `{:?}` on the f64: keeps core's float
             // formatting out of the wasm.
-            .field("max_shrink", &format_args!("{}", serde_json::Number::from_f64(self.max_shrink).map_or_else(String::new, |n| n.to_string())))
+            .field(
+                "max_shrink",
+                &format_args!(
+                    "{}",
+                    serde_json::Number::from_f64(self.max_shrink)
+                        .map_or_else(String::new, |n| n.to_string())
+                ),
+            )
             .field("spot_bases", &self.spot.bases)
             .field("futures_bases", &self.futures.bases)
             .field("api_key", &self.spot.api_key.as_ref().map(|_| "<set>"))
@@ -112,7 +122,10 @@ impl Config {
                 Some(v) => match v.parse::<u64>() {
                     Ok(n) if n <= max => n,
                     _ => {
-                        errors.push(ConfigError { var, problem: format!("expected an integer 0..={max}") });
+                        errors.push(ConfigError {
+                            var,
+                            problem: format!("expected an integer 0..={max}"),
+                        });
                         default
                     }
                 },
@@ -120,12 +133,23 @@ impl Config {
         };
         // The original's per-market names first; the single name of our earlier versions
         // still applies to a market that has none of its own.
-        let legacy_ttl = num(LEGACY_CACHE_TTL_VAR, DEFAULT_CACHE_TTL_SECS, MAX_CACHE_TTL_SECS);
-        let cache_ttl = CACHE_TTL_VARS.map(|var| if get(var).is_some() { num(var, legacy_ttl, MAX_CACHE_TTL_SECS) } else { legacy_ttl });
+        let legacy_ttl = num(
+            LEGACY_CACHE_TTL_VAR,
+            DEFAULT_CACHE_TTL_SECS,
+            MAX_CACHE_TTL_SECS,
+        );
+        let cache_ttl = CACHE_TTL_VARS.map(|var| {
+            if get(var).is_some() {
+                num(var, legacy_ttl, MAX_CACHE_TTL_SECS)
+            } else {
+                legacy_ttl
+            }
+        });
         let timeout_ms = num("UPSTREAM_TIMEOUT_MS", DEFAULT_UPSTREAM_TIMEOUT_MS, 60_000);
         let edge_ttl_secs = num("EDGE_CACHE_TTL_SECONDS", DEFAULT_EDGE_TTL_SECS, 3_600);
         // The isolate copy sits in front of the edge cache: it may never outlive it.
-        let isolate_ttl_secs = num("ISOLATE_CACHE_TTL_SECONDS", DEFAULT_ISOLATE_TTL_SECS, 3_600).min(edge_ttl_secs);
+        let isolate_ttl_secs =
+            num("ISOLATE_CACHE_TTL_SECONDS", DEFAULT_ISOLATE_TTL_SECS, 3_600).min(edge_ttl_secs);
         let counter_flush_ms = num("COUNTER_FLUSH_MS", DEFAULT_COUNTER_FLUSH_MS, 10_000);
         let lock_ms = num("REFRESH_LOCK_MS", DEFAULT_LOCK_MS, 600_000);
         let wait_ms = num("REFRESH_WAIT_MS", DEFAULT_WAIT_MS, 60_000);
@@ -145,10 +169,20 @@ impl Config {
         };
         let mut bases = |var: &'static str, default: &str| -> Vec<String> {
             let raw = get(var).unwrap_or_else(|| default.to_string());
-            let list: Vec<String> =
-                raw.split(',').map(|s| s.trim().trim_end_matches('/').to_string()).filter(|s| !s.is_empty()).collect();
-            if list.is_empty() || list.iter().any(|b| !(b.starts_with("http://") || b.starts_with("https://"))) {
-                errors.push(ConfigError { var, problem: "expected comma-separated http(s) base URLs".into() });
+            let list: Vec<String> = raw
+                .split(',')
+                .map(|s| s.trim().trim_end_matches('/').to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+            if list.is_empty()
+                || list
+                    .iter()
+                    .any(|b| !(b.starts_with("http://") || b.starts_with("https://")))
+            {
+                errors.push(ConfigError {
+                    var,
+                    problem: "expected comma-separated http(s) base URLs".into(),
+                });
                 return default.split(',').map(str::to_string).collect();
             }
             list
@@ -169,8 +203,16 @@ impl Config {
         Ok(Config {
             cache_ttl,
             max_shrink,
-            spot: UpstreamConfig { bases: spot_bases, api_key: api_key.clone(), timeout_ms },
-            futures: UpstreamConfig { bases: futures_bases, api_key, timeout_ms },
+            spot: UpstreamConfig {
+                bases: spot_bases,
+                api_key: api_key.clone(),
+                timeout_ms,
+            },
+            futures: UpstreamConfig {
+                bases: futures_bases,
+                api_key,
+                timeout_ms,
+            },
             edge_ttl_secs,
             isolate_ttl_secs,
             counter_flush_ms,
@@ -202,7 +244,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn from(pairs: &[(&str, &str)]) -> Result<Config, Vec<ConfigError>> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::resolve(move |k| map.get(k).cloned())
     }
 
@@ -210,18 +255,32 @@ mod tests {
     fn defaults() {
         let c = from(&[]).unwrap();
         assert_eq!(c.cache_ttl, [300, 300], "the original's default");
-        assert_eq!(c.spot.bases, vec!["https://api.binance.com", "https://data-api.binance.vision"]);
+        assert_eq!(
+            c.spot.bases,
+            vec!["https://api.binance.com", "https://data-api.binance.vision"]
+        );
         assert_eq!(c.futures.bases, vec!["https://fapi.binance.com"]);
         assert_eq!(c.cors_origins, vec!["*"]);
         assert!(c.admin_token.is_none());
-        assert_eq!((c.edge_ttl_secs, c.isolate_ttl_secs, c.counter_flush_ms), (30, 5, 250));
+        assert_eq!(
+            (c.edge_ttl_secs, c.isolate_ttl_secs, c.counter_flush_ms),
+            (30, 5, 250)
+        );
     }
 
     #[test]
     fn the_isolate_copy_never_outlives_the_edge_copy() {
-        let c = from(&[("EDGE_CACHE_TTL_SECONDS", "0"), ("ISOLATE_CACHE_TTL_SECONDS", "20")]).unwrap();
+        let c = from(&[
+            ("EDGE_CACHE_TTL_SECONDS", "0"),
+            ("ISOLATE_CACHE_TTL_SECONDS", "20"),
+        ])
+        .unwrap();
         assert_eq!(c.isolate_ttl_secs, 0);
-        let c = from(&[("EDGE_CACHE_TTL_SECONDS", "10"), ("ISOLATE_CACHE_TTL_SECONDS", "20")]).unwrap();
+        let c = from(&[
+            ("EDGE_CACHE_TTL_SECONDS", "10"),
+            ("ISOLATE_CACHE_TTL_SECONDS", "20"),
+        ])
+        .unwrap();
         assert_eq!(c.isolate_ttl_secs, 10);
         let errs = from(&[("COUNTER_FLUSH_MS", "-1")]).unwrap_err();
         assert_eq!(errs[0].var, "COUNTER_FLUSH_MS");
@@ -237,8 +296,19 @@ mod tests {
         ])
         .unwrap_err();
         let vars: Vec<_> = errs.iter().map(|e| e.var).collect();
-        assert_eq!(vars, vec!["SYMBOLS_CACHE_TTL_SECONDS", "SYMBOLS_MAX_SHRINK_RATIO", "SPOT_API_BASES"]);
-        let ok = from(&[("ADMIN_TOKEN", " s3cret-admin\n"), ("BINANCE_API_KEY", "k3y")]).unwrap();
+        assert_eq!(
+            vars,
+            vec![
+                "SYMBOLS_CACHE_TTL_SECONDS",
+                "SYMBOLS_MAX_SHRINK_RATIO",
+                "SPOT_API_BASES"
+            ]
+        );
+        let ok = from(&[
+            ("ADMIN_TOKEN", " s3cret-admin\n"),
+            ("BINANCE_API_KEY", "k3y"),
+        ])
+        .unwrap();
         assert_eq!(ok.admin_token.as_deref(), Some("s3cret-admin"));
         let dbg = format!("{ok:?}");
         assert!(!dbg.contains("s3cret") && !dbg.contains("k3y"), "{dbg}");
@@ -246,7 +316,11 @@ mod tests {
 
     #[test]
     fn errors_name_the_variable_and_never_echo_its_value() {
-        let errs = from(&[("REFRESH_WAIT_MS", "tok-123456"), ("SYMBOLS_MAX_SHRINK_RATIO", "tok-654321")]).unwrap_err();
+        let errs = from(&[
+            ("REFRESH_WAIT_MS", "tok-123456"),
+            ("SYMBOLS_MAX_SHRINK_RATIO", "tok-654321"),
+        ])
+        .unwrap_err();
         for e in &errs {
             let text = e.to_string();
             assert!(text.contains(e.var), "{text}");
@@ -257,13 +331,22 @@ mod tests {
 
     #[test]
     fn ttl_per_market_with_the_earlier_single_name_as_fallback() {
-        let c = from(&[("SPOT_SYMBOLS_CACHE_TTL_SECONDS", "120"), ("SYMBOLS_CACHE_TTL_SECONDS", "900")]).unwrap();
+        let c = from(&[
+            ("SPOT_SYMBOLS_CACHE_TTL_SECONDS", "120"),
+            ("SYMBOLS_CACHE_TTL_SECONDS", "900"),
+        ])
+        .unwrap();
         assert_eq!(c.cache_ttl, [120, 900]);
         let c = from(&[("FUTURES_SYMBOLS_CACHE_TTL_SECONDS", "60")]).unwrap();
         assert_eq!(c.cache_ttl, [300, 60]);
         let errs = from(&[("FUTURES_SYMBOLS_CACHE_TTL_SECONDS", "soon")]).unwrap_err();
         assert_eq!(errs[0].var, "FUTURES_SYMBOLS_CACHE_TTL_SECONDS");
-        assert_eq!(from(&[("SPOT_SYMBOLS_CACHE_TTL_SECONDS", "0")]).unwrap().cache_ttl_secs(crate::Market::Spot), 1);
+        assert_eq!(
+            from(&[("SPOT_SYMBOLS_CACHE_TTL_SECONDS", "0")])
+                .unwrap()
+                .cache_ttl_secs(crate::Market::Spot),
+            1
+        );
     }
 
     #[test]

@@ -190,7 +190,7 @@ impl<'de> Visitor<'de> for SymbolsSeed {
 /// [`ProcessError::Parse`] for anything that is not exchangeInfo-shaped JSON.
 pub fn parse(market: Market, payload: &[u8]) -> Result<Vec<Symbol>, ProcessError> {
     match scan::document(market, payload) {
-        Ok(symbols) => Ok(symbols),
+        Ok((symbols, _)) => Ok(symbols),
         // Malformed, or a shape the scanner leaves alone: serde_json gives the exact answer.
         Err(scan::Bail) => parse_serde(market, payload),
     }
@@ -200,7 +200,69 @@ pub fn parse(market: Market, payload: &[u8]) -> Result<Vec<Symbol>, ProcessError
 /// or a rare shape). For tests and benchmarks that must know which path ran.
 #[doc(hidden)]
 pub fn parse_fast_path(market: Market, payload: &[u8]) -> Option<Vec<Symbol>> {
-    scan::document(market, payload).ok()
+    scan::document(market, payload)
+        .ok()
+        .map(|(symbols, _)| symbols)
+}
+
+/// A parsed payload: the projected symbols and, for each, its object exactly as Binance
+/// sent it (every field), for the original system's list ([`crate::original`]).
+#[derive(Debug)]
+pub struct Parsed<'a> {
+    /// The projected symbols, in payload order.
+    pub symbols: Vec<Symbol>,
+    /// `raw[i]` is the JSON object `symbols[i]` was projected from.
+    pub raw: Vec<Cow<'a, [u8]>>,
+}
+
+/// [`parse`], also keeping each symbol's raw object. The scanner hands out spans of the
+/// payload; on the rare shapes it leaves to serde_json, each object is re-serialised from
+/// a `serde_json::Value` (JSON-equal to the input, not byte-equal).
+///
+/// # Errors
+/// Those of [`parse`].
+pub fn parse_with_raw(market: Market, payload: &[u8]) -> Result<Parsed<'_>, ProcessError> {
+    if let Ok((symbols, spans)) = scan::document(market, payload) {
+        let raw = spans
+            .into_iter()
+            .map(|r| Cow::Borrowed(payload.get(r).unwrap_or_default()))
+            .collect();
+        return Ok(Parsed { symbols, raw });
+    }
+    let symbols = parse_serde(market, payload)?;
+    #[derive(Deserialize)]
+    struct Objects {
+        symbols: Vec<serde_json::Value>,
+    }
+    let objects: Objects =
+        serde_json::from_slice(payload).map_err(|e| ProcessError::Parse(e.to_string()))?;
+    if objects.symbols.len() != symbols.len() {
+        return Err(ProcessError::Parse(
+            "symbols changed between two parses".into(),
+        ));
+    }
+    let raw = objects
+        .symbols
+        .iter()
+        .map(|v| Cow::Owned(serde_json::to_vec(v).unwrap_or_default()))
+        .collect();
+    Ok(Parsed { symbols, raw })
+}
+
+/// Parses a bare JSON array of exchangeInfo symbol objects (the original system's stored
+/// list) and projects each like [`parse`].
+///
+/// # Errors
+/// [`ProcessError::Parse`] when it is not such an array.
+pub fn parse_array(market: Market, bytes: &[u8]) -> Result<Vec<Symbol>, ProcessError> {
+    if let Ok(symbols) = scan::array(market, bytes) {
+        return Ok(symbols);
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let symbols = de::DeserializeSeed::deserialize(SymbolsSeed(market), &mut de)
+        .map_err(|e| ProcessError::Parse(e.to_string()))?;
+    de.end().map_err(|e| ProcessError::Parse(e.to_string()))?;
+    Ok(symbols)
 }
 
 /// The serde_json visitor implementation: [`parse`]'s fallback (the exact errors) and the
@@ -228,6 +290,8 @@ pub fn parse_serde(market: Market, payload: &[u8]) -> Result<Vec<Symbol>, Proces
 /// with paired surrogates, while skipped strings are only checked for escapes and control
 /// characters (as `IgnoredAny` does); numbers follow RFC 8259; literals are exact.
 mod scan {
+    use std::ops::Range;
+
     use crate::market::Market;
     use crate::symbols::Symbol;
 
@@ -273,7 +337,9 @@ mod scan {
                 // made, with `from_utf8`'s call, for the few that become a `Symbol`. A
                 // byte loop pushing chars instead was slower under V8: the string's length
                 // lives in linear memory, one store per byte.)
-                Str::Ascii(text) | Str::Plain(text) => String::from_utf8(text.to_vec()).unwrap_or_default(),
+                Str::Ascii(text) | Str::Plain(text) => {
+                    String::from_utf8(text.to_vec()).unwrap_or_default()
+                }
                 // Checked when scanned: never fails.
                 Str::Escaped(raw) => decode(raw).unwrap_or_default(),
             }
@@ -541,7 +607,13 @@ mod scan {
     #[inline(always)]
     fn short(b: &[u8], i: usize) -> Option<(usize, Code, bool)> {
         const HIGHS: u64 = u64::MAX / 255 * 0x80;
-        let mask = |n: usize| if n >= 8 { u64::MAX } else { (1u64 << (8 * n)) - 1 };
+        let mask = |n: usize| {
+            if n >= 8 {
+                u64::MAX
+            } else {
+                (1u64 << (8 * n)) - 1
+            }
+        };
         let c = b.get(i..i + 16)?;
         let (lo, hi) = words(c);
         let (stop_lo, stop_hi) = (stops(lo), stops(hi));
@@ -1270,7 +1342,8 @@ mod scan {
         }
 
         /// The `symbols` array.
-        fn symbols(&mut self, market: Market) -> R<Vec<Symbol>> {
+        /// The symbols array, each symbol projected, with the byte span of its object.
+        fn symbols(&mut self, market: Market) -> R<(Vec<Symbol>, Vec<Range<usize>>)> {
             self.eat(b'[')?;
             // One reservation, as a rule never a second: growing holds the old and the
             // doubled buffer at once (for futures that alone was a tenth of the payload in
@@ -1280,21 +1353,40 @@ mod scan {
                 Market::Spot => 1536,
                 Market::Futures => 1024,
             };
-            let mut out = Vec::with_capacity((self.b.len() / per_symbol).min(8192));
+            let reserve = (self.b.len() / per_symbol).min(8192);
+            let mut out = Vec::with_capacity(reserve);
+            let mut spans = Vec::with_capacity(reserve);
             if self.empty(b']') {
-                return Ok(out);
+                return Ok((out, spans));
             }
             loop {
+                let start = self.i;
                 self.resume(symbol_at(self.b, self.i, market, &mut out))?;
+                spans.push(start..self.i);
                 if !self.next_or_close(b']')? {
-                    return Ok(out);
+                    return Ok((out, spans));
                 }
             }
         }
     }
 
+    /// A bare array of symbol objects (the original system's stored list), nothing after it.
+    pub fn array(market: Market, bytes: &[u8]) -> Result<Vec<Symbol>, Bail> {
+        let mut s = Scanner { b: bytes, i: 0 };
+        s.ws();
+        let (symbols, _) = s.symbols(market)?;
+        s.ws();
+        if s.i != bytes.len() {
+            return Err(Bail);
+        }
+        Ok(symbols)
+    }
+
     /// The whole payload: an object with one `symbols` array, nothing after it.
-    pub fn document(market: Market, payload: &[u8]) -> Result<Vec<Symbol>, Bail> {
+    pub fn document(
+        market: Market,
+        payload: &[u8],
+    ) -> Result<(Vec<Symbol>, Vec<Range<usize>>), Bail> {
         let mut s = Scanner { b: payload, i: 0 };
         s.ws();
         s.eat(b'{')?;
@@ -1329,6 +1421,19 @@ pub fn validate(new: usize, previous: Option<usize>, max_loss: f64) -> Result<()
     if new == 0 {
         return Err(ProcessError::Empty);
     }
+    validate_shrink(new, previous, max_loss)
+}
+
+/// The shrink check of [`validate`] alone (a part of a list, such as its USDT symbols,
+/// may be empty when it was empty before).
+///
+/// # Errors
+/// [`ProcessError::Shrunk`].
+pub fn validate_shrink(
+    new: usize,
+    previous: Option<usize>,
+    max_loss: f64,
+) -> Result<(), ProcessError> {
     if let Some(previous) = previous {
         let min_keep = (previous as f64) * (1.0 - max_loss);
         if (new as f64) < min_keep {

@@ -18,7 +18,10 @@ pub struct InstanceGauges {
 
 /// Prometheus text for the snapshot and this instance's gauges; `None` (Redis
 /// unreachable) exports `symbols_redis_up 0` and the instance gauges only.
-pub fn prometheus(metrics: Option<&[(Market, MarketMetrics)]>, instance: &InstanceGauges) -> String {
+pub fn prometheus(
+    metrics: Option<&[(Market, MarketMetrics)]>,
+    instance: &InstanceGauges,
+) -> String {
     let mut out = String::new();
     let mut family = |name: &str, kind: &str, help: &str, rows: Vec<(String, String)>| {
         let _ = writeln!(out, "# HELP {name} {help}");
@@ -45,7 +48,11 @@ pub fn prometheus(metrics: Option<&[(Market, MarketMetrics)]>, instance: &Instan
         "symbols_instance_unflushed_hits",
         "gauge",
         "Hits counted by the isolate that answered this scrape and not yet written to Redis.",
-        instance.unflushed_hits.iter().map(|(m, n)| (format!("{{market=\"{}\"}}", m.as_str()), n.to_string())).collect(),
+        instance
+            .unflushed_hits
+            .iter()
+            .map(|(m, n)| (format!("{{market=\"{}\"}}", m.as_str()), n.to_string()))
+            .collect(),
     );
     let Some(metrics) = metrics else { return out };
     let per = |f: &dyn Fn(&MarketMetrics) -> Option<String>| -> Vec<(String, String)> {
@@ -54,18 +61,51 @@ pub fn prometheus(metrics: Option<&[(Market, MarketMetrics)]>, instance: &Instan
             .filter_map(|(m, v)| f(v).map(|x| (format!("{{market=\"{}\"}}", m.as_str()), x)))
             .collect()
     };
-    family("symbols_cache_hits_total", "counter", "Requests served from the primary or edge cache.", per(&|v| Some(v.hits.to_string())));
-    family("symbols_cache_misses_total", "counter", "Requests that found the primary cache empty.", per(&|v| Some(v.misses.to_string())));
-    family("symbols_cache_hit_ratio", "gauge", "hits / (hits + misses) since the counters began.", per(&|v| Some(float_text(v.hit_ratio))));
-    family("symbols_warmup_success_total", "counter", "Successful cron/admin refreshes.", per(&|v| Some(v.warmup_success.to_string())));
-    family("symbols_warmup_errors_total", "counter", "Failed cron/admin refreshes.", per(&|v| Some(v.warmup_error.to_string())));
+    family(
+        "symbols_cache_hits_total",
+        "counter",
+        "Requests served from the primary or edge cache.",
+        per(&|v| Some(v.hits.to_string())),
+    );
+    family(
+        "symbols_cache_misses_total",
+        "counter",
+        "Requests that found the primary cache empty.",
+        per(&|v| Some(v.misses.to_string())),
+    );
+    family(
+        "symbols_cache_hit_ratio",
+        "gauge",
+        "hits / (hits + misses) since the counters began.",
+        per(&|v| Some(float_text(v.hit_ratio))),
+    );
+    family(
+        "symbols_warmup_success_total",
+        "counter",
+        "Successful cron/admin refreshes.",
+        per(&|v| Some(v.warmup_success.to_string())),
+    );
+    family(
+        "symbols_warmup_errors_total",
+        "counter",
+        "Failed cron/admin refreshes.",
+        per(&|v| Some(v.warmup_error.to_string())),
+    );
     let mut failures = Vec::new();
     for (m, v) in metrics {
         for (reason, n) in &v.upstream_failures {
-            failures.push((format!("{{market=\"{}\",reason=\"{reason}\"}}", m.as_str()), n.to_string()));
+            failures.push((
+                format!("{{market=\"{}\",reason=\"{reason}\"}}", m.as_str()),
+                n.to_string(),
+            ));
         }
     }
-    family("symbols_upstream_failures_total", "counter", "Failed upstream refresh attempts by reason.", failures);
+    family(
+        "symbols_upstream_failures_total",
+        "counter",
+        "Failed upstream refresh attempts by reason.",
+        failures,
+    );
     family(
         "symbols_last_refresh_timestamp_seconds",
         "gauge",
@@ -78,12 +118,20 @@ pub fn prometheus(metrics: Option<&[(Market, MarketMetrics)]>, instance: &Instan
         "Seconds since the last successful refresh.",
         per(&|v| v.age_seconds.map(|t| t.to_string())),
     );
-    family("symbols_count", "gauge", "Symbols in the list currently served.", per(&|v| v.symbol_count.map(|c| c.to_string())));
+    family(
+        "symbols_count",
+        "gauge",
+        "Symbols in the list currently served.",
+        per(&|v| v.symbol_count.map(|c| c.to_string())),
+    );
     out
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// The status page: per market freshness, count, hit ratio and the last refresh outcome.
@@ -91,19 +139,34 @@ fn esc(s: &str) -> String {
 pub fn status_page(metrics: Option<&[(Market, MarketMetrics)]>, now_ms: u64) -> String {
     let mut cards = String::new();
     match metrics {
-        None => cards.push_str("<p class=\"bad\" id=\"redis-down\">Redis is unreachable: figures unavailable.</p>"),
+        None => cards.push_str(
+            "<p class=\"bad\" id=\"redis-down\">Redis is unreachable: figures unavailable.</p>",
+        ),
         Some(list) => {
             for (m, v) in list {
                 let name = m.as_str();
-                let age = v.age_seconds.map_or("never".to_string(), |a| format!("{a} s"));
+                let age = v
+                    .age_seconds
+                    .map_or("never".to_string(), |a| format!("{a} s"));
                 let at = v.last_refresh_at.clone().unwrap_or_else(|| "never".into());
                 let (outcome, class) = match &v.last_outcome {
                     Some(o) if o.ok => (format!("ok ({}, {} ms)", o.trigger, o.duration_ms), "ok"),
-                    Some(o) => (format!("failed: {} ({})", o.reason.clone().unwrap_or_default(), o.trigger), "bad"),
+                    Some(o) => (
+                        format!(
+                            "failed: {} ({})",
+                            o.reason.clone().unwrap_or_default(),
+                            o.trigger
+                        ),
+                        "bad",
+                    ),
                     None => ("none yet".into(), "muted"),
                 };
                 let count = v.symbol_count.map_or("-".into(), |c| c.to_string());
-                let ratio_text = if v.hits + v.misses == 0 { "-".to_string() } else { format!("{}%", float_text((v.hit_ratio * 1000.0).round() / 10.0)) };
+                let ratio_text = if v.hits + v.misses == 0 {
+                    "-".to_string()
+                } else {
+                    format!("{}%", float_text((v.hit_ratio * 1000.0).round() / 10.0))
+                };
                 let total = (v.warmup_success + v.warmup_error).max(1) as f64;
                 let ok_w = float_text((v.warmup_success as f64 / total * 100.0).round());
                 let _ = write!(
@@ -168,12 +231,21 @@ mod tests {
 
     #[test]
     fn instance_gauges_are_exported_even_with_redis_down() {
-        let instance = InstanceGauges { wasm_memory_bytes: Some(1_179_648), unflushed_hits: vec![(Market::Spot, 3), (Market::Futures, 0)] };
+        let instance = InstanceGauges {
+            wasm_memory_bytes: Some(1_179_648),
+            unflushed_hits: vec![(Market::Spot, 3), (Market::Futures, 0)],
+        };
         let text = prometheus(None, &instance);
         assert!(text.contains("symbols_redis_up 0\n"), "{text}");
         assert!(text.contains("# TYPE symbols_instance_wasm_memory_bytes gauge\nsymbols_instance_wasm_memory_bytes 1179648\n"), "{text}");
-        assert!(text.contains("symbols_instance_unflushed_hits{market=\"spot\"} 3\n"), "{text}");
-        assert!(text.contains("symbols_instance_unflushed_hits{market=\"futures\"} 0\n"), "{text}");
+        assert!(
+            text.contains("symbols_instance_unflushed_hits{market=\"spot\"} 3\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("symbols_instance_unflushed_hits{market=\"futures\"} 0\n"),
+            "{text}"
+        );
         // Natively there is no wasm memory to report: no family at all, not a fake 0.
         let native = prometheus(None, &InstanceGauges::default());
         assert!(!native.contains("wasm_memory"), "{native}");

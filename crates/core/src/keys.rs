@@ -1,54 +1,72 @@
-//! Every Redis key name: the contract shared with the original Python system.
+//! Every Redis key name, in two groups: the original Python system's keys (a contract we
+//! keep exactly: `../ORIGINAL-CONTRACT` facts, README "Redis keys") and this service's own.
 //!
-//! Changing any name here breaks the other readers of the same Redis: bump the
-//! version suffix (`:v2`) and note it in README instead.
+//! The original's names and value formats are never changed here. Ours change only with a
+//! new name (e.g. `document2`) and a note in README.
 
 use crate::market::Market;
 
-/// Primary cache: the processed list document, with a TTL.
-pub fn cache(m: Market) -> String {
+// ---- The original system's keys (shared; it reads and writes them too) ----
+
+/// The original's primary cache: a JSON array of raw Binance symbol objects (USDT only, in
+/// its priority order), with the market's TTL. See [`crate::original`].
+pub fn original_list(m: Market) -> String {
     format!("cache:symbols:{}:v1", m.as_str())
 }
 
-/// The last validated list; no TTL; only replaced by a newer validated list.
-pub fn last_good(m: Market) -> String {
+/// The original's last good list: the same array, no TTL.
+pub fn original_last_good(m: Market) -> String {
     format!("cache:symbols:{}:last_good", m.as_str())
 }
 
-/// Unix seconds of the last successful refresh.
+/// Unix seconds (a JSON integer) of the last successful primary write, by either system.
 pub fn last_refresh_ts(m: Market) -> String {
-    format!("cache:symbols:{}:last_refresh_ts", m.as_str())
+    format!("metrics:{}_symbols_cache:last_refresh_ts", m.as_str())
 }
 
-/// `symbols_spot` / `symbols_futures`: the suffix of the metric keys.
-fn metric_name(m: Market) -> String {
-    format!("symbols_{}", m.as_str())
-}
-
-/// INCRBY counter of primary-cache hits.
+/// INCRBY counter of requests that found the list in the primary key.
 pub fn cache_hit(m: Market) -> String {
-    format!("metrics:cache_hit:{}", metric_name(m))
+    format!("metrics:cache_hit:symbols_{}", m.as_str())
 }
 
-/// INCRBY counter of primary-cache misses.
+/// INCRBY counter of requests that did not (also when they then waited for a refresh).
 pub fn cache_miss(m: Market) -> String {
-    format!("metrics:cache_miss:{}", metric_name(m))
+    format!("metrics:cache_miss:symbols_{}", m.as_str())
 }
 
-/// INCRBY counter of successful refreshes (cron, admin, and request-time misses).
+/// INCRBY counter of warmups (cron, admin) whose writes all succeeded.
 pub fn warmup_success(m: Market) -> String {
-    format!("metrics:warmup_success:{}", metric_name(m))
+    format!("metrics:warmup_{}_symbols_cache:success", m.as_str())
 }
 
-/// INCRBY counter of failed refreshes.
+/// INCRBY counter of failed warmups: once per failed refresh (fetch, validation or write).
 pub fn warmup_error(m: Market) -> String {
-    format!("metrics:warmup_error:{}", metric_name(m))
+    format!("metrics:warmup_{}_symbols_cache:error", m.as_str())
+}
+
+// ---- This service's keys (the original never reads them) ----
+
+/// Our list document (every quote asset, projected fields, version, fetchedAt), with the
+/// market's TTL. Served as stored bytes on a hit. See [`crate::symbols::StoredList`].
+pub fn document(m: Market) -> String {
+    format!("symbols-edge:{}:document", m.as_str())
+}
+
+/// Our last validated document; no TTL; replaced only by a newer validated list.
+pub fn document_last_good(m: Market) -> String {
+    format!("symbols-edge:{}:document:last_good", m.as_str())
+}
+
+/// What the last full write stored (versions and counts, a few hundred bytes): lets a
+/// refresh that finds the same list extend TTLs instead of re-writing megabytes, and
+/// validate without reading last_good. See [`crate::refresh::Stored`].
+pub fn stored_meta(m: Market) -> String {
+    format!("symbols-edge:{}:stored", m.as_str())
 }
 
 /// INCRBY counter of upstream failures by reason (`429`, `timeout`, `rejected`, ...).
-/// Added by this service; the Python system does not write it.
 pub fn upstream_failure(m: Market, reason: &str) -> String {
-    format!("metrics:upstream_failure:{}:{}", metric_name(m), reason)
+    format!("metrics:upstream_failure:symbols_{}:{}", m.as_str(), reason)
 }
 
 /// Single-flight refresh lock (`SET .. NX PX`), released only by its owner.
@@ -61,26 +79,45 @@ pub fn upstream_blocked_until(m: Market) -> String {
     format!("cache:symbols:{}:upstream_blocked_until", m.as_str())
 }
 
-/// JSON of the last refresh attempt's outcome (status page, metrics). Added by this service.
+/// JSON of the last refresh attempt's outcome (status page, metrics).
 pub fn last_outcome(m: Market) -> String {
     format!("cache:symbols:{}:last_outcome", m.as_str())
+}
+
+/// Keys the previous version of this service wrote and this one no longer reads or writes
+/// (README "Upgrading"): left in place, never an error. (`cache:symbols:<m>:v1` and
+/// `last_good` are not here: they are the original's, and a document of ours found there is
+/// read as a fallback and replaced by the original's array at the next refresh.)
+pub fn legacy(m: Market) -> Vec<String> {
+    vec![
+        format!("cache:symbols:{}:last_refresh_ts", m.as_str()),
+        format!("metrics:warmup_success:symbols_{}", m.as_str()),
+        format!("metrics:warmup_error:symbols_{}", m.as_str()),
+    ]
 }
 
 /// Every key this service reads or writes for a market (for the ops CLI and docs).
 pub fn all(m: Market) -> Vec<String> {
     let mut keys = vec![
-        cache(m),
-        last_good(m),
+        original_list(m),
+        original_last_good(m),
         last_refresh_ts(m),
         cache_hit(m),
         cache_miss(m),
         warmup_success(m),
         warmup_error(m),
+        document(m),
+        document_last_good(m),
+        stored_meta(m),
         refresh_lock(m),
         upstream_blocked_until(m),
         last_outcome(m),
     ];
-    keys.extend(crate::upstream::FailureReason::ALL.iter().map(|r| upstream_failure(m, r.as_str())));
+    keys.extend(
+        crate::upstream::FailureReason::ALL
+            .iter()
+            .map(|r| upstream_failure(m, r.as_str())),
+    );
     keys
 }
 
@@ -89,15 +126,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_match_the_python_system() {
-        assert_eq!(cache(Market::Spot), "cache:symbols:spot:v1");
-        assert_eq!(cache(Market::Futures), "cache:symbols:futures:v1");
-        assert_eq!(last_good(Market::Spot), "cache:symbols:spot:last_good");
-        assert_eq!(last_refresh_ts(Market::Futures), "cache:symbols:futures:last_refresh_ts");
+    fn the_original_systems_names() {
+        assert_eq!(original_list(Market::Spot), "cache:symbols:spot:v1");
+        assert_eq!(original_list(Market::Futures), "cache:symbols:futures:v1");
+        assert_eq!(
+            original_last_good(Market::Spot),
+            "cache:symbols:spot:last_good"
+        );
+        assert_eq!(
+            original_last_good(Market::Futures),
+            "cache:symbols:futures:last_good"
+        );
+        assert_eq!(
+            last_refresh_ts(Market::Spot),
+            "metrics:spot_symbols_cache:last_refresh_ts"
+        );
+        assert_eq!(
+            last_refresh_ts(Market::Futures),
+            "metrics:futures_symbols_cache:last_refresh_ts"
+        );
         assert_eq!(cache_hit(Market::Spot), "metrics:cache_hit:symbols_spot");
-        assert_eq!(cache_miss(Market::Futures), "metrics:cache_miss:symbols_futures");
-        assert_eq!(warmup_success(Market::Spot), "metrics:warmup_success:symbols_spot");
-        assert_eq!(warmup_error(Market::Futures), "metrics:warmup_error:symbols_futures");
+        assert_eq!(
+            cache_miss(Market::Futures),
+            "metrics:cache_miss:symbols_futures"
+        );
+        assert_eq!(
+            warmup_success(Market::Spot),
+            "metrics:warmup_spot_symbols_cache:success"
+        );
+        assert_eq!(
+            warmup_error(Market::Futures),
+            "metrics:warmup_futures_symbols_cache:error"
+        );
+    }
+
+    #[test]
+    fn our_document_keys_are_outside_the_originals_namespace() {
+        for m in Market::ALL {
+            for k in [document(m), document_last_good(m), stored_meta(m)] {
+                assert!(k.starts_with("symbols-edge:"), "{k}");
+            }
+        }
         assert_eq!(refresh_lock(Market::Spot), "lock:symbols:spot:refresh");
     }
 }

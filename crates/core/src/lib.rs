@@ -3,13 +3,16 @@
 //!
 //! # Layout
 //! - [`market`]: `Market { Spot, Futures }` and what differs per market.
-//! - [`keys`]: every Redis key name (the contract shared with the Python system).
+//! - [`keys`]: every Redis key name: the original Python system's and ours.
+//! - [`original`]: the original's list value (USDT-only raw objects), built and read back.
 //! - [`symbols`]: the served records and the stored document format.
 //! - [`lookup`]: single-symbol lookups and list filters read from the stored bytes
 //!   without parsing the list.
 //! - [`exchange_info`]: parse + project Binance exchangeInfo; validation.
 //! - [`upstream`]: fetching exchangeInfo (bases, API key, failure reasons).
-//! - [`service`]: the read-through flow, single-flight refresh, warmup, metrics.
+//! - [`service`]: the read-through flow, fallbacks, warmup, hit/miss counters.
+//! - [`refresh`]: one single-flight refresh writing both systems' values (or only TTLs).
+//! - [`metrics`]: the counters and outcomes of both markets, read in one round trip.
 //! - [`request`]: routing and query parsing.
 //! - [`config`]: settings from vars/secrets/env.
 //! - [`ports`]: the traits the service needs (store, HTTP, clock).
@@ -27,7 +30,10 @@ pub mod log;
 pub mod lookup;
 pub mod market;
 pub mod memory;
+pub mod metrics;
+pub mod original;
 pub mod ports;
+pub mod refresh;
 pub mod request;
 pub mod service;
 pub mod store;

@@ -20,9 +20,9 @@ use std::ops::Range;
 
 use crate::request::Filter;
 use crate::symbols::{
-    K_BASE_ASSET, K_CONTRACT_TYPE, K_COUNT, K_DELIVERY_DATE, K_FETCHED_AT, K_MARGIN_ASSET, K_MARKET, K_MAX_QTY,
-    K_MIN_NOTIONAL, K_MIN_QTY, K_ONBOARD_DATE, K_QUOTE_ASSET, K_STATUS, K_STEP_SIZE, K_SYMBOL, K_SYMBOLS,
-    K_TICK_SIZE, K_UPSTREAM, K_VERSION,
+    K_BASE_ASSET, K_CONTRACT_TYPE, K_COUNT, K_DELIVERY_DATE, K_FETCHED_AT, K_MARGIN_ASSET,
+    K_MARKET, K_MAX_QTY, K_MIN_NOTIONAL, K_MIN_QTY, K_ONBOARD_DATE, K_QUOTE_ASSET, K_STATUS,
+    K_STEP_SIZE, K_SYMBOL, K_SYMBOLS, K_TICK_SIZE, K_UPSTREAM, K_VERSION,
 };
 
 /// Where the bytes left the layout the scanner reads (byte offsets into the document).
@@ -71,7 +71,11 @@ pub fn filter(doc: &[u8], filter: &Filter) -> Result<Vec<Range<usize>>, NotCanon
     fn want(v: &Option<String>) -> Option<&[u8]> {
         v.as_deref().map(str::as_bytes)
     }
-    let (status, quote, base) = (want(&filter.status), want(&filter.quote), want(&filter.base));
+    let (status, quote, base) = (
+        want(&filter.status),
+        want(&filter.quote),
+        want(&filter.base),
+    );
     let pass = |s: &Str, w: Option<&[u8]>| w.is_none_or(|w| text_eq(doc, s, w, false));
     let mut kept = Vec::new();
     scan(doc, |o| {
@@ -150,7 +154,13 @@ fn object(b: &[u8], start: usize) -> Option<(Object, usize)> {
     let (base, i) = string(b, i)?;
     let i = key(b, i, K_QUOTE_ASSET)?;
     let (quote, mut i) = string(b, i)?;
-    for k in [K_TICK_SIZE, K_STEP_SIZE, K_MIN_QTY, K_MAX_QTY, K_MIN_NOTIONAL] {
+    for k in [
+        K_TICK_SIZE,
+        K_STEP_SIZE,
+        K_MIN_QTY,
+        K_MAX_QTY,
+        K_MIN_NOTIONAL,
+    ] {
         i = key(b, i, k)?;
         i = match b.get(i..i + 4) {
             Some(b"null") => i + 4,
@@ -168,7 +178,18 @@ fn object(b: &[u8], start: usize) -> Option<(Object, usize)> {
             i = int(b, at)?;
         }
     }
-    (b.get(i) == Some(&b'}')).then(|| (Object { range: start..i + 1, symbol, status, base, quote }, i + 1))
+    (b.get(i) == Some(&b'}')).then(|| {
+        (
+            Object {
+                range: start..i + 1,
+                symbol,
+                status,
+                base,
+                quote,
+            },
+            i + 1,
+        )
+    })
 }
 
 /// `k` at `b[i]`; returns the offset past it. Every key is 9 to 16 bytes long, so two
@@ -177,7 +198,12 @@ fn object(b: &[u8], start: usize) -> Option<(Object, usize)> {
 #[inline]
 fn key(b: &[u8], i: usize, k: &[u8]) -> Option<usize> {
     let have = b.get(i..i + k.len())?;
-    let eq = match (word(have, 0), word(k, 0), word(have, k.len().wrapping_sub(8)), word(k, k.len().wrapping_sub(8))) {
+    let eq = match (
+        word(have, 0),
+        word(k, 0),
+        word(have, k.len().wrapping_sub(8)),
+        word(k, k.len().wrapping_sub(8)),
+    ) {
         (Some(a), Some(b), Some(c), Some(d)) if k.len() <= 16 => a == b && c == d,
         _ => have == k,
     };
@@ -186,7 +212,9 @@ fn key(b: &[u8], i: usize, k: &[u8]) -> Option<usize> {
 
 #[inline]
 fn word(b: &[u8], at: usize) -> Option<u64> {
-    b.get(at..at.checked_add(8)?).and_then(|w| <[u8; 8]>::try_from(w).ok()).map(u64::from_le_bytes)
+    b.get(at..at.checked_add(8)?)
+        .and_then(|w| <[u8; 8]>::try_from(w).ok())
+        .map(u64::from_le_bytes)
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -242,7 +270,13 @@ fn string(b: &[u8], i: usize) -> Option<(Str, usize)> {
     if !ascii {
         std::str::from_utf8(b.get(start..i)?).ok()?;
     }
-    Some((Str { inner: start..i, escaped }, i + 1))
+    Some((
+        Str {
+            inner: start..i,
+            escaped,
+        },
+        i + 1,
+    ))
 }
 
 /// The escape at `b[i] == '\\'`, only if it is the one serde_json writes for its character
@@ -284,8 +318,14 @@ fn decode(raw: &[u8]) -> Vec<u8> {
             Some(b'r') => (b'\r', 2),
             Some(b't') => (b'\t', 2),
             Some(b'u') => {
-                let hex = raw.get(i + 4..i + 6).and_then(|h| std::str::from_utf8(h).ok());
-                (hex.and_then(|h| u8::from_str_radix(h, 16).ok()).unwrap_or(0), 6)
+                let hex = raw
+                    .get(i + 4..i + 6)
+                    .and_then(|h| std::str::from_utf8(h).ok());
+                (
+                    hex.and_then(|h| u8::from_str_radix(h, 16).ok())
+                        .unwrap_or(0),
+                    6,
+                )
             }
             Some(&other) => (other, 2),
             None => (b'\\', 1),
@@ -299,8 +339,16 @@ fn decode(raw: &[u8]) -> Vec<u8> {
 /// Does the string's decoded text equal `want` (ASCII case folded when `fold`)? Decodes
 /// only when the value has escapes.
 fn text_eq(doc: &[u8], s: &Str, want: &[u8], fold: bool) -> bool {
-    let Some(raw) = doc.get(s.inner.clone()) else { return false };
-    let eq = |have: &[u8]| if fold { have.eq_ignore_ascii_case(want) } else { have == want };
+    let Some(raw) = doc.get(s.inner.clone()) else {
+        return false;
+    };
+    let eq = |have: &[u8]| {
+        if fold {
+            have.eq_ignore_ascii_case(want)
+        } else {
+            have == want
+        }
+    };
     if s.escaped {
         eq(&decode(raw))
     } else {
@@ -321,7 +369,11 @@ fn uint(b: &[u8], i: usize) -> Option<usize> {
 fn int(b: &[u8], i: usize) -> Option<usize> {
     let negative = b.get(i) == Some(&b'-');
     let (magnitude, end) = digits(b, i + usize::from(negative))?;
-    let fits = if negative { magnitude != 0 && magnitude <= i64::MIN.unsigned_abs() } else { magnitude <= i64::MAX as u64 };
+    let fits = if negative {
+        magnitude != 0 && magnitude <= i64::MIN.unsigned_abs()
+    } else {
+        magnitude <= i64::MAX as u64
+    };
     fits.then_some(end)
 }
 
@@ -363,26 +415,58 @@ mod tests {
 
     #[test]
     fn strings_every_escape_serde_json_writes_and_no_other() {
-        let all: String = (0u8..0x80).map(char::from).chain("é币🚀\u{7f}".chars()).collect();
+        let all: String = (0u8..0x80)
+            .map(char::from)
+            .chain("é币🚀\u{7f}".chars())
+            .collect();
         let written = serde_json::to_vec(&all).expect("a string serialises");
         let (s, end) = string(&written, 0).expect("serde_json's spelling is canonical");
         assert_eq!(end, written.len());
         assert!(s.escaped);
         assert_eq!(decode(&written[s.inner]), all.as_bytes());
-        for other in [&br#""\u00e9""#[..], br#""\/""#, br#""\u000a""#, br#""\u001F""#, br#""\u0020""#, br#""\x""#, b"\"\n\"", b"\"\xff\"", b"\"abc", b"\"\\", b"\"\\u00"] {
+        for other in [
+            &br#""\u00e9""#[..],
+            br#""\/""#,
+            br#""\u000a""#,
+            br#""\u001F""#,
+            br#""\u0020""#,
+            br#""\x""#,
+            b"\"\n\"",
+            b"\"\xff\"",
+            b"\"abc",
+            b"\"\\",
+            b"\"\\u00",
+        ] {
             assert!(string(other, 0).is_none(), "{}", other.escape_ascii());
         }
     }
 
     #[test]
     fn integers_as_serde_json_writes_them() {
-        for ok in ["0", "7", "-1", "9223372036854775807", "-9223372036854775808"] {
+        for ok in [
+            "0",
+            "7",
+            "-1",
+            "9223372036854775807",
+            "-9223372036854775808",
+        ] {
             assert_eq!(int(ok.as_bytes(), 0), Some(ok.len()), "{ok}");
         }
-        for bad in ["", "-", "-0", "01", "9223372036854775808", "-9223372036854775809", "99999999999999999999"] {
+        for bad in [
+            "",
+            "-",
+            "-0",
+            "01",
+            "9223372036854775808",
+            "-9223372036854775809",
+            "99999999999999999999",
+        ] {
             assert_eq!(int(bad.as_bytes(), 0), None, "{bad}");
         }
-        assert_eq!(uint(b"18446744073709551615", 0), (usize::BITS == 64).then_some(20));
+        assert_eq!(
+            uint(b"18446744073709551615", 0),
+            (usize::BITS == 64).then_some(20)
+        );
     }
 
     #[test]
@@ -394,18 +478,46 @@ mod tests {
             Market::Futures,
             "u\"\\",
             "t".into(),
-            &[sym("BTCUSDT", "TRADING", "BTC", "USDT"), sym("Q\"\n", "BREAK", "Q\"", "\u{1}"), futures],
+            &[
+                sym("BTCUSDT", "TRADING", "BTC", "USDT"),
+                sym("Q\"\n", "BREAK", "Q\"", "\u{1}"),
+                futures,
+            ],
         );
         let doc = list.as_bytes();
-        let at = |r: Option<Range<usize>>| r.and_then(|r| serde_json::from_slice::<Symbol>(&doc[r]).ok()).map(|s| s.symbol);
-        assert_eq!(at(find(doc, "btcusdt").unwrap()).as_deref(), Some("BTCUSDT"));
+        let at = |r: Option<Range<usize>>| {
+            r.and_then(|r| serde_json::from_slice::<Symbol>(&doc[r]).ok())
+                .map(|s| s.symbol)
+        };
+        assert_eq!(
+            at(find(doc, "btcusdt").unwrap()).as_deref(),
+            Some("BTCUSDT")
+        );
         assert_eq!(at(find(doc, "q\"\n").unwrap()).as_deref(), Some("Q\"\n"));
-        assert_eq!(at(find(doc, "币安人生usdt").unwrap()).as_deref(), Some("币安人生USDT"));
+        assert_eq!(
+            at(find(doc, "币安人生usdt").unwrap()).as_deref(),
+            Some("币安人生USDT")
+        );
         assert_eq!(find(doc, "ETHUSDT"), Ok(None));
-        let quote = |q: &str| Filter { quote: Some(q.into()), ..Filter::default() };
+        let quote = |q: &str| Filter {
+            quote: Some(q.into()),
+            ..Filter::default()
+        };
         assert_eq!(filter(doc, &quote("USDT")).unwrap().len(), 2);
         assert_eq!(filter(doc, &quote("\u{1}")).unwrap().len(), 1);
-        assert_eq!(filter(doc, &Filter { base: Some("Q\"".into()), status: Some("BREAK".into()), quote: None }).unwrap().len(), 1);
+        assert_eq!(
+            filter(
+                doc,
+                &Filter {
+                    base: Some("Q\"".into()),
+                    status: Some("BREAK".into()),
+                    quote: None
+                }
+            )
+            .unwrap()
+            .len(),
+            1
+        );
         assert_eq!(filter(doc, &quote("usdt")).unwrap().len(), 0);
         let empty = StoredList::build(Market::Spot, "u", "t".into(), &[]);
         assert_eq!(find(empty.as_bytes(), "A"), Ok(None));
@@ -413,11 +525,19 @@ mod tests {
 
     #[test]
     fn other_layouts_are_not_canonical() {
-        let list = StoredList::build(Market::Spot, "u", "t".into(), &[sym("A", "TRADING", "A", "B")]);
+        let list = StoredList::build(
+            Market::Spot,
+            "u",
+            "t".into(),
+            &[sym("A", "TRADING", "A", "B")],
+        );
         let doc = String::from_utf8(list.as_bytes().to_vec()).unwrap();
         let variants = [
             doc.replace(",\"status\"", ", \"status\""),
-            doc.replace("{\"symbol\":\"A\",\"status\":\"TRADING\"", "{\"status\":\"TRADING\",\"symbol\":\"A\""),
+            doc.replace(
+                "{\"symbol\":\"A\",\"status\":\"TRADING\"",
+                "{\"status\":\"TRADING\",\"symbol\":\"A\"",
+            ),
             doc.replace("\"stepSize\":null", "\"stepSize\":\"1\",\"extra\":1"),
             doc.replace("\"count\":1", "\"count\":01"),
             doc.replace("{\"market\"", "{\"symbols\":[],\"market\""),

@@ -34,11 +34,11 @@ impl Market {
 
     /// The exchangeInfo path on a base URL of this market.
     ///
-    /// Spot asks for `showPermissionSets=false`: we keep no permissions, and it makes
-    /// today's payload far smaller (less to download and parse inside the CPU budget).
+    /// The whole payload, `permissionSets` included: the original system's list keeps
+    /// every field of each symbol as exchangeInfo returns it, and bots read them.
     pub fn exchange_info_path(self) -> &'static str {
         match self {
-            Market::Spot => "/api/v3/exchangeInfo?showPermissionSets=false",
+            Market::Spot => "/api/v3/exchangeInfo",
             Market::Futures => "/fapi/v1/exchangeInfo",
         }
     }

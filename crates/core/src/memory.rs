@@ -20,6 +20,8 @@ pub struct MemoryStore {
     now_ms: Cell<u64>,
     down: Cell<bool>,
     round_trips: Cell<u32>,
+    arg_bytes: Cell<u64>,
+    refused: RefCell<Vec<String>>,
 }
 
 impl MemoryStore {
@@ -39,21 +41,41 @@ impl MemoryStore {
     pub fn round_trips(&self) -> u32 {
         self.round_trips.get()
     }
+    /// Bytes of every command's keys and values sent so far (what a write costs in
+    /// request bandwidth, without the envelope).
+    pub fn arg_bytes(&self) -> u64 {
+        self.arg_bytes.get()
+    }
+    /// Makes every `SET` of `key` fail with a Redis error (a write refused, e.g. OOM).
+    pub fn refuse_writes_to(&self, key: &str) {
+        self.refused.borrow_mut().push(key.to_string());
+    }
     /// Raw value of a live key.
     pub fn raw(&self, key: &str) -> Option<Vec<u8>> {
         self.live(key).map(|e| e.value)
     }
     /// Remaining TTL in ms (None: no key or no expiry).
     pub fn ttl_ms(&self, key: &str) -> Option<u64> {
-        self.live(key)?.expires_at.map(|t| t.saturating_sub(self.now_ms.get()))
+        self.live(key)?
+            .expires_at
+            .map(|t| t.saturating_sub(self.now_ms.get()))
     }
     /// Stores a raw value (test setup, e.g. garbage under a key).
     pub fn put(&self, key: &str, value: &[u8]) {
-        self.map.borrow_mut().insert(key.into(), Entry { value: value.to_vec(), expires_at: None });
+        self.map.borrow_mut().insert(
+            key.into(),
+            Entry {
+                value: value.to_vec(),
+                expires_at: None,
+            },
+        );
     }
     /// Integer value of a counter (0 when absent).
     pub fn int(&self, key: &str) -> i64 {
-        self.raw(key).and_then(|v| String::from_utf8(v).ok()).and_then(|s| s.parse().ok()).unwrap_or(0)
+        self.raw(key)
+            .and_then(|v| String::from_utf8(v).ok())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0)
     }
 
     fn live(&self, key: &str) -> Option<Entry> {
@@ -72,32 +94,71 @@ impl MemoryStore {
         let now = self.now_ms.get();
         match cmd {
             Cmd::Get(k) => self.live(&k).map_or(Reply::Nil, |e| Reply::Bytes(e.value)),
-            Cmd::MGet(keys) => Reply::Array(keys.iter().map(|k| self.live(k).map_or(Reply::Nil, |e| Reply::Bytes(e.value))).collect()),
-            Cmd::Set { key, value, ex, px, nx } => {
+            Cmd::MGet(keys) => Reply::Array(
+                keys.iter()
+                    .map(|k| self.live(k).map_or(Reply::Nil, |e| Reply::Bytes(e.value)))
+                    .collect(),
+            ),
+            Cmd::Set {
+                key,
+                value,
+                ex,
+                px,
+                nx,
+            } => {
+                if self.refused.borrow().contains(&key) {
+                    return Reply::Error(
+                        "OOM command not allowed when used memory > 'maxmemory'.".into(),
+                    );
+                }
                 if nx && self.live(&key).is_some() {
                     return Reply::Nil;
                 }
                 let expires_at = ex.map(|s| now + s * 1000).or(px.map(|ms| now + ms));
-                self.map.borrow_mut().insert(key, Entry { value, expires_at });
+                self.map
+                    .borrow_mut()
+                    .insert(key, Entry { value, expires_at });
                 Reply::Ok
             }
             Cmd::IncrBy(k, n) => {
                 let cur = self.live(&k);
                 let parsed = match &cur {
                     None => Some(0),
-                    Some(e) => std::str::from_utf8(&e.value).ok().and_then(|s| s.parse::<i64>().ok()),
+                    Some(e) => std::str::from_utf8(&e.value)
+                        .ok()
+                        .and_then(|s| s.parse::<i64>().ok()),
                 };
                 match parsed {
                     None => Reply::Error("ERR value is not an integer or out of range".into()),
                     Some(v) => {
                         let v = v + n;
                         let expires_at = cur.and_then(|e| e.expires_at);
-                        self.map.borrow_mut().insert(k, Entry { value: v.to_string().into_bytes(), expires_at });
+                        self.map.borrow_mut().insert(
+                            k,
+                            Entry {
+                                value: v.to_string().into_bytes(),
+                                expires_at,
+                            },
+                        );
                         Reply::Int(v)
                     }
                 }
             }
             Cmd::Del(k) => Reply::Int(i64::from(self.map.borrow_mut().remove(&k).is_some())),
+            Cmd::Expire(k, secs) => match self.live(&k) {
+                Some(e) => {
+                    self.map.borrow_mut().insert(
+                        k,
+                        Entry {
+                            value: e.value,
+                            expires_at: Some(now + secs * 1000),
+                        },
+                    );
+                    Reply::Int(1)
+                }
+                None => Reply::Int(0),
+            },
+            Cmd::Exists(k) => Reply::Int(i64::from(self.live(&k).is_some())),
             Cmd::DelIfEq(k, v) => {
                 if self.live(&k).is_some_and(|e| e.value == v.as_bytes()) {
                     self.map.borrow_mut().remove(&k);
@@ -110,12 +171,25 @@ impl MemoryStore {
     }
 }
 
+fn arg_len(cmd: &Cmd) -> usize {
+    match cmd {
+        Cmd::Get(k) | Cmd::Del(k) | Cmd::Exists(k) | Cmd::Expire(k, _) | Cmd::IncrBy(k, _) => {
+            k.len()
+        }
+        Cmd::MGet(keys) => keys.iter().map(String::len).sum(),
+        Cmd::Set { key, value, .. } => key.len() + value.len(),
+        Cmd::DelIfEq(k, v) => k.len() + v.len(),
+    }
+}
+
 impl Store for MemoryStore {
     async fn exec(&self, cmds: Vec<Cmd>) -> Result<Vec<Reply>, StoreError> {
         if self.down.get() {
             return Err(StoreError::Unreachable("memory store switched down".into()));
         }
         self.round_trips.set(self.round_trips.get() + 1);
+        let bytes: usize = cmds.iter().map(arg_len).sum();
+        self.arg_bytes.set(self.arg_bytes.get() + bytes as u64);
         Ok(cmds.into_iter().map(|c| self.apply(c)).collect())
     }
 }

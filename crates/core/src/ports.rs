@@ -31,6 +31,10 @@ pub enum Cmd {
     IncrBy(String, i64),
     /// `DEL key`.
     Del(String),
+    /// `EXPIRE key seconds`: `Int(1)`, or `Int(0)` when the key is gone.
+    Expire(String, u64),
+    /// `EXISTS key`: `Int(1)` or `Int(0)`.
+    Exists(String),
     /// Delete `key` only while it holds `value` (lock release by its owner).
     DelIfEq(String, String),
 }
@@ -38,7 +42,13 @@ pub enum Cmd {
 impl Cmd {
     /// `SET key value` with no options.
     pub fn set(key: String, value: impl Into<Vec<u8>>) -> Self {
-        Cmd::Set { key, value: value.into(), ex: None, px: None, nx: false }
+        Cmd::Set {
+            key,
+            value: value.into(),
+            ex: None,
+            px: None,
+            nx: false,
+        }
     }
 }
 

@@ -31,7 +31,9 @@ impl Filter {
     /// Does `s` pass?
     pub fn matches(&self, s: &crate::symbols::Symbol) -> bool {
         let eq = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
-        eq(&self.status, &s.status) && eq(&self.quote, &s.quote_asset) && eq(&self.base, &s.base_asset)
+        eq(&self.status, &s.status)
+            && eq(&self.quote, &s.quote_asset)
+            && eq(&self.base, &s.base_asset)
     }
 }
 
@@ -90,7 +92,9 @@ pub enum RouteError {
     #[error("{0}")]
     BadRequest(String),
     /// 414.
-    #[error("request URI too long (path max {MAX_PATH_BYTES} bytes, query max {MAX_QUERY_BYTES} bytes)")]
+    #[error(
+        "request URI too long (path max {MAX_PATH_BYTES} bytes, query max {MAX_QUERY_BYTES} bytes)"
+    )]
     UriTooLong,
 }
 
@@ -106,11 +110,19 @@ pub fn percent_decode(s: &str) -> Result<String, RouteError> {
         match bytes[i] {
             b'%' => {
                 // Two hex digits exactly: from_str_radix alone would take a sign ("%+f").
-                let hex = bytes.get(i + 1..i + 3).filter(|h| h.iter().all(u8::is_ascii_hexdigit));
-                let v = hex.and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .filter(|h| h.iter().all(u8::is_ascii_hexdigit));
+                let v = hex
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
                 match v {
                     Some(v) => out.push(v),
-                    None => return Err(RouteError::BadRequest("invalid percent-encoding in URL".into())),
+                    None => {
+                        return Err(RouteError::BadRequest(
+                            "invalid percent-encoding in URL".into(),
+                        ))
+                    }
                 }
                 i += 3;
             }
@@ -120,7 +132,8 @@ pub fn percent_decode(s: &str) -> Result<String, RouteError> {
             }
         }
     }
-    String::from_utf8(out).map_err(|_| RouteError::BadRequest("URL is not valid UTF-8 after percent-decoding".into()))
+    String::from_utf8(out)
+        .map_err(|_| RouteError::BadRequest("URL is not valid UTF-8 after percent-decoding".into()))
 }
 
 fn parse_filter(query: &str) -> Result<Filter, RouteError> {
@@ -146,7 +159,8 @@ fn parse_filter(query: &str) -> Result<Filter, RouteError> {
 }
 
 fn market(seg: &str) -> Result<Market, RouteError> {
-    seg.parse().map_err(|_| RouteError::UnknownMarket(seg.chars().take(32).collect()))
+    seg.parse()
+        .map_err(|_| RouteError::UnknownMarket(seg.chars().take(32).collect()))
 }
 
 /// Routes a request. `path` is the raw (still percent-encoded) path, `query` the raw
@@ -158,18 +172,29 @@ pub fn route(method: &str, path: &str, query: &str) -> Result<Route, RouteError>
     if path.len() > MAX_PATH_BYTES || query.len() > MAX_QUERY_BYTES {
         return Err(RouteError::UriTooLong);
     }
-    let trimmed = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
+    let trimmed = path
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(path);
     let segs: Vec<&str> = trimmed.split('/').skip(1).collect();
     let read = matches!(method, "GET" | "HEAD" | "OPTIONS");
-    let not_allowed = |allow| RouteError::MethodNotAllowed { method: method.chars().take(16).collect(), allow };
+    let not_allowed = |allow| RouteError::MethodNotAllowed {
+        method: method.chars().take(16).collect(),
+        allow,
+    };
     let route = match segs.as_slice() {
         [""] => Route::StatusPage,
         ["healthz"] => Route::Health,
         ["metrics"] => Route::Prometheus,
         ["openapi.json"] => Route::OpenApi,
         ["api", "symbols", "metrics"] => Route::SymbolsMetrics,
-        ["api", "symbols", m] => Route::List { market: market(m)?, filter: parse_filter(query)? },
-        ["api", "symbols", m, "refresh"] if method == "POST" => return Ok(Route::Refresh { market: market(m)? }),
+        ["api", "symbols", m] => Route::List {
+            market: market(m)?,
+            filter: parse_filter(query)?,
+        },
+        ["api", "symbols", m, "refresh"] if method == "POST" => {
+            return Ok(Route::Refresh { market: market(m)? })
+        }
         ["api", "symbols", m, "refresh"] if !read => {
             market(m)?;
             return Err(not_allowed("POST"));
@@ -199,36 +224,92 @@ mod tests {
         assert_eq!(route("GET", "/", ""), Ok(Route::StatusPage));
         assert_eq!(route("GET", "/healthz", ""), Ok(Route::Health));
         assert_eq!(route("HEAD", "/metrics", ""), Ok(Route::Prometheus));
-        assert_eq!(route("GET", "/api/symbols/metrics", ""), Ok(Route::SymbolsMetrics));
         assert_eq!(
-            route("GET", "/api/symbols/spot/", "status=trading&quote=USDT&utm=x&base="),
+            route("GET", "/api/symbols/metrics", ""),
+            Ok(Route::SymbolsMetrics)
+        );
+        assert_eq!(
+            route(
+                "GET",
+                "/api/symbols/spot/",
+                "status=trading&quote=USDT&utm=x&base="
+            ),
             Ok(Route::List {
                 market: Market::Spot,
-                filter: Filter { status: Some("TRADING".into()), quote: Some("USDT".into()), base: None }
+                filter: Filter {
+                    status: Some("TRADING".into()),
+                    quote: Some("USDT".into()),
+                    base: None
+                }
             })
         );
         assert_eq!(
-            route("GET", "/api/symbols/futures/%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9FUSDT", ""),
-            Ok(Route::One { market: Market::Futures, symbol: "币安人生USDT".into() })
+            route(
+                "GET",
+                "/api/symbols/futures/%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9FUSDT",
+                ""
+            ),
+            Ok(Route::One {
+                market: Market::Futures,
+                symbol: "币安人生USDT".into()
+            })
         );
-        assert_eq!(route("POST", "/api/symbols/spot/refresh", ""), Ok(Route::Refresh { market: Market::Spot }));
+        assert_eq!(
+            route("POST", "/api/symbols/spot/refresh", ""),
+            Ok(Route::Refresh {
+                market: Market::Spot
+            })
+        );
     }
 
     #[test]
     fn errors() {
-        assert!(matches!(route("GET", "/api/symbols/margin", ""), Err(RouteError::UnknownMarket(_))));
-        assert!(matches!(route("GET", "/nope", ""), Err(RouteError::NotFound(_))));
+        assert!(matches!(
+            route("GET", "/api/symbols/margin", ""),
+            Err(RouteError::UnknownMarket(_))
+        ));
+        assert!(matches!(
+            route("GET", "/nope", ""),
+            Err(RouteError::NotFound(_))
+        ));
         assert_eq!(
             route("DELETE", "/api/symbols/spot", ""),
-            Err(RouteError::MethodNotAllowed { method: "DELETE".into(), allow: READ_METHODS })
+            Err(RouteError::MethodNotAllowed {
+                method: "DELETE".into(),
+                allow: READ_METHODS
+            })
         );
-        assert!(matches!(route("PUT", "/api/symbols/spot/refresh", ""), Err(RouteError::MethodNotAllowed { allow: "POST", .. })));
-        assert!(matches!(route("GET", "/api/symbols/spot/%zz", ""), Err(RouteError::BadRequest(_))));
-        assert!(matches!(route("GET", "/api/symbols/spot/%ff", ""), Err(RouteError::BadRequest(_))));
-        assert!(matches!(percent_decode("%+f"), Err(RouteError::BadRequest(_))));
-        assert!(matches!(percent_decode("%-1"), Err(RouteError::BadRequest(_))));
-        assert!(matches!(route("GET", "/api/symbols/spot", "quote=%"), Err(RouteError::BadRequest(_))));
-        assert_eq!(route("GET", &"/a".repeat(600), ""), Err(RouteError::UriTooLong));
-        assert_eq!(route("GET", "/", &"a".repeat(3000)), Err(RouteError::UriTooLong));
+        assert!(matches!(
+            route("PUT", "/api/symbols/spot/refresh", ""),
+            Err(RouteError::MethodNotAllowed { allow: "POST", .. })
+        ));
+        assert!(matches!(
+            route("GET", "/api/symbols/spot/%zz", ""),
+            Err(RouteError::BadRequest(_))
+        ));
+        assert!(matches!(
+            route("GET", "/api/symbols/spot/%ff", ""),
+            Err(RouteError::BadRequest(_))
+        ));
+        assert!(matches!(
+            percent_decode("%+f"),
+            Err(RouteError::BadRequest(_))
+        ));
+        assert!(matches!(
+            percent_decode("%-1"),
+            Err(RouteError::BadRequest(_))
+        ));
+        assert!(matches!(
+            route("GET", "/api/symbols/spot", "quote=%"),
+            Err(RouteError::BadRequest(_))
+        ));
+        assert_eq!(
+            route("GET", &"/a".repeat(600), ""),
+            Err(RouteError::UriTooLong)
+        );
+        assert_eq!(
+            route("GET", "/", &"a".repeat(3000)),
+            Err(RouteError::UriTooLong)
+        );
     }
 }

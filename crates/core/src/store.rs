@@ -30,9 +30,17 @@ fn to_command(cmd: Cmd) -> Command {
     match cmd {
         Cmd::Get(k) => Command::get(k),
         Cmd::MGet(keys) => Command::mget(keys),
-        Cmd::Set { key, value, ex, px, nx } => Command::set(key, value, SetOptions { ex, px, nx }),
+        Cmd::Set {
+            key,
+            value,
+            ex,
+            px,
+            nx,
+        } => Command::set(key, value, SetOptions { ex, px, nx }),
         Cmd::IncrBy(k, n) => Command::incr_by(k, n),
         Cmd::Del(k) => Command::del([k]),
+        Cmd::Expire(k, secs) => Command::expire(k, secs),
+        Cmd::Exists(k) => Command::new("EXISTS").arg(k),
         Cmd::DelIfEq(k, v) => Command::eval(DEL_IF_EQ, [k], [v]),
     }
 }
@@ -63,7 +71,9 @@ impl Store for UpstashStore {
         // A single command skips the pipeline envelope: same one round trip, smaller bodies.
         if cmds.len() == 1 {
             let cmd = cmds.into_iter().next().map(to_command);
-            let Some(cmd) = cmd else { return Ok(Vec::new()) };
+            let Some(cmd) = cmd else {
+                return Ok(Vec::new());
+            };
             return match self.client.command(cmd).await {
                 Ok(v) => Ok(vec![to_reply(v)]),
                 Err(Error::Redis(msg)) => Ok(vec![Reply::Error(msg)]),

@@ -1,6 +1,6 @@
 //! The stored and served records: one [`Symbol`], and the list document that holds them.
 //!
-//! # Value format (the `cache:symbols:<market>:v1` and `last_good` keys)
+//! # Value format (our `symbols-edge:<market>:document` and `:document:last_good` keys)
 //! A JSON object, keys in this order:
 //! `{"market":"spot","version":"<16 hex>","upstream":"<base url>","fetchedAt":"<RFC 3339>","count":N,"symbols":[...]}`.
 //! Responses are the same object with `"source"` spliced in front, so a cache hit is
@@ -57,6 +57,9 @@ pub enum Source {
     Upstream,
     /// The last validated list, served because the exchange failed.
     LastGood,
+    /// The original system's last good list (USDT symbols only) projected to our shape,
+    /// served because the exchange failed and we had no last good document of our own.
+    OriginalLastGood,
 }
 
 impl Source {
@@ -66,6 +69,21 @@ impl Source {
             Source::Cache => "cache",
             Source::Upstream => "upstream",
             Source::LastGood => "last_good",
+            Source::OriginalLastGood => "original_last_good",
+        }
+    }
+
+    /// What a response body starts with: `{"source":"..",` and, for a list that covers
+    /// USDT symbols only, `"onlyQuoteAsset":"USDT",` so no client mistakes it for the
+    /// whole market.
+    fn prefix(self) -> &'static [u8] {
+        match self {
+            Source::Cache => b"{\"source\":\"cache\",",
+            Source::Upstream => b"{\"source\":\"upstream\",",
+            Source::LastGood => b"{\"source\":\"last_good\",",
+            Source::OriginalLastGood => {
+                b"{\"source\":\"original_last_good\",\"onlyQuoteAsset\":\"USDT\","
+            }
         }
     }
 }
@@ -127,7 +145,10 @@ const VERSION_PLACEHOLDER: &str = "vvvvvvvvvvvvvvvv";
 impl StoredList {
     /// Builds the stored document for freshly processed symbols.
     pub fn build(market: Market, upstream: &str, fetched_at: String, symbols: &[Symbol]) -> Self {
-        Self::assemble(Header::fresh(market, upstream, fetched_at, symbols.len()), symbols)
+        Self::assemble(
+            Header::fresh(market, upstream, fetched_at, symbols.len()),
+            symbols,
+        )
     }
 
     /// One buffer of exactly the document's size, written once (this runs inside the
@@ -181,6 +202,35 @@ impl StoredList {
         Self::from_bytes(market, bytes)
     }
 
+    /// The same list dated `fetched_at` (an unchanged refresh serves the stored version's
+    /// time, so every tier shows one `fetchedAt` per version). RFC 3339 times of one width
+    /// are patched in place; anything else rebuilds the document.
+    pub fn with_fetched_at(mut self, fetched_at: &str) -> Self {
+        if fetched_at == self.header.fetched_at {
+            return self;
+        }
+        let mut old = Vec::with_capacity(self.header.fetched_at.len() + 2);
+        json_str(&mut old, &self.header.fetched_at);
+        let mut new = Vec::with_capacity(fetched_at.len() + 2);
+        json_str(&mut new, fetched_at);
+        let head_end = find(&self.bytes, SYMBOLS_MARKER).unwrap_or(0);
+        let at = self.bytes.get(..head_end).and_then(|head| find(head, &old));
+        match at {
+            Some(at) if old.len() == new.len() => {
+                self.bytes[at..at + new.len()].copy_from_slice(&new);
+                self.header.fetched_at = fetched_at.to_string();
+                self
+            }
+            _ => match self.parse() {
+                Ok(mut doc) => {
+                    doc.header.fetched_at = fetched_at.to_string();
+                    Self::build_with_header(doc.header, &doc.symbols)
+                }
+                Err(_) => self,
+            },
+        }
+    }
+
     /// The strong `ETag` of this list version: `"<market>-<version>"`.
     pub fn etag(&self) -> String {
         format!("\"{}-{}\"", self.header.market, self.header.version)
@@ -198,11 +248,10 @@ impl StoredList {
 
     /// The response body: the stored document with `"source"` spliced in front.
     pub fn response_body(&self, source: Source) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.bytes.len() + 24);
-        out.extend_from_slice(b"{\"source\":\"");
-        out.extend_from_slice(source.as_str().as_bytes());
-        out.extend_from_slice(b"\",");
-        out.extend_from_slice(&self.bytes[1..]);
+        let prefix = source.prefix();
+        let mut out = Vec::with_capacity(self.bytes.len() + prefix.len());
+        out.extend_from_slice(prefix);
+        out.extend_from_slice(self.bytes.get(1..).unwrap_or_default());
         out
     }
 
@@ -222,7 +271,11 @@ impl StoredList {
     ///
     /// # Errors
     /// When the stored symbols are corrupt.
-    pub fn filtered_body(&self, source: Source, filter: &crate::request::Filter) -> Result<Vec<u8>, serde_json::Error> {
+    pub fn filtered_body(
+        &self,
+        source: Source,
+        filter: &crate::request::Filter,
+    ) -> Result<Vec<u8>, serde_json::Error> {
         if filter.is_empty() {
             return Ok(self.response_body(source));
         }
@@ -256,7 +309,11 @@ impl StoredList {
     /// # Errors
     /// When the stored symbols are corrupt.
     #[doc(hidden)]
-    pub fn filtered_body_serde(&self, source: Source, filter: &crate::request::Filter) -> Result<Vec<u8>, serde_json::Error> {
+    pub fn filtered_body_serde(
+        &self,
+        source: Source,
+        filter: &crate::request::Filter,
+    ) -> Result<Vec<u8>, serde_json::Error> {
         if filter.is_empty() {
             return Ok(self.response_body(source));
         }
@@ -276,7 +333,11 @@ impl StoredList {
     pub fn find_serde(&self, symbol: &str) -> Result<Option<Symbol>, serde_json::Error> {
         let doc = self.parse()?;
         let exact = doc.symbols.iter().position(|s| s.symbol == symbol);
-        let any = exact.or_else(|| doc.symbols.iter().position(|s| s.symbol.eq_ignore_ascii_case(symbol)));
+        let any = exact.or_else(|| {
+            doc.symbols
+                .iter()
+                .position(|s| s.symbol.eq_ignore_ascii_case(symbol))
+        });
         Ok(any.and_then(|i| doc.symbols.into_iter().nth(i)))
     }
 
@@ -286,9 +347,13 @@ impl StoredList {
     /// the hash of the new array, patched in like `assemble` does.
     fn body_of(&self, source: Source, kept: &[std::ops::Range<usize>]) -> Vec<u8> {
         let h = &self.header;
-        let objects: Vec<&[u8]> = kept.iter().filter_map(|r| self.bytes.get(r.clone())).collect();
-        let array = 2 + objects.len().saturating_sub(1) + objects.iter().map(|o| o.len()).sum::<usize>();
-        let size = b"{\"source\":\"\",".len() + source.as_str().len() + K_MARKET.len() - 1
+        let objects: Vec<&[u8]> = kept
+            .iter()
+            .filter_map(|r| self.bytes.get(r.clone()))
+            .collect();
+        let array =
+            2 + objects.len().saturating_sub(1) + objects.iter().map(|o| o.len()).sum::<usize>();
+        let size = source.prefix().len() + K_MARKET.len() - 1
             + json_str_len(&h.market)
             + K_VERSION.len()
             + json_str_len(VERSION_PLACEHOLDER)
@@ -302,11 +367,11 @@ impl StoredList {
             + array
             + 1;
         let mut out = Vec::with_capacity(size);
-        out.extend_from_slice(b"{\"source\":\"");
-        out.extend_from_slice(source.as_str().as_bytes());
-        out.extend_from_slice(b"\",");
+        out.extend_from_slice(source.prefix());
         let version_at = write_head(&mut out, h, VERSION_PLACEHOLDER, objects.len());
-        write_array(&mut out, &objects, version_at, true, |out, o| out.extend_from_slice(o));
+        write_array(&mut out, &objects, version_at, true, |out, o| {
+            out.extend_from_slice(o)
+        });
         out.push(b'}');
         debug_assert_eq!(out.len(), size, "the body's size is exact");
         out
@@ -343,7 +408,12 @@ pub(crate) const K_ONBOARD_DATE: &[u8] = b",\"onboardDate\":";
 /// The previous serde_json implementation of [`StoredList::build`]: the reference the
 /// hand-written serialisation is tested against (byte for byte). Not used by the Worker.
 #[doc(hidden)]
-pub fn build_serde(market: Market, upstream: &str, fetched_at: String, symbols: &[Symbol]) -> Vec<u8> {
+pub fn build_serde(
+    market: Market,
+    upstream: &str,
+    fetched_at: String,
+    symbols: &[Symbol],
+) -> Vec<u8> {
     let header = Header::fresh(market, upstream, fetched_at, symbols.len());
     let mut bytes = serde_json::to_vec(&header).unwrap_or_default();
     bytes.pop();
@@ -383,7 +453,10 @@ fn document_size(header: &Header, symbols: &[Symbol]) -> usize {
 
 /// The serialised length of one symbol (see [`json_symbol`]).
 fn symbol_size(s: &Symbol) -> usize {
-    const FIXED: usize = K_SYMBOL.len() + K_STATUS.len() + K_BASE_ASSET.len() + K_QUOTE_ASSET.len()
+    const FIXED: usize = K_SYMBOL.len()
+        + K_STATUS.len()
+        + K_BASE_ASSET.len()
+        + K_QUOTE_ASSET.len()
         + K_TICK_SIZE.len()
         + K_STEP_SIZE.len()
         + K_MIN_QTY.len()
@@ -395,7 +468,13 @@ fn symbol_size(s: &Symbol) -> usize {
         + json_str_len(&s.status)
         + json_str_len(&s.base_asset)
         + json_str_len(&s.quote_asset);
-    for v in [&s.tick_size, &s.step_size, &s.min_qty, &s.max_qty, &s.min_notional] {
+    for v in [
+        &s.tick_size,
+        &s.step_size,
+        &s.min_qty,
+        &s.max_qty,
+        &s.min_notional,
+    ] {
         n += v.as_deref().map_or(4, json_str_len);
     }
     if let Some(v) = &s.contract_type {
@@ -515,7 +594,14 @@ fn json_str_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
         }
         out.extend_from_slice(&bytes[start..i]);
         if e == b'u' {
-            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(c >> 4)], HEX[usize::from(c & 0xf)]]);
+            out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(c >> 4)],
+                HEX[usize::from(c & 0xf)],
+            ]);
         } else {
             out.extend_from_slice(&[b'\\', e]);
         }
@@ -585,7 +671,13 @@ fn write_head(out: &mut Vec<u8>, h: &Header, version: &str, count: usize) -> usi
 
 /// Writes the symbols array (each item with `item`), hashes it into the list's version
 /// and, when `patch`, writes that version over the placeholder at `version_at`.
-fn write_array<T>(out: &mut Vec<u8>, items: &[T], version_at: usize, patch: bool, mut item: impl FnMut(&mut Vec<u8>, &T)) -> String {
+fn write_array<T>(
+    out: &mut Vec<u8>,
+    items: &[T],
+    version_at: usize,
+    patch: bool,
+    mut item: impl FnMut(&mut Vec<u8>, &T),
+) -> String {
     let start = out.len();
     out.push(b'[');
     for (i, s) in items.iter().enumerate() {
@@ -605,7 +697,7 @@ fn write_array<T>(out: &mut Vec<u8>, items: &[T], version_at: usize, patch: bool
 }
 
 /// 64-bit FNV-1a of the symbols JSON, as 16 hex digits: changes whenever the list does.
-fn content_version(bytes: &[u8]) -> String {
+pub(crate) fn content_version(bytes: &[u8]) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in bytes {
         h ^= u64::from(*b);
@@ -665,11 +757,19 @@ mod tests {
 
     #[test]
     fn stored_round_trip_and_splice() {
-        let list = StoredList::build(Market::Spot, "https://x", rfc3339(0), &[sym("BTCUSDT"), sym("币安人生USDT")]);
+        let list = StoredList::build(
+            Market::Spot,
+            "https://x",
+            rfc3339(0),
+            &[sym("BTCUSDT"), sym("币安人生USDT")],
+        );
         let again = StoredList::from_bytes(Market::Spot, list.as_bytes().to_vec()).expect("valid");
         assert_eq!(again.header().count, 2);
-        let body: serde_json::Value = serde_json::from_slice(&again.response_body(Source::Cache)).unwrap();
-        let back = StoredList::from_response_body(Market::Spot, &again.response_body(Source::Cache)).expect("reversible");
+        let body: serde_json::Value =
+            serde_json::from_slice(&again.response_body(Source::Cache)).unwrap();
+        let back =
+            StoredList::from_response_body(Market::Spot, &again.response_body(Source::Cache))
+                .expect("reversible");
         assert_eq!(back.as_bytes(), again.as_bytes());
         assert_eq!(back.etag(), format!("\"spot-{}\"", again.header().version));
         assert_eq!(body["source"], "cache");
@@ -713,9 +813,17 @@ mod tests {
         let mut dated = sym("BTCUSDT_250328");
         dated.delivery_date = Some(0);
         dated.onboard_date = Some(-1);
-        let lists: [&[Symbol]; 4] = [&[], &[sym("A")], &[sym("A"), tricky.clone(), dated], &[tricky]];
+        let lists: [&[Symbol]; 4] = [
+            &[],
+            &[sym("A")],
+            &[sym("A"), tricky.clone(), dated],
+            &[tricky],
+        ];
         for symbols in lists {
-            for (upstream, at) in [("https://api.binance.com", rfc3339(0)), ("u\"\\\n\u{2}", "t".into())] {
+            for (upstream, at) in [
+                ("https://api.binance.com", rfc3339(0)),
+                ("u\"\\\n\u{2}", "t".into()),
+            ] {
                 for market in [Market::Spot, Market::Futures] {
                     let list = StoredList::build(market, upstream, at.clone(), symbols);
                     let reference = build_serde(market, upstream, at.clone(), symbols);
@@ -723,7 +831,11 @@ mod tests {
                         String::from_utf8_lossy(list.as_bytes()),
                         String::from_utf8_lossy(&reference)
                     );
-                    assert_eq!(list.bytes.capacity(), list.bytes.len(), "allocated at its exact size");
+                    assert_eq!(
+                        list.bytes.capacity(),
+                        list.bytes.len(),
+                        "allocated at its exact size"
+                    );
                 }
             }
         }

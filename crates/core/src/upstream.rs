@@ -119,7 +119,12 @@ pub const DEFAULT_BACKOFF_SECS: u64 = 60;
 ///
 /// # Errors
 /// The last attempt's [`FetchError`].
-pub async fn fetch(http: &impl Http, clock: &impl Clock, cfg: &UpstreamConfig, market: Market) -> Result<Fetched, FetchError> {
+pub async fn fetch(
+    http: &impl Http,
+    clock: &impl Clock,
+    cfg: &UpstreamConfig,
+    market: Market,
+) -> Result<Fetched, FetchError> {
     let mut last = FetchError {
         reason: FailureReason::Network,
         detail: "no upstream base configured".into(),
@@ -130,24 +135,39 @@ pub async fn fetch(http: &impl Http, clock: &impl Clock, cfg: &UpstreamConfig, m
     for base in &cfg.bases {
         let base = base.trim_end_matches('/');
         let url = format!("{base}{}", market.exchange_info_path());
-        let keyed = cfg.api_key.as_ref().map(|k| vec![("X-MBX-APIKEY".to_string(), k.clone())]);
+        let keyed = cfg
+            .api_key
+            .as_ref()
+            .map(|k| vec![("X-MBX-APIKEY".to_string(), k.clone())]);
         let plans = keyed.into_iter().chain(std::iter::once(Vec::new()));
         for headers in plans {
             attempts += 1;
-            let req = HttpRequest { url: url.clone(), headers, timeout_ms: cfg.timeout_ms };
+            let req = HttpRequest {
+                url: url.clone(),
+                headers,
+                timeout_ms: cfg.timeout_ms,
+            };
             let started = clock.now_ms();
             let mut res = http.get(req).await;
             // Some platforms (fetch + AbortController) report the deadline as a plain
             // network error: an error at the deadline is a timeout.
-            if matches!(res, Err(HttpError::Network(_))) && clock.now_ms().saturating_sub(started) + 50 >= cfg.timeout_ms {
+            if matches!(res, Err(HttpError::Network(_)))
+                && clock.now_ms().saturating_sub(started) + 50 >= cfg.timeout_ms
+            {
                 res = Err(HttpError::Timeout);
             }
             match classify(res, base) {
                 Ok((body, used_weight)) => {
-                    return Ok(Fetched { base: base.to_string(), body, used_weight, attempts })
+                    return Ok(Fetched {
+                        base: base.to_string(),
+                        body,
+                        used_weight,
+                        attempts,
+                    })
                 }
                 Err(e) => {
-                    let stop = matches!(e.reason, FailureReason::RateLimited | FailureReason::Banned);
+                    let stop =
+                        matches!(e.reason, FailureReason::RateLimited | FailureReason::Banned);
                     last = e;
                     if stop {
                         return Err(last);
@@ -159,7 +179,10 @@ pub async fn fetch(http: &impl Http, clock: &impl Clock, cfg: &UpstreamConfig, m
     Err(last)
 }
 
-fn classify(res: Result<HttpResponse, HttpError>, base: &str) -> Result<(Vec<u8>, Option<String>), FetchError> {
+fn classify(
+    res: Result<HttpResponse, HttpError>,
+    base: &str,
+) -> Result<(Vec<u8>, Option<String>), FetchError> {
     let resp = res.map_err(|e| FetchError {
         reason: match e {
             HttpError::Timeout => FailureReason::Timeout,
@@ -198,7 +221,10 @@ fn binance_msg(body: &[u8]) -> String {
         msg: Option<String>,
     }
     match serde_json::from_slice::<E>(body) {
-        Ok(E { code, msg: Some(msg) }) => {
+        Ok(E {
+            code,
+            msg: Some(msg),
+        }) => {
             let msg: String = msg.chars().take(160).collect();
             format!(" (code {}: {msg})", code.unwrap_or(0))
         }
@@ -221,7 +247,10 @@ impl ReqwestHttp {
 
 impl Http for ReqwestHttp {
     async fn get(&self, req: HttpRequest) -> Result<HttpResponse, HttpError> {
-        let mut rb = self.client.get(&req.url).timeout(std::time::Duration::from_millis(req.timeout_ms));
+        let mut rb = self
+            .client
+            .get(&req.url)
+            .timeout(std::time::Duration::from_millis(req.timeout_ms));
         for (k, v) in &req.headers {
             rb = rb.header(k, v);
         }
@@ -247,11 +276,21 @@ impl Http for ReqwestHttp {
             }
         };
         let resp = rb.send().await.map_err(err)?;
-        let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
         let status = resp.status().as_u16();
         let retry_after = header("retry-after");
         let used_weight = header("x-mbx-used-weight-1m");
         let body = resp.bytes().await.map_err(err)?.to_vec();
-        Ok(HttpResponse { status, retry_after, used_weight, body })
+        Ok(HttpResponse {
+            status,
+            retry_after,
+            used_weight,
+            body,
+        })
     }
 }

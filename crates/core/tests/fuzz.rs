@@ -140,18 +140,66 @@ const SUITE: Suite = Suite {
     seed: 0x5eed_f022_2026_0001,
     honours_only: true,
     props: &[
-        Prop { name: "exchange_info_arbitrary_bytes", cases: 256, run: exchange_info_arbitrary_bytes },
-        Prop { name: "exchange_info_structured", cases: 48, run: exchange_info_structured },
-        Prop { name: "exchange_info_perturbed", cases: 64, run: exchange_info_perturbed },
-        Prop { name: "exchange_info_truncated", cases: 16, run: exchange_info_truncated },
-        Prop { name: "exchange_info_mutated", cases: 192, run: exchange_info_mutated },
-        Prop { name: "percent_decode_model", cases: 512, run: percent_decode_model },
-        Prop { name: "route_arbitrary", cases: 384, run: route_arbitrary },
-        Prop { name: "route_round_trip", cases: 512, run: route_round_trip },
-        Prop { name: "stored_list_round_trip", cases: 128, run: stored_list_round_trip },
-        Prop { name: "stored_list_arbitrary", cases: 256, run: stored_list_arbitrary },
-        Prop { name: "lookup_equivalence", cases: 256, run: lookup_props::lookup_equivalence },
-        Prop { name: "lookup_odd_bytes", cases: 512, run: lookup_props::lookup_odd_bytes },
+        Prop {
+            name: "exchange_info_arbitrary_bytes",
+            cases: 256,
+            run: exchange_info_arbitrary_bytes,
+        },
+        Prop {
+            name: "exchange_info_structured",
+            cases: 48,
+            run: exchange_info_structured,
+        },
+        Prop {
+            name: "exchange_info_perturbed",
+            cases: 64,
+            run: exchange_info_perturbed,
+        },
+        Prop {
+            name: "exchange_info_truncated",
+            cases: 16,
+            run: exchange_info_truncated,
+        },
+        Prop {
+            name: "exchange_info_mutated",
+            cases: 192,
+            run: exchange_info_mutated,
+        },
+        Prop {
+            name: "percent_decode_model",
+            cases: 512,
+            run: percent_decode_model,
+        },
+        Prop {
+            name: "route_arbitrary",
+            cases: 384,
+            run: route_arbitrary,
+        },
+        Prop {
+            name: "route_round_trip",
+            cases: 512,
+            run: route_round_trip,
+        },
+        Prop {
+            name: "stored_list_round_trip",
+            cases: 128,
+            run: stored_list_round_trip,
+        },
+        Prop {
+            name: "stored_list_arbitrary",
+            cases: 256,
+            run: stored_list_arbitrary,
+        },
+        Prop {
+            name: "lookup_equivalence",
+            cases: 256,
+            run: lookup_props::lookup_equivalence,
+        },
+        Prop {
+            name: "lookup_odd_bytes",
+            cases: 512,
+            run: lookup_props::lookup_odd_bytes,
+        },
     ],
 };
 
@@ -369,19 +417,73 @@ fn number() -> impl Strategy<Value = String> {
     prop_oneof![
         any::<i64>().prop_map(|n| n.to_string()),
         any::<u64>().prop_map(|n| n.to_string()),
-        select(vec!["0", "-0", "-0.0", "0e0", "1E+2", "-1e-2", "1e400", "-1e400", "1e-400", "9223372036854775807", "9223372036854775808", "-9223372036854775808", "-9223372036854775809", "18446744073709551616"]).prop_map(str::to_string),
+        select(vec![
+            "0",
+            "-0",
+            "-0.0",
+            "0e0",
+            "1E+2",
+            "-1e-2",
+            "1e400",
+            "-1e400",
+            "1e-400",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "18446744073709551616"
+        ])
+        .prop_map(str::to_string),
         "-?[1-9][0-9]{19,40}",
         "-?(0|[1-9][0-9]{0,5})(\\.[0-9]{1,8})?([eE][+-]?[0-9]{1,3})?",
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| format!("{f:?}")),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(|f| format!("{f:?}")),
     ]
 }
 
 /// Tokens that are not JSON numbers (or not JSON at all).
 fn bad_token() -> impl Strategy<Value = String> {
     select(vec![
-        "01", "-01", "1.", ".5", "+1", "-", "1e", "1e+", "0x10", "NaN", "Infinity", "-Infinity", "--1", "1.2.3", "1_000",
-        "tru", "nul", "True", "undefined", "'a'", "\"unterminated", "\"\\x\"", "\"\\u12\"", "\"\\ud800\"", "\"\u{1}\"", "\u{feff}",
-        "[", "]", "{", "}", ",", ":", "[,]", "{,}", "[1,]", "{\"a\":1,}", "\"a\":", "/* */", "\u{0}",
+        "01",
+        "-01",
+        "1.",
+        ".5",
+        "+1",
+        "-",
+        "1e",
+        "1e+",
+        "0x10",
+        "NaN",
+        "Infinity",
+        "-Infinity",
+        "--1",
+        "1.2.3",
+        "1_000",
+        "tru",
+        "nul",
+        "True",
+        "undefined",
+        "'a'",
+        "\"unterminated",
+        "\"\\x\"",
+        "\"\\u12\"",
+        "\"\\ud800\"",
+        "\"\u{1}\"",
+        "\u{feff}",
+        "[",
+        "]",
+        "{",
+        "}",
+        ",",
+        ":",
+        "[,]",
+        "{,}",
+        "[1,]",
+        "{\"a\":1,}",
+        "\"a\":",
+        "/* */",
+        "\u{0}",
     ])
     .prop_map(str::to_string)
 }
@@ -409,13 +511,15 @@ fn json_value() -> BoxedStrategy<J> {
 }
 
 /// Unknown fields for an object whose known keys are `known`.
-fn extra_fields(known: &'static [&'static str], max: usize) -> impl Strategy<Value = Vec<(String, Esc, J)>> {
+fn extra_fields(
+    known: &'static [&'static str],
+    max: usize,
+) -> impl Strategy<Value = Vec<(String, Esc, J)>> {
     let key = prop_oneof![8 => "[a-zA-Z_][a-zA-Z0-9_]{0,11}", 1 => text(10)];
-    vec((key, key_esc(), json_value()), 0..max)
-        .prop_map(move |mut v| {
-            v.retain(|(k, _, _)| !known.contains(&k.as_str()));
-            v
-        })
+    vec((key, key_esc(), json_value()), 0..max).prop_map(move |mut v| {
+        v.retain(|(k, _, _)| !known.contains(&k.as_str()));
+        v
+    })
 }
 
 // =============================================================================================
@@ -455,15 +559,28 @@ fn opt(s: impl Strategy<Value = String> + Clone + 'static) -> impl Strategy<Valu
 }
 
 fn decimal() -> impl Strategy<Value = String> + Clone {
-    prop_oneof![
-        "[0-9]{1,3}\\.[0-9]{1,8}",
-        text(10),
-    ]
+    prop_oneof!["[0-9]{1,3}\\.[0-9]{1,8}", text(10),]
 }
 
-const FILTER_KEYS: &[&str] = &["filterType", "tickSize", "stepSize", "minQty", "maxQty", "minNotional", "notional"];
+const FILTER_KEYS: &[&str] = &[
+    "filterType",
+    "tickSize",
+    "stepSize",
+    "minQty",
+    "maxQty",
+    "minNotional",
+    "notional",
+];
 const SYMBOL_KEYS: &[&str] = &[
-    "symbol", "status", "baseAsset", "quoteAsset", "filters", "contractType", "marginAsset", "deliveryDate", "onboardDate",
+    "symbol",
+    "status",
+    "baseAsset",
+    "quoteAsset",
+    "filters",
+    "contractType",
+    "marginAsset",
+    "deliveryDate",
+    "onboardDate",
 ];
 
 #[derive(Clone, Debug)]
@@ -489,25 +606,41 @@ fn filter_gen() -> impl Strategy<Value = FilterGen> {
     ];
     (
         (ty, esc()),
-        (opt(decimal()), opt(decimal()), opt(decimal()), opt(decimal()), opt(decimal()), opt(decimal())),
+        (
+            opt(decimal()),
+            opt(decimal()),
+            opt(decimal()),
+            opt(decimal()),
+            opt(decimal()),
+            opt(decimal()),
+        ),
         extra_fields(FILTER_KEYS, 3),
         key_esc(),
         any::<u64>(),
         proptest::bool::weighted(0.01),
     )
-        .prop_map(|(filter_type, (tick_size, step_size, min_qty, max_qty, min_notional, notional), extra, key_esc, order, positional)| FilterGen {
-            filter_type,
-            tick_size,
-            step_size,
-            min_qty,
-            max_qty,
-            min_notional,
-            notional,
-            extra,
-            key_esc,
-            order,
-            positional,
-        })
+        .prop_map(
+            |(
+                filter_type,
+                (tick_size, step_size, min_qty, max_qty, min_notional, notional),
+                extra,
+                key_esc,
+                order,
+                positional,
+            )| FilterGen {
+                filter_type,
+                tick_size,
+                step_size,
+                min_qty,
+                max_qty,
+                min_notional,
+                notional,
+                extra,
+                key_esc,
+                order,
+                positional,
+            },
+        )
 }
 
 /// Fisher-Yates driven by a SplitMix sequence from `seed` (0 keeps the order).
@@ -523,9 +656,16 @@ fn shuffle<T>(v: &mut [T], seed: u64) {
 }
 
 /// An object from known fields (absent ones left out) and unknown ones, shuffled.
-fn object(known: Vec<(&str, Option<J>)>, extra: &[(String, Esc, J)], key_esc: Esc, order: u64) -> J {
-    let mut entries: Vec<(String, Esc, J)> =
-        known.into_iter().filter_map(|(k, v)| v.map(|v| (k.to_string(), key_esc, v))).collect();
+fn object(
+    known: Vec<(&str, Option<J>)>,
+    extra: &[(String, Esc, J)],
+    key_esc: Esc,
+    order: u64,
+) -> J {
+    let mut entries: Vec<(String, Esc, J)> = known
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k.to_string(), key_esc, v)))
+        .collect();
     entries.extend(extra.iter().cloned());
     shuffle(&mut entries, order);
     J::Obj(entries)
@@ -547,7 +687,10 @@ impl FilterGen {
         }
         object(
             vec![
-                ("filterType", Some(J::Str(self.filter_type.0.clone(), self.filter_type.1))),
+                (
+                    "filterType",
+                    Some(J::Str(self.filter_type.0.clone(), self.filter_type.1)),
+                ),
                 ("tickSize", self.tick_size.json()),
                 ("stepSize", self.step_size.json()),
                 ("minQty", self.min_qty.json()),
@@ -593,15 +736,37 @@ fn date() -> impl Strategy<Value = Option<Option<i64>>> {
 fn sym_gen() -> impl Strategy<Value = SymGen> {
     let name = prop_oneof![4 => "[A-Z0-9]{2,12}", 1 => text(12)];
     let asset = prop_oneof![4 => "[A-Z]{1,6}", 1 => text(8)];
-    let contract = prop_oneof![select(vec!["PERPETUAL", "CURRENT_QUARTER", "NEXT_QUARTER", ""]).prop_map(str::to_string), text(10)];
+    let contract = prop_oneof![
+        select(vec!["PERPETUAL", "CURRENT_QUARTER", "NEXT_QUARTER", ""]).prop_map(str::to_string),
+        text(10)
+    ];
     (
-        ((name, esc()), opt(select(vec!["TRADING", "BREAK", "SETTLING", "HALT"]).prop_map(str::to_string)), opt(asset.clone()), opt(asset.clone())),
-        (proptest::option::weighted(0.85, vec(filter_gen(), 0..5)), opt(contract), opt(asset)),
+        (
+            (name, esc()),
+            opt(select(vec!["TRADING", "BREAK", "SETTLING", "HALT"]).prop_map(str::to_string)),
+            opt(asset.clone()),
+            opt(asset.clone()),
+        ),
+        (
+            proptest::option::weighted(0.85, vec(filter_gen(), 0..5)),
+            opt(contract),
+            opt(asset),
+        ),
         (date(), date()),
-        (extra_fields(SYMBOL_KEYS, 3), key_esc(), any::<u64>(), proptest::bool::weighted(0.02)),
+        (
+            extra_fields(SYMBOL_KEYS, 3),
+            key_esc(),
+            any::<u64>(),
+            proptest::bool::weighted(0.02),
+        ),
     )
         .prop_map(
-            |((symbol, status, base_asset, quote_asset), (filters, contract_type, margin_asset), (delivery_date, onboard_date), (extra, key_esc, order, positional))| SymGen {
+            |(
+                (symbol, status, base_asset, quote_asset),
+                (filters, contract_type, margin_asset),
+                (delivery_date, onboard_date),
+                (extra, key_esc, order, positional),
+            )| SymGen {
                 symbol,
                 status,
                 base_asset,
@@ -625,7 +790,10 @@ fn date_json(d: Option<Option<i64>>) -> Option<J> {
 
 impl SymGen {
     fn json(&self) -> J {
-        let filters = self.filters.as_ref().map(|f| J::Arr(f.iter().map(FilterGen::json).collect()));
+        let filters = self
+            .filters
+            .as_ref()
+            .map(|f| J::Arr(f.iter().map(FilterGen::json).collect()));
         if self.positional {
             let null = |o: &Opt| o.json().unwrap_or(J::Null);
             return J::Arr(vec![
@@ -716,15 +884,37 @@ struct DocGen {
 }
 
 fn doc_gen(max_symbols: usize) -> impl Strategy<Value = DocGen> {
-    (market(), vec(sym_gen(), 0..max_symbols), extra_fields(&["symbols"], 4), key_esc(), any::<u64>(), 0..WS.len(), any::<bool>()).prop_map(
-        |(market, symbols, extra, key_esc, order, ws, leading_ws)| DocGen { market, symbols, extra, key_esc, order, ws, leading_ws },
+    (
+        market(),
+        vec(sym_gen(), 0..max_symbols),
+        extra_fields(&["symbols"], 4),
+        key_esc(),
+        any::<u64>(),
+        0..WS.len(),
+        any::<bool>(),
     )
+        .prop_map(
+            |(market, symbols, extra, key_esc, order, ws, leading_ws)| DocGen {
+                market,
+                symbols,
+                extra,
+                key_esc,
+                order,
+                ws,
+                leading_ws,
+            },
+        )
 }
 
 impl DocGen {
     fn json(&self) -> J {
         let symbols = J::Arr(self.symbols.iter().map(SymGen::json).collect());
-        object(vec![("symbols", Some(symbols))], &self.extra, self.key_esc, self.order)
+        object(
+            vec![("symbols", Some(symbols))],
+            &self.extra,
+            self.key_esc,
+            self.order,
+        )
     }
 
     fn bytes(&self) -> Vec<u8> {
@@ -737,7 +927,10 @@ impl DocGen {
     }
 
     fn expected(&self) -> Vec<Symbol> {
-        self.symbols.iter().map(|s| s.expected(self.market)).collect()
+        self.symbols
+            .iter()
+            .map(|s| s.expected(self.market))
+            .collect()
     }
 }
 
@@ -752,8 +945,12 @@ fn oracle_names(payload: &[u8]) -> Option<Vec<Option<String>>> {
         symbols
             .iter()
             .map(|s| match s {
-                serde_json::Value::Object(m) => m.get("symbol").and_then(|n| n.as_str()).map(str::to_string),
-                serde_json::Value::Array(a) => a.first().and_then(|n| n.as_str()).map(str::to_string),
+                serde_json::Value::Object(m) => {
+                    m.get("symbol").and_then(|n| n.as_str()).map(str::to_string)
+                }
+                serde_json::Value::Array(a) => {
+                    a.first().and_then(|n| n.as_str()).map(str::to_string)
+                }
                 _ => None,
             })
             .collect(),
@@ -762,22 +959,34 @@ fn oracle_names(payload: &[u8]) -> Option<Vec<Option<String>>> {
 
 /// No panic (proptest catches one), bounded allocation, the scanner agrees with serde_json,
 /// and accepted documents keep the input's symbol names in order.
-fn check_parse(market: Market, payload: &[u8]) -> Result<Result<Vec<Symbol>, ProcessError>, TestCaseError> {
+fn check_parse(
+    market: Market,
+    payload: &[u8],
+) -> Result<Result<Vec<Symbol>, ProcessError>, TestCaseError> {
     let (result, peak) = alloc_track::peak(|| parse(market, payload));
     let bound = parse_alloc_bound(payload.len());
-    prop_assert!(peak <= bound, "parse allocated {peak} bytes for {} input bytes (bound {bound})", payload.len());
+    prop_assert!(
+        peak <= bound,
+        "parse allocated {peak} bytes for {} input bytes (bound {bound})",
+        payload.len()
+    );
     let reference = parse_serde(market, payload);
     prop_assert_eq!(&result, &reference, "parse and parse_serde disagree");
     match &result {
         Ok(symbols) => {
             if let Some(names) = oracle_names(payload) {
-                let got: Vec<Option<String>> = symbols.iter().map(|s| Some(s.symbol.clone())).collect();
+                let got: Vec<Option<String>> =
+                    symbols.iter().map(|s| Some(s.symbol.clone())).collect();
                 prop_assert_eq!(got, names, "accepted symbols are not the input's");
             }
             for s in symbols {
                 prop_assert_eq!(s.contract_type.is_some(), market == Market::Futures);
                 if market == Market::Spot {
-                    prop_assert!(s.margin_asset.is_none() && s.delivery_date.is_none() && s.onboard_date.is_none());
+                    prop_assert!(
+                        s.margin_asset.is_none()
+                            && s.delivery_date.is_none()
+                            && s.onboard_date.is_none()
+                    );
                 }
             }
         }
@@ -794,15 +1003,49 @@ fn check_parse(market: Market, payload: &[u8]) -> Result<Result<Vec<Symbol>, Pro
 fn json_soup() -> impl Strategy<Value = Vec<u8>> {
     let piece = prop_oneof![
         select(vec![
-            "{", "}", "[", "]", ",", ":", "\"", "\\", "\\u", "\\ud83d", "\\ude00", "\\n", " ", "\n", "\t", "null", "true", "false",
-            "0", "-", "1e9", ".", "\"symbols\"", "\"symbol\"", "\"filters\"", "\"filterType\"", "\"PRICE_FILTER\"",
-            "\"tickSize\"", "\"deliveryDate\"", "\"A\"", "币", "\u{0}", "\u{7f}",
+            "{",
+            "}",
+            "[",
+            "]",
+            ",",
+            ":",
+            "\"",
+            "\\",
+            "\\u",
+            "\\ud83d",
+            "\\ude00",
+            "\\n",
+            " ",
+            "\n",
+            "\t",
+            "null",
+            "true",
+            "false",
+            "0",
+            "-",
+            "1e9",
+            ".",
+            "\"symbols\"",
+            "\"symbol\"",
+            "\"filters\"",
+            "\"filterType\"",
+            "\"PRICE_FILTER\"",
+            "\"tickSize\"",
+            "\"deliveryDate\"",
+            "\"A\"",
+            "币",
+            "\u{0}",
+            "\u{7f}",
         ])
         .prop_map(|s| s.as_bytes().to_vec()),
         vec(any::<u8>(), 1..4),
     ];
     (any::<bool>(), vec(piece, 0..64)).prop_map(|(prefix, pieces)| {
-        let mut out = if prefix { b"{\"symbols\":[".to_vec() } else { Vec::new() };
+        let mut out = if prefix {
+            b"{\"symbols\":[".to_vec()
+        } else {
+            Vec::new()
+        };
         for p in pieces {
             out.extend_from_slice(&p);
         }
@@ -834,7 +1077,9 @@ fn exchange_info_structured(r: &mut TestRunner) -> Result<(), String> {
         let payload = doc.bytes();
         let result = check_parse(doc.market, &payload)?;
         match result {
-            Ok(symbols) => prop_assert_eq!(symbols, doc.expected(), "projection differs from the model"),
+            Ok(symbols) => {
+                prop_assert_eq!(symbols, doc.expected(), "projection differs from the model")
+            }
             Err(e) => prop_assert!(false, "a valid document was refused: {e}"),
         }
         Ok(())
@@ -904,8 +1149,15 @@ fn apply_damage(tree: &mut J, d: &Damage, prefix: &mut String, suffix: &mut Stri
                     if !entries.is_empty() {
                         let at = (*n as usize) % entries.len();
                         let (key, e, _) = entries[at].clone();
-                        let e = if e == Esc::Min { Esc::Unicode } else { Esc::Min };
-                        entries.insert((at + 1 + (*n as usize >> 8) % entries.len()).min(entries.len()), (key, e, j.clone()));
+                        let e = if e == Esc::Min {
+                            Esc::Unicode
+                        } else {
+                            Esc::Min
+                        };
+                        entries.insert(
+                            (at + 1 + (*n as usize >> 8) % entries.len()).min(entries.len()),
+                            (key, e, j.clone()),
+                        );
                         return;
                     }
                 }
@@ -915,7 +1167,11 @@ fn apply_damage(tree: &mut J, d: &Damage, prefix: &mut String, suffix: &mut Stri
             if let Some(node) = node_mut(tree, n % count) {
                 let mut inner = std::mem::replace(node, J::Null);
                 for _ in 0..*depth {
-                    inner = if *obj { J::Obj(vec![("k".into(), Esc::Min, inner)]) } else { J::Arr(vec![inner]) };
+                    inner = if *obj {
+                        J::Obj(vec![("k".into(), Esc::Min, inner)])
+                    } else {
+                        J::Arr(vec![inner])
+                    };
                 }
                 *node = inner;
             }
@@ -946,7 +1202,13 @@ impl Damaged {
 
 impl fmt::Debug for Damaged {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {:?} (damage {:?})", self.0.market, Bytes(self.bytes()), self.1)
+        write!(
+            f,
+            "{} {:?} (damage {:?})",
+            self.0.market,
+            Bytes(self.bytes()),
+            self.1
+        )
     }
 }
 
@@ -960,27 +1222,34 @@ fn exchange_info_perturbed(r: &mut TestRunner) -> Result<(), String> {
 }
 
 fn exchange_info_truncated(r: &mut TestRunner) -> Result<(), String> {
-    r.run(&(doc_gen(4), any::<u64>()).prop_map(|(d, cut)| (Doc(d), cut)), |(Doc(doc), cut)| {
-        let payload = doc.bytes();
-        // Every strict prefix when small, else a sample of them.
-        let len = payload.len();
-        let cuts: Vec<usize> = if len <= 256 {
-            (0..len).collect()
-        } else {
-            let mut s = cut;
-            (0..256)
-                .map(|_| {
-                    s = splitmix(s);
-                    (s % len as u64) as usize
-                })
-                .collect()
-        };
-        for at in cuts {
-            let result = check_parse(doc.market, &payload[..at])?;
-            prop_assert!(result.is_err(), "a truncation at {at}/{len} parsed: {:?}", Bytes(payload[..at].to_vec()));
-        }
-        Ok(())
-    })
+    r.run(
+        &(doc_gen(4), any::<u64>()).prop_map(|(d, cut)| (Doc(d), cut)),
+        |(Doc(doc), cut)| {
+            let payload = doc.bytes();
+            // Every strict prefix when small, else a sample of them.
+            let len = payload.len();
+            let cuts: Vec<usize> = if len <= 256 {
+                (0..len).collect()
+            } else {
+                let mut s = cut;
+                (0..256)
+                    .map(|_| {
+                        s = splitmix(s);
+                        (s % len as u64) as usize
+                    })
+                    .collect()
+            };
+            for at in cuts {
+                let result = check_parse(doc.market, &payload[..at])?;
+                prop_assert!(
+                    result.is_err(),
+                    "a truncation at {at}/{len} parsed: {:?}",
+                    Bytes(payload[..at].to_vec())
+                );
+            }
+            Ok(())
+        },
+    )
     .map_err(|e| e.to_string())
 }
 
@@ -1007,7 +1276,20 @@ enum Mutation {
 fn mutation() -> impl Strategy<Value = Mutation> {
     let token = prop_oneof![
         bad_token().prop_map(String::into_bytes),
-        select(vec!["\"", "\\", "\\u", "\\ud800", "\"symbol\":\"Z\",", "\"symbols\":[", "\"filters\":[{", "{\"symbol\":\"Q\"},", "1e999", "\u{0}", "\u{ff}"]).prop_map(|s| s.as_bytes().to_vec()),
+        select(vec![
+            "\"",
+            "\\",
+            "\\u",
+            "\\ud800",
+            "\"symbol\":\"Z\",",
+            "\"symbols\":[",
+            "\"filters\":[{",
+            "{\"symbol\":\"Q\"},",
+            "1e999",
+            "\u{0}",
+            "\u{ff}"
+        ])
+        .prop_map(|s| s.as_bytes().to_vec()),
         vec(any::<u8>(), 1..4),
     ];
     prop_oneof![
@@ -1051,7 +1333,8 @@ fn exchange_info_mutated(r: &mut TestRunner) -> Result<(), String> {
         Just(SMALL_FUTURES.as_bytes().to_vec()),
         doc_gen(3).prop_map(|d| d.bytes()),
     ];
-    let input = (market(), base, vec(mutation(), 1..5)).prop_map(|(m, b, ms)| (m, Bytes(mutate(b, &ms))));
+    let input =
+        (market(), base, vec(mutation(), 1..5)).prop_map(|(m, b, ms)| (m, Bytes(mutate(b, &ms))));
     r.run(&input, |(m, b)| {
         let _ = check_parse(m, &b.0)?;
         Ok(())
@@ -1066,7 +1349,10 @@ fn exchange_info_every_truncation_is_an_error() {
         let b = doc.as_bytes();
         assert_eq!(parse(m, b).expect("the document parses").len(), 2);
         for at in 0..b.len() {
-            assert!(parse(m, &b[..at]).is_err(), "{m}: prefix of {at} bytes parsed");
+            assert!(
+                parse(m, &b[..at]).is_err(),
+                "{m}: prefix of {at} bytes parsed"
+            );
         }
     }
 }
@@ -1145,31 +1431,60 @@ fn percent_text() -> impl Strategy<Value = String> {
 }
 
 fn percent_decode_model(r: &mut TestRunner) -> Result<(), String> {
-    r.run(&(percent_text(), text(24), any::<bool>()), |(s, plain, minimal)| {
-        let (got, peak) = alloc_track::peak(|| percent_decode(&s));
-        prop_assert!(peak <= 2 * s.len() + 256, "percent_decode allocated {peak} for {} bytes", s.len());
-        match &got {
-            Ok(d) => prop_assert!(d.len() <= s.len(), "decoded output longer than the input"),
-            Err(e) => prop_assert!(matches!(e, RouteError::BadRequest(_)), "{e:?}"),
-        }
-        prop_assert_eq!(got.ok(), reference_decode(&s, TOLERATE_PLUS_SIGN_AFTER_PERCENT), "input {:?}", s);
-        // Round trip.
-        let encoded = encode(&plain, minimal, false);
-        prop_assert_eq!(percent_decode(&encoded), Ok(plain.clone()), "encoded as {:?}", encoded);
-        Ok(())
-    })
+    r.run(
+        &(percent_text(), text(24), any::<bool>()),
+        |(s, plain, minimal)| {
+            let (got, peak) = alloc_track::peak(|| percent_decode(&s));
+            prop_assert!(
+                peak <= 2 * s.len() + 256,
+                "percent_decode allocated {peak} for {} bytes",
+                s.len()
+            );
+            match &got {
+                Ok(d) => prop_assert!(d.len() <= s.len(), "decoded output longer than the input"),
+                Err(e) => prop_assert!(matches!(e, RouteError::BadRequest(_)), "{e:?}"),
+            }
+            prop_assert_eq!(
+                got.ok(),
+                reference_decode(&s, TOLERATE_PLUS_SIGN_AFTER_PERCENT),
+                "input {:?}",
+                s
+            );
+            // Round trip.
+            let encoded = encode(&plain, minimal, false);
+            prop_assert_eq!(
+                percent_decode(&encoded),
+                Ok(plain.clone()),
+                "encoded as {:?}",
+                encoded
+            );
+            Ok(())
+        },
+    )
     .map_err(|e| e.to_string())
 }
 
 #[test]
 fn percent_decode_refuses_a_sign_after_percent() {
     // Minimal inputs found by percent_decode_model with the strict reference.
-    assert!(percent_decode("%+A").is_err(), "%+A decoded to {:?}", percent_decode("%+A"));
-    assert!(matches!(route("GET", "/api/symbols/spot/%+A", ""), Err(RouteError::BadRequest(_))));
-    assert!(matches!(route("GET", "/api/symbols/spot", "quote=%+1"), Err(RouteError::BadRequest(_))));
+    assert!(
+        percent_decode("%+A").is_err(),
+        "%+A decoded to {:?}",
+        percent_decode("%+A")
+    );
+    assert!(matches!(
+        route("GET", "/api/symbols/spot/%+A", ""),
+        Err(RouteError::BadRequest(_))
+    ));
+    assert!(matches!(
+        route("GET", "/api/symbols/spot", "quote=%+1"),
+        Err(RouteError::BadRequest(_))
+    ));
 }
 
-const METHODS: &[&str] = &["GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE", "PATCH", "get", "", "CONNECT"];
+const METHODS: &[&str] = &[
+    "GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE", "PATCH", "get", "", "CONNECT",
+];
 
 fn segment() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -1194,8 +1509,27 @@ fn route_path() -> impl Strategy<Value = String> {
 }
 
 fn route_query() -> impl Strategy<Value = String> {
-    let key = prop_oneof![select(vec!["status", "quote", "base", "utm", "", "status%3D", "st%61tus", "QUOTE"]).prop_map(str::to_string), percent_text()];
-    let pair = (key, prop_oneof![percent_text(), text(8)], any::<bool>()).prop_map(|(k, v, eq)| if eq { format!("{k}={v}") } else { k });
+    let key = prop_oneof![
+        select(vec![
+            "status",
+            "quote",
+            "base",
+            "utm",
+            "",
+            "status%3D",
+            "st%61tus",
+            "QUOTE"
+        ])
+        .prop_map(str::to_string),
+        percent_text()
+    ];
+    let pair = (key, prop_oneof![percent_text(), text(8)], any::<bool>()).prop_map(|(k, v, eq)| {
+        if eq {
+            format!("{k}={v}")
+        } else {
+            k
+        }
+    });
     prop_oneof![
         4 => vec(pair, 0..5).prop_map(|p| p.join("&")),
         1 => text(40),
@@ -1203,26 +1537,48 @@ fn route_query() -> impl Strategy<Value = String> {
     ]
 }
 
-fn check_route(method: &str, path: &str, query: &str) -> Result<Result<Route, RouteError>, TestCaseError> {
+fn check_route(
+    method: &str,
+    path: &str,
+    query: &str,
+) -> Result<Result<Route, RouteError>, TestCaseError> {
     let (result, peak) = alloc_track::peak(|| route(method, path, query));
     let overlong = path.len() > request::MAX_PATH_BYTES || query.len() > request::MAX_QUERY_BYTES;
     if overlong {
         prop_assert_eq!(&result, &Err(RouteError::UriTooLong));
-        prop_assert_eq!(peak, 0, "an overlong URI was processed before being refused");
+        prop_assert_eq!(
+            peak,
+            0,
+            "an overlong URI was processed before being refused"
+        );
     } else {
         let bound = 64 * (path.len() + query.len() + method.len()) + 4096;
-        prop_assert!(peak <= bound, "route allocated {peak} bytes (bound {bound})");
+        prop_assert!(
+            peak <= bound,
+            "route allocated {peak} bytes (bound {bound})"
+        );
     }
     match &result {
-        Ok(Route::One { symbol, .. }) => prop_assert!((1..=64).contains(&symbol.len()), "symbol {symbol:?}"),
+        Ok(Route::One { symbol, .. }) => {
+            prop_assert!((1..=64).contains(&symbol.len()), "symbol {symbol:?}")
+        }
         Ok(Route::List { filter, .. }) => {
-            for v in [&filter.status, &filter.quote, &filter.base].into_iter().flatten() {
-                prop_assert!(!v.is_empty() && v.trim() == v && v.len() <= 3 * query.len(), "filter value {v:?}");
+            for v in [&filter.status, &filter.quote, &filter.base]
+                .into_iter()
+                .flatten()
+            {
+                prop_assert!(
+                    !v.is_empty() && v.trim() == v && v.len() <= 3 * query.len(),
+                    "filter value {v:?}"
+                );
             }
         }
         Ok(_) => {}
         Err(e) => {
-            prop_assert!(overlong || *e != RouteError::UriTooLong, "UriTooLong for a short URI");
+            prop_assert!(
+                overlong || *e != RouteError::UriTooLong,
+                "UriTooLong for a short URI"
+            );
             match e {
                 RouteError::NotFound(p) => prop_assert!(p.chars().count() <= 128),
                 RouteError::UnknownMarket(m) => prop_assert!(m.chars().count() <= 32),
@@ -1242,16 +1598,25 @@ fn check_route(method: &str, path: &str, query: &str) -> Result<Result<Route, Ro
 
 fn route_arbitrary(r: &mut TestRunner) -> Result<(), String> {
     let method = prop_oneof![4 => select(METHODS.to_vec()).prop_map(str::to_string), 1 => text(40)];
-    r.run(&(method, route_path(), route_query()), |(method, path, query)| {
-        let result = check_route(&method, &path, &query)?;
-        // A symbol route decodes its segment exactly as the reference does.
-        if let Ok(Route::One { symbol, .. }) = &result {
-            let trimmed = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(&path);
-            let seg = trimmed.rsplit('/').next().unwrap_or_default();
-            prop_assert_eq!(Some(symbol.clone()), reference_decode(seg, TOLERATE_PLUS_SIGN_AFTER_PERCENT));
-        }
-        Ok(())
-    })
+    r.run(
+        &(method, route_path(), route_query()),
+        |(method, path, query)| {
+            let result = check_route(&method, &path, &query)?;
+            // A symbol route decodes its segment exactly as the reference does.
+            if let Ok(Route::One { symbol, .. }) = &result {
+                let trimmed = path
+                    .strip_suffix('/')
+                    .filter(|p| !p.is_empty())
+                    .unwrap_or(&path);
+                let seg = trimmed.rsplit('/').next().unwrap_or_default();
+                prop_assert_eq!(
+                    Some(symbol.clone()),
+                    reference_decode(seg, TOLERATE_PLUS_SIGN_AFTER_PERCENT)
+                );
+            }
+            Ok(())
+        },
+    )
     .map_err(|e| e.to_string())
 }
 
@@ -1276,10 +1641,27 @@ fn expected_filter(pairs: &[(String, String)]) -> Filter {
 
 #[derive(Clone, Debug)]
 enum RoundTrip {
-    One { market: Market, symbol: String, minimal: bool, method: &'static str, slash: bool },
-    List { market: Market, pairs: Vec<(String, String)>, minimal: bool, plus: bool, slash: bool },
-    Refresh { market: Market, slash: bool },
-    BadMarket { name: String },
+    One {
+        market: Market,
+        symbol: String,
+        minimal: bool,
+        method: &'static str,
+        slash: bool,
+    },
+    List {
+        market: Market,
+        pairs: Vec<(String, String)>,
+        minimal: bool,
+        plus: bool,
+        slash: bool,
+    },
+    Refresh {
+        market: Market,
+        slash: bool,
+    },
+    BadMarket {
+        name: String,
+    },
 }
 
 fn round_trip() -> impl Strategy<Value = RoundTrip> {
@@ -1287,12 +1669,41 @@ fn round_trip() -> impl Strategy<Value = RoundTrip> {
         .prop_filter("1..=64 bytes", |s| !s.is_empty() && s.len() <= 64);
     let key = prop_oneof![4 => select(vec!["status", "quote", "base"]).prop_map(str::to_string), 1 => text(6)];
     prop_oneof![
-        (market(), symbol, any::<bool>(), select(vec!["GET", "HEAD", "OPTIONS"]), any::<bool>())
-            .prop_map(|(market, symbol, minimal, method, slash)| RoundTrip::One { market, symbol, minimal, method, slash }),
-        (market(), vec((key, text(10)), 0..5), any::<bool>(), any::<bool>(), any::<bool>())
-            .prop_map(|(market, pairs, minimal, plus, slash)| RoundTrip::List { market, pairs, minimal, plus, slash }),
+        (
+            market(),
+            symbol,
+            any::<bool>(),
+            select(vec!["GET", "HEAD", "OPTIONS"]),
+            any::<bool>()
+        )
+            .prop_map(|(market, symbol, minimal, method, slash)| RoundTrip::One {
+                market,
+                symbol,
+                minimal,
+                method,
+                slash
+            }),
+        (
+            market(),
+            vec((key, text(10)), 0..5),
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>()
+        )
+            .prop_map(|(market, pairs, minimal, plus, slash)| RoundTrip::List {
+                market,
+                pairs,
+                minimal,
+                plus,
+                slash
+            }),
         (market(), any::<bool>()).prop_map(|(market, slash)| RoundTrip::Refresh { market, slash }),
-        text(40).prop_filter("not a market or a route word", |s| !["spot", "futures", "metrics", ""].contains(&s.as_str()) && !s.contains('/'))
+        text(40)
+            .prop_filter("not a market or a route word", |s| ![
+                "spot", "futures", "metrics", ""
+            ]
+            .contains(&s.as_str())
+                && !s.contains('/'))
             .prop_map(|name| RoundTrip::BadMarket { name }),
     ]
 }
@@ -1301,29 +1712,70 @@ fn route_round_trip(r: &mut TestRunner) -> Result<(), String> {
     r.run(&round_trip(), |rt| {
         let slash = |s: bool| if s { "/" } else { "" };
         match rt {
-            RoundTrip::One { market, symbol, minimal, method, slash: sl } => {
-                let path = format!("/api/symbols/{market}/{}{}", encode(&symbol, minimal, false), slash(sl));
+            RoundTrip::One {
+                market,
+                symbol,
+                minimal,
+                method,
+                slash: sl,
+            } => {
+                let path = format!(
+                    "/api/symbols/{market}/{}{}",
+                    encode(&symbol, minimal, false),
+                    slash(sl)
+                );
                 let got = check_route(method, &path, "")?;
                 prop_assert_eq!(got, Ok(Route::One { market, symbol }), "path {:?}", path);
             }
-            RoundTrip::List { market, pairs, minimal, plus, slash: sl } => {
-                let query: Vec<String> = pairs.iter().map(|(k, v)| format!("{}={}", encode(k, minimal, plus), encode(v, minimal, plus))).collect();
+            RoundTrip::List {
+                market,
+                pairs,
+                minimal,
+                plus,
+                slash: sl,
+            } => {
+                let query: Vec<String> = pairs
+                    .iter()
+                    .map(|(k, v)| {
+                        format!("{}={}", encode(k, minimal, plus), encode(v, minimal, plus))
+                    })
+                    .collect();
                 let query = query.join("&");
                 let path = format!("/api/symbols/{market}{}", slash(sl));
                 let got = check_route("GET", &path, &query)?;
-                prop_assert_eq!(got, Ok(Route::List { market, filter: expected_filter(&pairs) }), "query {:?}", query);
+                prop_assert_eq!(
+                    got,
+                    Ok(Route::List {
+                        market,
+                        filter: expected_filter(&pairs)
+                    }),
+                    "query {:?}",
+                    query
+                );
             }
             RoundTrip::Refresh { market, slash: sl } => {
                 let path = format!("/api/symbols/{market}/refresh{}", slash(sl));
-                prop_assert_eq!(check_route("POST", &path, "")?, Ok(Route::Refresh { market }));
+                prop_assert_eq!(
+                    check_route("POST", &path, "")?,
+                    Ok(Route::Refresh { market })
+                );
                 let put = check_route("PUT", &path, "")?;
-                prop_assert_eq!(put, Err(RouteError::MethodNotAllowed { method: "PUT".into(), allow: "POST" }));
+                prop_assert_eq!(
+                    put,
+                    Err(RouteError::MethodNotAllowed {
+                        method: "PUT".into(),
+                        allow: "POST"
+                    })
+                );
             }
             RoundTrip::BadMarket { name } => {
                 let path = format!("/api/symbols/{name}");
                 if path.len() <= request::MAX_PATH_BYTES {
                     let got = check_route("GET", &path, "")?;
-                    prop_assert_eq!(got, Err(RouteError::UnknownMarket(name.chars().take(32).collect())));
+                    prop_assert_eq!(
+                        got,
+                        Err(RouteError::UnknownMarket(name.chars().take(32).collect()))
+                    );
                 }
             }
         }
@@ -1349,7 +1801,14 @@ struct Stored {
 }
 
 fn stored() -> impl Strategy<Value = Stored> {
-    (market(), text(24), text(24), vec(symbol_value(), 0..6)).prop_map(|(market, upstream, fetched_at, symbols)| Stored { market, upstream, fetched_at, symbols })
+    (market(), text(24), text(24), vec(symbol_value(), 0..6)).prop_map(
+        |(market, upstream, fetched_at, symbols)| Stored {
+            market,
+            upstream,
+            fetched_at,
+            symbols,
+        },
+    )
 }
 
 fn other(m: Market) -> Market {
@@ -1369,33 +1828,65 @@ fn stored_list_round_trip(r: &mut TestRunner) -> Result<(), String> {
         let bytes = list.as_bytes().to_vec();
         prop_assert!(is_json(&bytes));
         // The hand-written serialisation is serde_json's, byte for byte.
-        let reference = symbols_core::symbols::build_serde(s.market, &s.upstream, s.fetched_at.clone(), &s.symbols);
-        prop_assert!(bytes == reference, "differs from serde_json: {:?} vs {:?}", Bytes(bytes.clone()), Bytes(reference));
-        prop_assert!(StoredList::from_bytes(other(s.market), bytes.clone()).is_none(), "accepted for the other market");
+        let reference = symbols_core::symbols::build_serde(
+            s.market,
+            &s.upstream,
+            s.fetched_at.clone(),
+            &s.symbols,
+        );
+        prop_assert!(
+            bytes == reference,
+            "differs from serde_json: {:?} vs {:?}",
+            Bytes(bytes.clone()),
+            Bytes(reference)
+        );
+        prop_assert!(
+            StoredList::from_bytes(other(s.market), bytes.clone()).is_none(),
+            "accepted for the other market"
+        );
         let again = StoredList::from_bytes(s.market, bytes.clone());
-        prop_assert!(again.is_some(), "a built document was refused: {:?}", Bytes(bytes));
+        prop_assert!(
+            again.is_some(),
+            "a built document was refused: {:?}",
+            Bytes(bytes)
+        );
         let again = again.expect("checked");
         prop_assert_eq!(again.header(), list.header());
         prop_assert_eq!(again.header().count, s.symbols.len());
         prop_assert_eq!(&again.header().upstream, &s.upstream);
         prop_assert_eq!(&again.header().fetched_at, &s.fetched_at);
-        let doc = again.parse().map_err(|e| TestCaseError::fail(format!("parse: {e}")))?;
+        let doc = again
+            .parse()
+            .map_err(|e| TestCaseError::fail(format!("parse: {e}")))?;
         prop_assert_eq!(&doc.symbols, &s.symbols);
         for source in [Source::Cache, Source::Upstream, Source::LastGood] {
             let body = again.response_body(source);
-            let v: serde_json::Value = serde_json::from_slice(&body).map_err(|e| TestCaseError::fail(format!("body: {e}")))?;
+            let v: serde_json::Value = serde_json::from_slice(&body)
+                .map_err(|e| TestCaseError::fail(format!("body: {e}")))?;
             prop_assert_eq!(v["source"].as_str(), Some(source.as_str()));
             prop_assert_eq!(v["market"].as_str(), Some(s.market.as_str()));
             prop_assert_eq!(v["count"].as_u64(), Some(s.symbols.len() as u64));
             let head = format!("{{\"source\":\"{}\",\"market\":", source.as_str());
-            prop_assert!(body.starts_with(head.as_bytes()), "body does not start with {head}");
+            prop_assert!(
+                body.starts_with(head.as_bytes()),
+                "body does not start with {head}"
+            );
         }
         if let Some(first) = s.symbols.first() {
-            let found = again.find(&first.symbol).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let found = again
+                .find(&first.symbol)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
             prop_assert_eq!(found.as_ref(), Some(first), "find returned another symbol");
-            let filter = Filter { status: Some(first.status.to_uppercase()), quote: None, base: None };
-            let body = again.filtered_body(Source::Cache, &filter).map_err(|e| TestCaseError::fail(e.to_string()))?;
-            let v: serde_json::Value = serde_json::from_slice(&body).map_err(|e| TestCaseError::fail(format!("filtered: {e}")))?;
+            let filter = Filter {
+                status: Some(first.status.to_uppercase()),
+                quote: None,
+                base: None,
+            };
+            let body = again
+                .filtered_body(Source::Cache, &filter)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let v: serde_json::Value = serde_json::from_slice(&body)
+                .map_err(|e| TestCaseError::fail(format!("filtered: {e}")))?;
             let want = s.symbols.iter().filter(|x| filter.matches(x)).count();
             prop_assert_eq!(v["count"].as_u64(), Some(want as u64));
             prop_assert_eq!(v["symbols"].as_array().map(Vec::len), Some(want));
@@ -1409,16 +1900,45 @@ fn stored_list_round_trip(r: &mut TestRunner) -> Result<(), String> {
 /// and the closing `]}`.
 fn header_shaped() -> impl Strategy<Value = Vec<u8>> {
     let field = prop_oneof![
-        (select(vec!["market", "version", "upstream", "fetchedAt", "count", "source"]), json_value()).prop_map(|(k, v)| (k.to_string(), v)),
+        (
+            select(vec![
+                "market",
+                "version",
+                "upstream",
+                "fetchedAt",
+                "count",
+                "source"
+            ]),
+            json_value()
+        )
+            .prop_map(|(k, v)| (k.to_string(), v)),
         market().prop_map(|m| ("market".to_string(), J::Str(m.as_str().into(), Esc::Min))),
-        Just(("version".to_string(), J::Str("0123456789abcdef".into(), Esc::Min))),
-        Just(("fetchedAt".to_string(), J::Str("1970-01-01T00:00:00Z".into(), Esc::Min))),
+        Just((
+            "version".to_string(),
+            J::Str("0123456789abcdef".into(), Esc::Min)
+        )),
+        Just((
+            "fetchedAt".to_string(),
+            J::Str("1970-01-01T00:00:00Z".into(), Esc::Min)
+        )),
         (0u64..10).prop_map(|n| ("count".to_string(), J::Num(n.to_string()))),
         (text(6), json_value()).prop_map(|(k, v)| (k, v)),
     ];
-    (vec(field, 0..8), prop_oneof![json_soup(), vec(json_value(), 0..3).prop_map(|v| { let s = to_bytes(&J::Arr(v), ""); s[1..s.len() - 1].to_vec() })])
+    (
+        vec(field, 0..8),
+        prop_oneof![
+            json_soup(),
+            vec(json_value(), 0..3).prop_map(|v| {
+                let s = to_bytes(&J::Arr(v), "");
+                s[1..s.len() - 1].to_vec()
+            })
+        ],
+    )
         .prop_map(|(fields, rest)| {
-            let header = to_bytes(&J::Obj(fields.into_iter().map(|(k, v)| (k, Esc::Min, v)).collect()), "");
+            let header = to_bytes(
+                &J::Obj(fields.into_iter().map(|(k, v)| (k, Esc::Min, v)).collect()),
+                "",
+            );
             let mut out = header[..header.len() - 1].to_vec();
             out.extend_from_slice(b",\"symbols\":[");
             out.extend_from_slice(&rest);
@@ -1430,7 +1950,11 @@ fn header_shaped() -> impl Strategy<Value = Vec<u8>> {
 fn check_stored(market: Market, input: &[u8]) -> Result<(), TestCaseError> {
     let (accepted, peak) = alloc_track::peak(|| StoredList::from_bytes(market, input.to_vec()));
     let bound = 4 * input.len() + ALLOC_SLACK;
-    prop_assert!(peak <= bound, "from_bytes allocated {peak} for {} bytes", input.len());
+    prop_assert!(
+        peak <= bound,
+        "from_bytes allocated {peak} for {} bytes",
+        input.len()
+    );
     let Some(list) = accepted else { return Ok(()) };
     prop_assert_eq!(list.header().market.as_str(), market.as_str());
     prop_assert_eq!(list.as_bytes(), input);
@@ -1439,12 +1963,24 @@ fn check_stored(market: Market, input: &[u8]) -> Result<(), TestCaseError> {
         let body = list.response_body(source);
         prop_assert_eq!(body.len(), input.len() + 12 + source.as_str().len());
         if valid {
-            prop_assert!(is_json(&body), "response_body is not JSON for JSON input: {:?}", Bytes(body));
+            prop_assert!(
+                is_json(&body),
+                "response_body is not JSON for JSON input: {:?}",
+                Bytes(body)
+            );
         }
     }
-    let filter = Filter { status: Some("TRADING".into()), quote: Some("USDT".into()), base: None };
+    let filter = Filter {
+        status: Some("TRADING".into()),
+        quote: Some("USDT".into()),
+        base: None,
+    };
     if let Ok(body) = list.filtered_body(Source::Cache, &filter) {
-        prop_assert!(is_json(&body), "filtered_body is not JSON: {:?}", Bytes(body));
+        prop_assert!(
+            is_json(&body),
+            "filtered_body is not JSON: {:?}",
+            Bytes(body)
+        );
     }
     let _ = list.find("BTCUSDT");
     let _ = list.parse();
@@ -1462,5 +1998,8 @@ fn stored_list_arbitrary(r: &mut TestRunner) -> Result<(), String> {
         2 => header_shaped(),
         2 => built,
     ];
-    r.run(&(market(), input.prop_map(Bytes)), |(m, b)| check_stored(m, &b.0)).map_err(|e| e.to_string())
+    r.run(&(market(), input.prop_map(Bytes)), |(m, b)| {
+        check_stored(m, &b.0)
+    })
+    .map_err(|e| e.to_string())
 }

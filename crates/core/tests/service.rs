@@ -9,7 +9,7 @@ use symbols_core::config::Config;
 use symbols_core::keys;
 use symbols_core::log::Logger;
 use symbols_core::memory::MemoryStore;
-use symbols_core::ports::{Clock, Http, HttpError, HttpRequest, HttpResponse};
+use symbols_core::ports::{Clock, Cmd, Http, HttpError, HttpRequest, HttpResponse, Store};
 use symbols_core::service::{CacheStatus, Refresh, Service, Trigger};
 use symbols_core::Market;
 
@@ -52,17 +52,30 @@ fn payload(n: usize) -> Vec<u8> {
 }
 
 fn ok(n: usize) -> Result<HttpResponse, HttpError> {
-    Ok(HttpResponse { status: 200, retry_after: None, used_weight: Some("20".into()), body: payload(n) })
+    Ok(HttpResponse {
+        status: 200,
+        retry_after: None,
+        used_weight: Some("20".into()),
+        body: payload(n),
+    })
 }
 
 fn status(code: u16, retry_after: Option<&str>) -> Result<HttpResponse, HttpError> {
-    Ok(HttpResponse { status: code, retry_after: retry_after.map(str::to_string), used_weight: None, body: b"{\"code\":-1003,\"msg\":\"x\"}".to_vec() })
+    Ok(HttpResponse {
+        status: code,
+        retry_after: retry_after.map(str::to_string),
+        used_weight: None,
+        body: b"{\"code\":-1003,\"msg\":\"x\"}".to_vec(),
+    })
 }
 
 impl Http for ScriptedHttp {
     async fn get(&self, req: HttpRequest) -> Result<HttpResponse, HttpError> {
         self.calls.borrow_mut().push(req);
-        self.script.borrow_mut().pop_front().unwrap_or_else(|| ok(10))
+        self.script
+            .borrow_mut()
+            .pop_front()
+            .unwrap_or_else(|| ok(10))
     }
 }
 
@@ -83,13 +96,24 @@ impl Fixture {
     fn new() -> Self {
         let store = Box::new(MemoryStore::new());
         store.set_now(1_700_000_000_000);
-        Fixture { store, http: ScriptedHttp::default() }
+        Fixture {
+            store,
+            http: ScriptedHttp::default(),
+        }
     }
     fn service(&self, vars: &[(&str, &str)]) -> Svc<'_> {
-        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let mut config = Config::resolve(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())).unwrap();
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let mut config =
+            Config::resolve(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())).unwrap();
         config.spot.bases = vec!["http://a".into(), "http://b".into()];
-        let clock = ManualClock { now: Cell::new(1_700_000_000_000), store: &*self.store, n: Cell::new(0) };
+        let clock = ManualClock {
+            now: Cell::new(1_700_000_000_000),
+            store: &*self.store,
+            n: Cell::new(0),
+        };
         Service::new(&*self.store, &self.http, clock, config, Logger::null())
     }
     fn push(&self, r: Result<HttpResponse, HttpError>) {
@@ -108,21 +132,60 @@ fn miss_then_hit_writes_every_key_with_the_right_ttl() {
     assert_eq!(first.status, CacheStatus::Miss);
     assert_eq!(first.list.header().count, 10);
     // Before the hit below: its counter flush waits out a (manual) 250 ms window.
-    assert_eq!(fx.store.ttl_ms(&keys::cache(Market::Spot)), Some(900_000));
+    assert_eq!(
+        fx.store.ttl_ms(&keys::document(Market::Spot)),
+        Some(300_000)
+    );
+    assert_eq!(
+        fx.store.ttl_ms(&keys::original_list(Market::Spot)),
+        Some(300_000),
+        "the original's TTL"
+    );
     block_on(svc.record(Market::Spot, first.status));
     let second = block_on(svc.list(Market::Spot)).unwrap();
     assert_eq!(second.status, CacheStatus::Hit);
     assert_eq!(second.redis_round_trips, 1);
     block_on(svc.record(Market::Spot, second.status));
     assert_eq!(fx.calls(), 1);
-    assert_eq!(fx.store.ttl_ms(&keys::last_good(Market::Spot)), None);
-    assert!(fx.store.raw(&keys::last_good(Market::Spot)).is_some());
-    assert_eq!(fx.store.int(&keys::last_refresh_ts(Market::Spot)), 1_700_000_000);
+    assert_eq!(
+        fx.store.ttl_ms(&keys::document_last_good(Market::Spot)),
+        None
+    );
+    assert!(fx
+        .store
+        .raw(&keys::document_last_good(Market::Spot))
+        .is_some());
+    assert_eq!(
+        fx.store.ttl_ms(&keys::original_last_good(Market::Spot)),
+        None
+    );
+    let array: serde_json::Value =
+        serde_json::from_slice(&fx.store.raw(&keys::original_list(Market::Spot)).unwrap()).unwrap();
+    assert_eq!(
+        array.as_array().map(Vec::len),
+        Some(10),
+        "the original's array of raw objects"
+    );
+    assert_eq!(array[0]["filters"][0]["filterType"], "PRICE_FILTER");
+    assert_eq!(
+        fx.store.raw(&keys::original_list(Market::Spot)),
+        fx.store.raw(&keys::original_last_good(Market::Spot))
+    );
+    assert_eq!(
+        fx.store.raw(&keys::last_refresh_ts(Market::Spot)).unwrap(),
+        b"1700000000",
+        "a JSON integer"
+    );
     assert_eq!(fx.store.int(&keys::cache_hit(Market::Spot)), 1);
     assert_eq!(fx.store.int(&keys::cache_miss(Market::Spot)), 1);
-    assert!(fx.store.raw(&keys::refresh_lock(Market::Spot)).is_none(), "lock released");
-    // spot asks Binance for less.
-    assert!(fx.http.calls.borrow()[0].url.ends_with("/api/v3/exchangeInfo?showPermissionSets=false"));
+    assert!(
+        fx.store.raw(&keys::refresh_lock(Market::Spot)).is_none(),
+        "lock released"
+    );
+    // The whole payload: the original's objects keep every field.
+    assert!(fx.http.calls.borrow()[0]
+        .url
+        .ends_with("/api/v3/exchangeInfo"));
 }
 
 #[test]
@@ -131,21 +194,33 @@ fn failures_fall_back_to_the_next_base_or_last_good() {
     let svc = fx.service(&[]);
     block_on(svc.refresh(Market::Spot, Trigger::Cron));
     // 451 on the first base: the second base answers.
-    fx.store.put(&keys::cache(Market::Spot), b"");
+    fx.store.put(&keys::document(Market::Spot), b"");
     fx.push(status(451, None));
     let r = block_on(svc.refresh(Market::Spot, Trigger::Cron));
     assert!(matches!(r, Refresh::Stored(_)));
     assert_eq!(fx.calls(), 3);
     assert!(fx.http.calls.borrow()[2].url.starts_with("http://b/"));
-    let good = fx.store.raw(&keys::last_good(Market::Spot)).unwrap();
+    let good = fx
+        .store
+        .raw(&keys::document_last_good(Market::Spot))
+        .unwrap();
     // Both bases fail: STALE from last_good, nothing overwritten.
-    fx.store.put(&keys::cache(Market::Spot), b"garbage");
+    fx.store.put(&keys::document(Market::Spot), b"garbage");
     fx.push(status(500, None));
     fx.push(Err(HttpError::Timeout));
     let served = block_on(svc.list(Market::Spot)).unwrap();
     assert_eq!(served.status, CacheStatus::Stale);
-    assert_eq!(fx.store.raw(&keys::last_good(Market::Spot)).unwrap(), good);
-    assert_eq!(fx.store.int(&keys::upstream_failure(Market::Spot, "timeout")), 1);
+    assert_eq!(
+        fx.store
+            .raw(&keys::document_last_good(Market::Spot))
+            .unwrap(),
+        good
+    );
+    assert_eq!(
+        fx.store
+            .int(&keys::upstream_failure(Market::Spot, "timeout")),
+        1
+    );
     assert_eq!(fx.store.int(&keys::warmup_success(Market::Spot)), 2);
 }
 
@@ -156,13 +231,25 @@ fn rate_limit_records_a_backoff_that_stops_further_calls() {
     block_on(svc.refresh(Market::Spot, Trigger::Cron));
     fx.push(status(429, Some("30")));
     let r = block_on(svc.refresh(Market::Spot, Trigger::Cron));
-    assert!(matches!(r, Refresh::Failed { retry_after_secs: Some(30), .. }), "{r:?}");
+    assert!(
+        matches!(
+            r,
+            Refresh::Failed {
+                retry_after_secs: Some(30),
+                ..
+            }
+        ),
+        "{r:?}"
+    );
     assert_eq!(fx.calls(), 2, "429 stops at once: no second base");
-    assert_eq!(fx.store.int(&keys::upstream_blocked_until(Market::Spot)), 1_700_000_030_000);
+    assert_eq!(
+        fx.store.int(&keys::upstream_blocked_until(Market::Spot)),
+        1_700_000_030_000
+    );
     let r = block_on(svc.refresh(Market::Spot, Trigger::Cron));
     assert!(matches!(r, Refresh::Failed { .. }));
     assert_eq!(fx.calls(), 2, "no call inside the window");
-    fx.store.put(&keys::cache(Market::Spot), b"");
+    fx.store.put(&keys::document(Market::Spot), b"");
     let served = block_on(svc.list(Market::Spot)).unwrap();
     assert_eq!(served.status, CacheStatus::Stale);
     assert_eq!(fx.calls(), 2);
@@ -174,28 +261,51 @@ fn validation_rejects_empty_and_shrunken_lists() {
     let svc = fx.service(&[]);
     fx.push(ok(100));
     block_on(svc.refresh(Market::Spot, Trigger::Cron));
-    let good = fx.store.raw(&keys::last_good(Market::Spot)).unwrap();
+    let good = fx
+        .store
+        .raw(&keys::document_last_good(Market::Spot))
+        .unwrap();
     fx.push(ok(0));
-    assert!(matches!(block_on(svc.refresh(Market::Spot, Trigger::Cron)), Refresh::Failed { .. }));
+    assert!(matches!(
+        block_on(svc.refresh(Market::Spot, Trigger::Cron)),
+        Refresh::Failed { .. }
+    ));
     fx.push(ok(49));
-    assert!(matches!(block_on(svc.refresh(Market::Spot, Trigger::Cron)), Refresh::Failed { .. }));
-    assert_eq!(fx.store.raw(&keys::last_good(Market::Spot)).unwrap(), good);
+    assert!(matches!(
+        block_on(svc.refresh(Market::Spot, Trigger::Cron)),
+        Refresh::Failed { .. }
+    ));
+    assert_eq!(
+        fx.store
+            .raw(&keys::document_last_good(Market::Spot))
+            .unwrap(),
+        good
+    );
     assert_eq!(fx.store.int(&keys::warmup_error(Market::Spot)), 2);
     fx.push(ok(50));
-    assert!(matches!(block_on(svc.refresh(Market::Spot, Trigger::Cron)), Refresh::Stored(_)));
+    assert!(matches!(
+        block_on(svc.refresh(Market::Spot, Trigger::Cron)),
+        Refresh::Stored(_)
+    ));
 }
 
 #[test]
 fn held_lock_waits_then_serves_last_good_or_503() {
     let fx = Fixture::new();
     let svc = fx.service(&[("REFRESH_WAIT_MS", "1000")]);
-    fx.store.put(&keys::refresh_lock(Market::Futures), b"someone-else");
+    fx.store
+        .put(&keys::refresh_lock(Market::Futures), b"someone-else");
     let err = block_on(svc.list(Market::Futures)).unwrap_err();
     assert_eq!(err.market, Market::Futures);
-    assert_eq!(fx.calls(), 0, "never called upstream while another holds the lock");
+    assert_eq!(
+        fx.calls(),
+        0,
+        "never called upstream while another holds the lock"
+    );
     // With last_good present it is served instead.
     let list = symbols_core::symbols::StoredList::build(Market::Futures, "u", "t".into(), &[]);
-    fx.store.put(&keys::last_good(Market::Futures), list.as_bytes());
+    fx.store
+        .put(&keys::document_last_good(Market::Futures), list.as_bytes());
     let served = block_on(svc.list(Market::Futures)).unwrap();
     assert_eq!(served.status, CacheStatus::Stale);
 }
@@ -217,11 +327,17 @@ fn store_down_bypasses_to_upstream() {
 fn garbage_under_last_good_is_treated_as_absent_and_repaired() {
     let fx = Fixture::new();
     let svc = fx.service(&[]);
-    fx.store.put(&keys::last_good(Market::Spot), b"{\"market\":\"spot\",\"symbols\":[1,2");
+    fx.store.put(
+        &keys::document_last_good(Market::Spot),
+        b"{\"market\":\"spot\",\"symbols\":[1,2",
+    );
     fx.push(ok(3));
     let served = block_on(svc.list(Market::Spot)).unwrap();
     assert_eq!(served.status, CacheStatus::Miss);
-    let repaired = fx.store.raw(&keys::last_good(Market::Spot)).unwrap();
+    let repaired = fx
+        .store
+        .raw(&keys::document_last_good(Market::Spot))
+        .unwrap();
     assert!(symbols_core::symbols::StoredList::from_bytes(Market::Spot, repaired).is_some());
 }
 
@@ -255,9 +371,24 @@ impl Clock for YieldingClock {
 }
 
 /// A service for the counter tests: `COUNTER_FLUSH_MS` as given (else the default).
-fn counting<'a>(store: &'a MemoryStore, http: &'a ScriptedHttp, flush_ms: Option<&str>) -> Service<&'a MemoryStore, &'a ScriptedHttp, YieldingClock> {
-    let config = Config::resolve(|k| flush_ms.filter(|_| k == "COUNTER_FLUSH_MS").map(str::to_string)).unwrap();
-    Service::new(store, http, YieldingClock::default(), config, Logger::null())
+fn counting<'a>(
+    store: &'a MemoryStore,
+    http: &'a ScriptedHttp,
+    flush_ms: Option<&str>,
+) -> Service<&'a MemoryStore, &'a ScriptedHttp, YieldingClock> {
+    let config = Config::resolve(|k| {
+        flush_ms
+            .filter(|_| k == "COUNTER_FLUSH_MS")
+            .map(str::to_string)
+    })
+    .unwrap();
+    Service::new(
+        store,
+        http,
+        YieldingClock::default(),
+        config,
+        Logger::null(),
+    )
 }
 
 #[test]
@@ -275,7 +406,9 @@ fn hits_in_one_window_become_one_incrby_and_none_are_lost() {
 
     // Redis down: the hits wait in the isolate and go out with the next window's flush.
     store.set_down(true);
-    block_on(futures::future::join_all((0..3).map(|_| svc.record(Market::Spot, CacheStatus::Hit))));
+    block_on(futures::future::join_all(
+        (0..3).map(|_| svc.record(Market::Spot, CacheStatus::Hit)),
+    ));
     assert_eq!(svc.unflushed_hits(Market::Spot), 3);
     store.set_down(false);
     block_on(svc.record(Market::Spot, CacheStatus::Hit));
@@ -293,7 +426,9 @@ fn a_zero_window_counts_each_hit_on_its_own() {
     let (store, http) = (MemoryStore::new(), ScriptedHttp::default());
     let svc = counting(&store, &http, Some("0"));
     let before = store.round_trips();
-    block_on(futures::future::join_all((0..4).map(|_| svc.record(Market::Spot, CacheStatus::Hit))));
+    block_on(futures::future::join_all(
+        (0..4).map(|_| svc.record(Market::Spot, CacheStatus::Hit)),
+    ));
     assert_eq!(store.int(&keys::cache_hit(Market::Spot)), 4);
     assert_eq!(store.round_trips() - before, 4);
 }
@@ -316,4 +451,248 @@ fn a_flush_that_never_resumes_does_not_stop_counting() {
     block_on(svc.record(Market::Spot, CacheStatus::Hit));
     assert_eq!(store.int(&keys::cache_hit(Market::Spot)), 2);
     assert_eq!(svc.unflushed_hits(Market::Spot), 0);
+}
+
+/// A payload with `n` USDT symbols and `m` BTC ones, each with a field we do not project.
+fn mixed(n: usize, m: usize, extra: &str) -> Result<HttpResponse, HttpError> {
+    let usdt = (0..n).map(|i| format!(r#"{{"symbol":"U{i}USDT","status":"TRADING","baseAsset":"U{i}","quoteAsset":"USDT","orderTypes":["{extra}"],"filters":[]}}"#));
+    let btc = (0..m).map(|i| format!(r#"{{"symbol":"B{i}BTC","status":"TRADING","baseAsset":"B{i}","quoteAsset":"BTC","filters":[]}}"#));
+    let all: Vec<String> = usdt.chain(btc).collect();
+    Ok(HttpResponse {
+        status: 200,
+        retry_after: None,
+        used_weight: None,
+        body: format!(r#"{{"symbols":[{}]}}"#, all.join(",")).into_bytes(),
+    })
+}
+
+#[test]
+fn an_unchanged_list_extends_ttls_instead_of_rewriting() {
+    let fx = Fixture::new();
+    let svc = fx.service(&[]);
+    fx.push(ok(2000));
+    let first = block_on(svc.refresh(Market::Spot, Trigger::Cron));
+    let Refresh::Stored(first) = first else {
+        panic!("{first:?}")
+    };
+    let full_write = fx.store.arg_bytes();
+    assert!(full_write > 400_000, "{full_write}");
+    let doc = fx.store.raw(&keys::document(Market::Spot)).unwrap();
+    fx.store.set_now(1_700_000_200_000);
+    svc.clock.now.set(1_700_000_200_000);
+    fx.push(ok(2000));
+    let before = fx.store.arg_bytes();
+    let again = block_on(svc.refresh(Market::Spot, Trigger::Cron));
+    let unchanged = fx.store.arg_bytes() - before;
+    assert!(
+        unchanged < 2_000,
+        "unchanged refresh sent {unchanged} bytes"
+    );
+    let Refresh::Stored(again) = again else {
+        panic!("{again:?}")
+    };
+    assert_eq!(
+        again.as_bytes(),
+        first.as_bytes(),
+        "same version, same fetchedAt"
+    );
+    assert_eq!(fx.store.raw(&keys::document(Market::Spot)).unwrap(), doc);
+    assert_eq!(
+        fx.store.ttl_ms(&keys::document(Market::Spot)),
+        Some(300_000),
+        "TTL extended"
+    );
+    assert_eq!(
+        fx.store.ttl_ms(&keys::original_list(Market::Spot)),
+        Some(300_000)
+    );
+    assert_eq!(
+        fx.store.int(&keys::last_refresh_ts(Market::Spot)),
+        1_700_000_200
+    );
+    assert_eq!(fx.store.int(&keys::warmup_success(Market::Spot)), 2);
+    // A key that expired meanwhile is written again; a change anywhere is a full write.
+    fx.store.set_now(1_700_000_600_000);
+    svc.clock.now.set(1_700_000_600_000);
+    assert!(
+        fx.store.raw(&keys::original_list(Market::Spot)).is_none(),
+        "expired"
+    );
+    fx.push(ok(2000));
+    block_on(svc.refresh(Market::Spot, Trigger::Cron));
+    assert!(
+        fx.store.raw(&keys::original_list(Market::Spot)).is_some(),
+        "rewritten"
+    );
+    fx.push(mixed(1500, 0, "LIMIT"));
+    block_on(svc.refresh(Market::Spot, Trigger::Cron));
+    fx.push(mixed(1500, 0, "MARKET"));
+    let before = fx.store.arg_bytes();
+    block_on(svc.refresh(Market::Spot, Trigger::Cron));
+    assert!(
+        fx.store.arg_bytes() - before > 100_000,
+        "a field only the original keeps changed: full write"
+    );
+    let array: serde_json::Value =
+        serde_json::from_slice(&fx.store.raw(&keys::original_list(Market::Spot)).unwrap()).unwrap();
+    assert_eq!(array[0]["orderTypes"][0], "MARKET");
+}
+
+#[test]
+fn the_originals_list_holds_usdt_only_and_its_shrink_is_validated() {
+    let fx = Fixture::new();
+    let svc = fx.service(&[]);
+    fx.push(mixed(10, 5, "LIMIT"));
+    block_on(svc.refresh(Market::Spot, Trigger::Cron));
+    let array: serde_json::Value =
+        serde_json::from_slice(&fx.store.raw(&keys::original_list(Market::Spot)).unwrap()).unwrap();
+    assert_eq!(array.as_array().map(Vec::len), Some(10));
+    let doc = symbols_core::symbols::StoredList::from_bytes(
+        Market::Spot,
+        fx.store.raw(&keys::document(Market::Spot)).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        doc.header().count,
+        15,
+        "our document keeps every quote asset"
+    );
+    // The whole list keeps its size but loses its USDT symbols: rejected, nothing written.
+    fx.push(mixed(2, 13, "LIMIT"));
+    let r = block_on(svc.refresh(Market::Spot, Trigger::Cron));
+    assert!(matches!(r, Refresh::Failed { .. }), "{r:?}");
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(
+            &fx.store.raw(&keys::original_list(Market::Spot)).unwrap()
+        )
+        .unwrap(),
+        array
+    );
+}
+
+#[test]
+fn a_failed_write_is_one_warmup_error_and_the_list_is_still_served() {
+    let fx = Fixture::new();
+    let svc = fx.service(&[]);
+    fx.store.refuse_writes_to(&keys::document(Market::Spot));
+    let r = block_on(svc.refresh(Market::Spot, Trigger::Cron));
+    assert!(matches!(r, Refresh::NotStored { .. }), "{r:?}");
+    assert_eq!(fx.store.int(&keys::warmup_error(Market::Spot)), 1);
+    assert_eq!(fx.store.int(&keys::warmup_success(Market::Spot)), 0);
+    assert!(
+        fx.store.raw(&keys::last_refresh_ts(Market::Spot)).is_none(),
+        "no timestamp without the primary write"
+    );
+    assert!(
+        fx.store.raw(&keys::refresh_lock(Market::Spot)).is_none(),
+        "unlocked"
+    );
+    let served = block_on(svc.list(Market::Spot)).unwrap();
+    assert_eq!(served.status, CacheStatus::Miss);
+}
+
+#[test]
+fn the_originals_last_good_is_the_second_fallback_and_is_never_overwritten_by_a_failure() {
+    let fx = Fixture::new();
+    let svc = fx.service(&[]);
+    let theirs = br#"[{"symbol":"BTCUSDT","status":"TRADING","baseAsset":"BTC","quoteAsset":"USDT","filters":[{"filterType":"LOT_SIZE","minQty":"0.001","maxQty":"9","stepSize":"0.001"}]},{"symbol":"ETHUSDT","status":"TRADING","baseAsset":"ETH","quoteAsset":"USDT","filters":[]}]"#;
+    fx.store
+        .put(&keys::original_last_good(Market::Spot), theirs);
+    fx.store
+        .put(&keys::last_refresh_ts(Market::Spot), b"1699999000");
+    for _ in 0..4 {
+        fx.push(status(500, None));
+    }
+    let served = block_on(svc.list(Market::Spot)).unwrap();
+    assert_eq!(served.status, CacheStatus::Stale);
+    assert_eq!(
+        served.source,
+        symbols_core::symbols::Source::OriginalLastGood
+    );
+    assert_eq!(served.list.header().count, 2);
+    assert_eq!(served.list.header().fetched_at, "2023-11-14T21:56:40Z");
+    let body: serde_json::Value =
+        serde_json::from_slice(&served.list.response_body(served.source)).unwrap();
+    assert_eq!(body["onlyQuoteAsset"], "USDT");
+    assert_eq!(body["symbols"][0]["stepSize"], "0.001");
+    assert_eq!(
+        fx.store
+            .raw(&keys::original_last_good(Market::Spot))
+            .unwrap(),
+        theirs.to_vec(),
+        "untouched"
+    );
+    // Ours, once there, comes first.
+    let list = symbols_core::symbols::StoredList::build(Market::Spot, "u", "t".into(), &[]);
+    fx.store
+        .put(&keys::document_last_good(Market::Spot), list.as_bytes());
+    let served = block_on(svc.list(Market::Spot)).unwrap();
+    assert_eq!(served.source, symbols_core::symbols::Source::LastGood);
+    // A validated refresh then replaces theirs with the same kind of value.
+    fx.store.put(&keys::document_last_good(Market::Spot), b"");
+    fx.push(mixed(3, 0, "LIMIT"));
+    assert!(matches!(
+        block_on(svc.refresh(Market::Spot, Trigger::Cron)),
+        Refresh::Stored(_)
+    ));
+    let array: serde_json::Value = serde_json::from_slice(
+        &fx.store
+            .raw(&keys::original_last_good(Market::Spot))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(array.as_array().map(Vec::len), Some(3));
+}
+
+#[test]
+fn a_document_of_the_previous_version_under_the_originals_key_is_read_then_replaced() {
+    let fx = Fixture::new();
+    let svc = fx.service(&[]);
+    let old = symbols_core::symbols::StoredList::build(
+        Market::Spot,
+        "https://api.binance.com",
+        "2026-11-01T00:00:00Z".into(),
+        &[],
+    );
+    fx.store
+        .put(&keys::original_last_good(Market::Spot), old.as_bytes());
+    fx.push(status(500, None));
+    fx.push(status(500, None));
+    let served = block_on(svc.list(Market::Spot)).unwrap();
+    assert_eq!(
+        (served.status, served.source),
+        (CacheStatus::Stale, symbols_core::symbols::Source::LastGood)
+    );
+    assert_eq!(served.list.as_bytes(), old.as_bytes());
+    fx.push(ok(4));
+    block_on(svc.refresh(Market::Spot, Trigger::Cron));
+    assert!(fx
+        .store
+        .raw(&keys::original_last_good(Market::Spot))
+        .unwrap()
+        .starts_with(b"[{"));
+}
+
+#[test]
+fn a_request_that_waited_for_another_refresh_is_a_miss() {
+    let (store, http) = (MemoryStore::new(), ScriptedHttp::default());
+    let svc = counting(&store, &http, None);
+    store.put(&keys::refresh_lock(Market::Spot), b"someone-else");
+    let waiting = svc.list(Market::Spot);
+    let other = async {
+        // The holder finishes: its list lands and the lock goes.
+        svc.clock.sleep(0).await;
+        let list = symbols_core::symbols::StoredList::build(Market::Spot, "u", "t".into(), &[]);
+        store.put(&keys::document(Market::Spot), list.as_bytes());
+        let _ = store
+            .exec(vec![Cmd::Del(keys::refresh_lock(Market::Spot))])
+            .await;
+    };
+    let (served, ()) = block_on(futures::future::join(waiting, other));
+    let served = served.unwrap();
+    assert_eq!(served.status, CacheStatus::Miss);
+    assert_eq!(http.calls.borrow().len(), 0);
+    block_on(svc.record(Market::Spot, served.status));
+    assert_eq!(store.int(&keys::cache_miss(Market::Spot)), 1);
+    assert_eq!(store.int(&keys::cache_hit(Market::Spot)), 0);
 }

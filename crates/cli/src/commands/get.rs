@@ -6,7 +6,7 @@
 
 use symbols_core::ports::StoreError;
 use symbols_core::service::{CacheStatus, Served};
-use symbols_core::symbols::{Source, Symbol};
+use symbols_core::symbols::Symbol;
 use symbols_core::Market;
 
 use crate::app::App;
@@ -14,15 +14,6 @@ use crate::cli::GetArgs;
 use crate::error::{auth_hint, store_error, CliError};
 use crate::output::{age, or_dash, print_stdout, table};
 use crate::progress::drive;
-
-/// The `source` field, as the Worker derives it from the cache status.
-fn source(status: CacheStatus) -> Source {
-    match status {
-        CacheStatus::Hit => Source::Cache,
-        CacheStatus::Miss | CacheStatus::Bypass => Source::Upstream,
-        CacheStatus::Stale => Source::LastGood,
-    }
-}
 
 /// Runs the command.
 ///
@@ -96,7 +87,7 @@ pub async fn run(app: &App, args: &GetArgs) -> Result<(), CliError> {
     if app.json {
         let body = served
             .list
-            .filtered_body(source(served.status), &filter)
+            .filtered_body(served.source, &filter)
             .map_err(|e| CliError::failed(format!("the stored {market} list is corrupt: {e}")))?;
         let mut text = String::from_utf8_lossy(&body).into_owned();
         text.push('\n');
@@ -142,7 +133,7 @@ fn provenance(app: &App, served: &Served, kept: usize, total: usize) {
     eprintln!(
         "X-Cache: {} · source {} · {kept} of {total} symbols · fetched {}{fetched_ago} from {} · version {}",
         served.status.as_str(),
-        source(served.status).as_str(),
+        served.source.as_str(),
         h.fetched_at,
         h.upstream,
         h.version

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use serde_json::{json, Value};
 use symbols_core::keys;
-use symbols_core::service::{Refresh, Trigger};
+use symbols_core::service::{Refresh, Stored, Trigger};
 use symbols_core::symbols::StoredList;
 use symbols_core::Market;
 use upstash_rest::Command;
@@ -77,14 +77,13 @@ pub async fn run(app: &App, target: Target) -> Result<(), CliError> {
     }
 }
 
-fn last_good_note(last_good: Option<&StoredList>) -> String {
-    match last_good {
-        Some(l) => format!(
+fn last_good_note(previous: Option<&Stored>) -> String {
+    match previous {
+        Some(p) => format!(
             "last_good kept ({} symbols, fetched {})",
-            l.header().count,
-            l.header().fetched_at
+            p.count, p.fetched_at
         ),
-        None => "no last_good in Redis yet".into(),
+        None => "no list of ours in Redis yet".into(),
     }
 }
 
@@ -118,12 +117,26 @@ async fn one(app: &App, market: Market) -> Report {
                 },
             }
         }
-        Refresh::Busy { last_good } => {
+        Refresh::NotStored { list, error } => {
+            let detail = format!(
+                "fetched {} symbols but Redis did not store them: {error}",
+                list.header().count
+            );
+            Report {
+                market,
+                outcome: "failed",
+                count: Some(list.header().count),
+                duration_ms,
+                json: json!({"outcome": "failed", "reason": "store", "count": list.header().count, "detail": detail}),
+                detail,
+            }
+        }
+        Refresh::Busy { previous } => {
             let detail = format!(
                 "another refresh holds {} (the cron, a request or another CLI); nothing done",
                 keys::refresh_lock(market)
             );
-            let count = last_good.as_ref().map(|l| l.header().count);
+            let count = previous.as_ref().map(|p| p.count);
             Report {
                 market,
                 outcome: "busy",
@@ -137,15 +150,15 @@ async fn one(app: &App, market: Market) -> Report {
             reason,
             detail,
             retry_after_secs,
-            last_good,
+            previous,
             status,
         } => {
             let mut text = format!("upstream {}: {detail}", reason.as_str());
             if let Some(s) = retry_after_secs {
                 text.push_str(&format!("; Binance back-off: no calls for {s} s"));
             }
-            text.push_str(&format!("; {}", last_good_note(last_good.as_ref())));
-            let count = last_good.as_ref().map(|l| l.header().count);
+            text.push_str(&format!("; {}", last_good_note(previous.as_ref())));
+            let count = previous.as_ref().map(|p| p.count);
             Report {
                 market,
                 outcome: "failed",
@@ -176,15 +189,15 @@ async fn one(app: &App, market: Market) -> Report {
     report
 }
 
-/// Checks that the cache key and last_good now hold this list's version (their first
-/// bytes name it), in one small round trip.
+/// Checks that our document and its last good copy now hold this list's version (their
+/// first bytes name it), in one small round trip.
 async fn verify(app: &App, market: Market, list: &StoredList) -> Result<(), String> {
     let head = |key: String| Command::new("GETRANGE").arg(key).arg("0").arg("511");
     let results = app
         .client()
         .pipeline()
-        .cmd(head(keys::cache(market)))
-        .cmd(head(keys::last_good(market)))
+        .cmd(head(keys::document(market)))
+        .cmd(head(keys::document_last_good(market)))
         .exec()
         .await
         .map_err(|e| {
@@ -194,7 +207,7 @@ async fn verify(app: &App, market: Market, list: &StoredList) -> Result<(), Stri
             )
         })?;
     let marker = format!("\"version\":\"{}\"", list.header().version);
-    for (key, result) in [keys::cache(market), keys::last_good(market)]
+    for (key, result) in [keys::document(market), keys::document_last_good(market)]
         .iter()
         .zip(results)
     {

@@ -7,7 +7,13 @@ use symbols_core::symbols::Symbol;
 
 /// Symbols whose name, status, base and quote come from the given strategies and whose
 /// optional fields are `text` or absent (dates any `i64` or absent).
-pub fn symbols_from<N, S, B, Q, T>(name: N, status: S, base: B, quote: Q, text: T) -> impl Strategy<Value = Symbol>
+pub fn symbols_from<N, S, B, Q, T>(
+    name: N,
+    status: S,
+    base: B,
+    quote: Q,
+    text: T,
+) -> impl Strategy<Value = Symbol>
 where
     N: Strategy<Value = String>,
     S: Strategy<Value = String>,
@@ -19,21 +25,32 @@ where
     (
         (name, status, base, quote),
         (o(), o(), o(), o(), o()),
-        (o(), o(), proptest::option::of(any::<i64>()), proptest::option::of(any::<i64>())),
+        (
+            o(),
+            o(),
+            proptest::option::of(any::<i64>()),
+            proptest::option::of(any::<i64>()),
+        ),
     )
-        .prop_map(|((symbol, status, base_asset, quote_asset), (tick_size, step_size, min_qty, max_qty, min_notional), (contract_type, margin_asset, delivery_date, onboard_date))| Symbol {
-            symbol,
-            status,
-            base_asset,
-            quote_asset,
-            tick_size,
-            step_size,
-            min_qty,
-            max_qty,
-            min_notional,
-            contract_type,
-            margin_asset,
-            delivery_date,
-            onboard_date,
-        })
+        .prop_map(
+            |(
+                (symbol, status, base_asset, quote_asset),
+                (tick_size, step_size, min_qty, max_qty, min_notional),
+                (contract_type, margin_asset, delivery_date, onboard_date),
+            )| Symbol {
+                symbol,
+                status,
+                base_asset,
+                quote_asset,
+                tick_size,
+                step_size,
+                min_qty,
+                max_qty,
+                min_notional,
+                contract_type,
+                margin_asset,
+                delivery_date,
+                onboard_date,
+            },
+        )
 }

@@ -48,8 +48,19 @@ fn text(max: usize) -> impl Strategy<Value = String> + Clone {
         2 => select(vec!['"', '\\', '/', '{', '}', '[', ']', ',', ':', ' ', '\u{7f}', '\u{a0}', '\u{2028}', 'é', 'É', 'ß', '币', '安', '🚀', '\u{10ffff}']),
         1 => any::<char>(),
     ];
-    let words = select(vec!["\"symbol\":\"BTCUSDT\"", "},{", "\\u0041", "\\\"", "null"]).prop_map(str::to_string);
-    vec(prop_oneof![8 => ch.prop_map(String::from), 1 => words], 0..max).prop_map(|v| v.concat())
+    let words = select(vec![
+        "\"symbol\":\"BTCUSDT\"",
+        "},{",
+        "\\u0041",
+        "\\\"",
+        "null",
+    ])
+    .prop_map(str::to_string);
+    vec(
+        prop_oneof![8 => ch.prop_map(String::from), 1 => words],
+        0..max,
+    )
+    .prop_map(|v| v.concat())
 }
 
 /// Values drawn mostly from small pools, so that filters match, names repeat and differ
@@ -59,7 +70,23 @@ fn pooled(pool: Vec<&'static str>, max: usize) -> impl Strategy<Value = String> 
 }
 
 fn names() -> impl Strategy<Value = String> + Clone {
-    pooled(vec!["BTCUSDT", "btcusdt", "BtcUsdt", "ETHBTC", "币安人生USDT", "币安人生usdt", "A\"B", "Q\\\n", "É", "é", "X\u{1}", ""], 12)
+    pooled(
+        vec![
+            "BTCUSDT",
+            "btcusdt",
+            "BtcUsdt",
+            "ETHBTC",
+            "币安人生USDT",
+            "币安人生usdt",
+            "A\"B",
+            "Q\\\n",
+            "É",
+            "é",
+            "X\u{1}",
+            "",
+        ],
+        12,
+    )
 }
 
 fn statuses() -> impl Strategy<Value = String> + Clone {
@@ -67,7 +94,10 @@ fn statuses() -> impl Strategy<Value = String> + Clone {
 }
 
 fn assets() -> impl Strategy<Value = String> + Clone {
-    pooled(vec!["BTC", "USDT", "usdt", "ETH", "币安人生", "A\"", "\t", ""], 6)
+    pooled(
+        vec!["BTC", "USDT", "usdt", "ETH", "币安人生", "A\"", "\t", ""],
+        6,
+    )
 }
 
 fn symbol() -> impl Strategy<Value = Symbol> {
@@ -84,18 +114,39 @@ struct Doc {
 
 impl Doc {
     fn list(&self) -> StoredList {
-        StoredList::build(self.market, &self.upstream, self.fetched_at.clone(), &self.symbols)
+        StoredList::build(
+            self.market,
+            &self.upstream,
+            self.fetched_at.clone(),
+            &self.symbols,
+        )
     }
 }
 
 fn doc(max: usize) -> impl Strategy<Value = Doc> {
     let market = prop_oneof![Just(Market::Spot), Just(Market::Futures)];
-    (market, text(16), text(12), vec(symbol(), 0..max)).prop_map(|(market, upstream, fetched_at, symbols)| Doc { market, upstream, fetched_at, symbols })
+    (market, text(16), text(12), vec(symbol(), 0..max)).prop_map(
+        |(market, upstream, fetched_at, symbols)| Doc {
+            market,
+            upstream,
+            fetched_at,
+            symbols,
+        },
+    )
 }
 
 fn filter() -> impl Strategy<Value = Filter> {
     let o = |s: BoxedStrategy<String>| proptest::option::of(s);
-    (o(statuses().boxed()), o(assets().boxed()), o(assets().boxed())).prop_map(|(status, quote, base)| Filter { status, quote, base })
+    (
+        o(statuses().boxed()),
+        o(assets().boxed()),
+        o(assets().boxed()),
+    )
+        .prop_map(|(status, quote, base)| Filter {
+            status,
+            quote,
+            base,
+        })
 }
 
 /// Every filter built from the values a list holds (one field, and all three together),
@@ -103,10 +154,23 @@ fn filter() -> impl Strategy<Value = Filter> {
 fn filters_of(symbols: &[Symbol]) -> Vec<Filter> {
     let mut out = Vec::new();
     for s in symbols.iter().take(4) {
-        out.push(Filter { status: Some(s.status.clone()), ..Filter::default() });
-        out.push(Filter { quote: Some(s.quote_asset.clone()), ..Filter::default() });
-        out.push(Filter { base: Some(s.base_asset.to_ascii_uppercase()), ..Filter::default() });
-        out.push(Filter { status: Some(s.status.clone()), quote: Some(s.quote_asset.clone()), base: Some(s.base_asset.clone()) });
+        out.push(Filter {
+            status: Some(s.status.clone()),
+            ..Filter::default()
+        });
+        out.push(Filter {
+            quote: Some(s.quote_asset.clone()),
+            ..Filter::default()
+        });
+        out.push(Filter {
+            base: Some(s.base_asset.to_ascii_uppercase()),
+            ..Filter::default()
+        });
+        out.push(Filter {
+            status: Some(s.status.clone()),
+            quote: Some(s.quote_asset.clone()),
+            base: Some(s.base_asset.clone()),
+        });
     }
     out
 }
@@ -127,16 +191,30 @@ fn needles_of(symbols: &[Symbol]) -> Vec<String> {
 // The comparison with the old path.
 // =============================================================================================
 
-fn same<T: PartialEq + fmt::Debug>(what: &str, new: Result<T, serde_json::Error>, old: Result<T, serde_json::Error>) -> Result<(), TestCaseError> {
+fn same<T: PartialEq + fmt::Debug>(
+    what: &str,
+    new: Result<T, serde_json::Error>,
+    old: Result<T, serde_json::Error>,
+) -> Result<(), TestCaseError> {
     match (new, old) {
         (Ok(a), Ok(b)) => prop_assert_eq!(a, b, "{}", what),
         (Err(a), Err(b)) => prop_assert_eq!(a.to_string(), b.to_string(), "{}: errors", what),
-        (a, b) => prop_assert!(false, "{}: new {:?}, old {:?}", what, a.map(|_| ()), b.map(|_| ())),
+        (a, b) => prop_assert!(
+            false,
+            "{}: new {:?}, old {:?}",
+            what,
+            a.map(|_| ()),
+            b.map(|_| ())
+        ),
     }
     Ok(())
 }
 
-fn check_list(list: &StoredList, needles: &[String], filters: &[Filter]) -> Result<(), TestCaseError> {
+fn check_list(
+    list: &StoredList,
+    needles: &[String],
+    filters: &[Filter],
+) -> Result<(), TestCaseError> {
     for n in needles {
         same(&format!("find({n:?})"), list.find(n), list.find_serde(n))?;
     }
@@ -145,8 +223,14 @@ fn check_list(list: &StoredList, needles: &[String], filters: &[Filter]) -> Resu
             let new = list.filtered_body(source, f).map(Bytes);
             let old = list.filtered_body_serde(source, f).map(Bytes);
             match (&new, &old) {
-                (Ok(a), Ok(b)) => prop_assert!(a.0 == b.0, "filtered_body({f:?}):\nnew {a:?}\nold {b:?}"),
-                _ => same(&format!("filtered_body({f:?})"), new.map(|b| b.0), old.map(|b| b.0))?,
+                (Ok(a), Ok(b)) => {
+                    prop_assert!(a.0 == b.0, "filtered_body({f:?}):\nnew {a:?}\nold {b:?}")
+                }
+                _ => same(
+                    &format!("filtered_body({f:?})"),
+                    new.map(|b| b.0),
+                    old.map(|b| b.0),
+                )?,
             }
         }
     }
@@ -154,24 +238,39 @@ fn check_list(list: &StoredList, needles: &[String], filters: &[Filter]) -> Resu
 }
 
 pub fn lookup_equivalence(r: &mut TestRunner) -> Result<(), String> {
-    r.run(&(doc(8), vec(filter(), 1..6), vec(text(8), 0..3)), |(d, mut filters, mut needles)| {
-        let list = StoredList::from_bytes(d.market, d.list().as_bytes().to_vec());
-        let Some(list) = list else { return Err(TestCaseError::fail("a built document was refused")) };
-        // Our own documents never take the fallback.
-        let bytes = list.as_bytes();
-        prop_assert!(lookup::find(bytes, "BTCUSDT").is_ok(), "scanner refused {:?}", Bytes(bytes.to_vec()));
-        prop_assert!(lookup::filter(bytes, &Filter::default()).map(|k| k.len()) == Ok(d.symbols.len()));
-        filters.extend(filters_of(&d.symbols));
-        needles.extend(needles_of(&d.symbols));
-        check_list(&list, &needles, &filters)?;
-        // The model: exact match first, then ASCII case folding, first in order.
-        for n in &needles {
-            let want = d.symbols.iter().find(|s| s.symbol == *n).or_else(|| d.symbols.iter().find(|s| s.symbol.eq_ignore_ascii_case(n)));
-            let got = list.find(n).ok().flatten();
-            prop_assert_eq!(got.as_ref(), want, "find({:?})", n);
-        }
-        Ok(())
-    })
+    r.run(
+        &(doc(8), vec(filter(), 1..6), vec(text(8), 0..3)),
+        |(d, mut filters, mut needles)| {
+            let list = StoredList::from_bytes(d.market, d.list().as_bytes().to_vec());
+            let Some(list) = list else {
+                return Err(TestCaseError::fail("a built document was refused"));
+            };
+            // Our own documents never take the fallback.
+            let bytes = list.as_bytes();
+            prop_assert!(
+                lookup::find(bytes, "BTCUSDT").is_ok(),
+                "scanner refused {:?}",
+                Bytes(bytes.to_vec())
+            );
+            prop_assert!(
+                lookup::filter(bytes, &Filter::default()).map(|k| k.len()) == Ok(d.symbols.len())
+            );
+            filters.extend(filters_of(&d.symbols));
+            needles.extend(needles_of(&d.symbols));
+            check_list(&list, &needles, &filters)?;
+            // The model: exact match first, then ASCII case folding, first in order.
+            for n in &needles {
+                let want = d
+                    .symbols
+                    .iter()
+                    .find(|s| s.symbol == *n)
+                    .or_else(|| d.symbols.iter().find(|s| s.symbol.eq_ignore_ascii_case(n)));
+                let got = list.find(n).ok().flatten();
+                prop_assert_eq!(got.as_ref(), want, "find({:?})", n);
+            }
+            Ok(())
+        },
+    )
     .map_err(|e| e.to_string())
 }
 
@@ -193,7 +292,27 @@ enum Damage {
 }
 
 fn damage() -> impl Strategy<Value = Damage> {
-    let token = select(vec![" ", "\n", "\t", "\"", "\\", "{", "}", "[", "]", ",", ":", "null", "0", "-0", "\\u00e9", "\\/", "\u{ff}", ",\"x\":1", "\"symbol\":\"Z\","]);
+    let token = select(vec![
+        " ",
+        "\n",
+        "\t",
+        "\"",
+        "\\",
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        "null",
+        "0",
+        "-0",
+        "\\u00e9",
+        "\\/",
+        "\u{ff}",
+        ",\"x\":1",
+        "\"symbol\":\"Z\",",
+    ]);
     prop_oneof![
         3 => (any::<u64>(), 1..=255u8).prop_map(|(p, x)| Damage::Flip(p, x)),
         3 => (any::<u64>(), token).prop_map(|(p, t)| Damage::Insert(p, t)),
@@ -260,7 +379,9 @@ enum Writer {
 }
 
 fn rewrite(bytes: &[u8], w: Writer) -> Vec<u8> {
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(bytes) else { return bytes.to_vec() };
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return bytes.to_vec();
+    };
     match w {
         Writer::Sorted => serde_json::to_vec(&v).unwrap_or_default(),
         Writer::Pretty => serde_json::to_vec_pretty(&v).unwrap_or_default(),
@@ -268,7 +389,12 @@ fn rewrite(bytes: &[u8], w: Writer) -> Vec<u8> {
             let s = serde_json::to_string_pretty(&v).unwrap_or_default();
             // Collapsing the indentation (outside strings: pretty strings hold no raw newline).
             let flat: Vec<&str> = s.lines().map(str::trim_start).collect();
-            let flat = flat.join(" ").replace("[ ", "[").replace("{ ", "{").replace(" ]", "]").replace(" }", "}");
+            let flat = flat
+                .join(" ")
+                .replace("[ ", "[")
+                .replace("{ ", "{")
+                .replace(" ]", "]")
+                .replace(" }", "}");
             ascii_escaped(&flat).into_bytes()
         }
         Writer::AsciiOnly => ascii_escaped(&String::from_utf8_lossy(bytes)).into_bytes(),
@@ -276,16 +402,28 @@ fn rewrite(bytes: &[u8], w: Writer) -> Vec<u8> {
 }
 
 pub fn lookup_odd_bytes(r: &mut TestRunner) -> Result<(), String> {
-    let writer = prop_oneof![Just(None), Just(Some(Writer::Sorted)), Just(Some(Writer::Pretty)), Just(Some(Writer::Python)), Just(Some(Writer::AsciiOnly))];
-    r.run(&(doc(5), writer, vec(damage(), 0..3), vec(filter(), 1..4)), |(d, w, ds, mut filters)| {
-        let built = d.list().as_bytes().to_vec();
-        let written = w.map_or(built.clone(), |w| rewrite(&built, w));
-        let bytes = apply(written, &ds);
-        let Some(list) = StoredList::from_bytes(d.market, bytes.clone()) else { return Ok(()) };
-        filters.extend(filters_of(&d.symbols));
-        let needles = needles_of(&d.symbols);
-        check_list(&list, &needles, &filters).map_err(|e| TestCaseError::fail(format!("{e}\ndocument: {:?}", Bytes(bytes))))
-    })
+    let writer = prop_oneof![
+        Just(None),
+        Just(Some(Writer::Sorted)),
+        Just(Some(Writer::Pretty)),
+        Just(Some(Writer::Python)),
+        Just(Some(Writer::AsciiOnly))
+    ];
+    r.run(
+        &(doc(5), writer, vec(damage(), 0..3), vec(filter(), 1..4)),
+        |(d, w, ds, mut filters)| {
+            let built = d.list().as_bytes().to_vec();
+            let written = w.map_or(built.clone(), |w| rewrite(&built, w));
+            let bytes = apply(written, &ds);
+            let Some(list) = StoredList::from_bytes(d.market, bytes.clone()) else {
+                return Ok(());
+            };
+            filters.extend(filters_of(&d.symbols));
+            let needles = needles_of(&d.symbols);
+            check_list(&list, &needles, &filters)
+                .map_err(|e| TestCaseError::fail(format!("{e}\ndocument: {:?}", Bytes(bytes))))
+        },
+    )
     .map_err(|e| e.to_string())
 }
 
@@ -333,11 +471,19 @@ fn sample() -> StoredList {
 
 fn all_filters() -> Vec<Filter> {
     let mut out = Vec::new();
-    let o = |v: &[&str]| std::iter::once(None).chain(v.iter().map(|s| Some(s.to_string()))).collect::<Vec<_>>();
+    let o = |v: &[&str]| {
+        std::iter::once(None)
+            .chain(v.iter().map(|s| Some(s.to_string())))
+            .collect::<Vec<_>>()
+    };
     for status in o(&["TRADING", "BREAK", "HALT"]) {
         for quote in o(&["USDT", "BTC", "EUR"]) {
             for base in o(&["BTC", "ETH", "Q\"", "ÉTH", "币安人生", "éTH", "DOGE"]) {
-                out.push(Filter { status: status.clone(), quote: quote.clone(), base });
+                out.push(Filter {
+                    status: status.clone(),
+                    quote: quote.clone(),
+                    base,
+                });
             }
         }
     }
@@ -345,10 +491,24 @@ fn all_filters() -> Vec<Filter> {
 }
 
 fn check_deterministic(name: &str, list: &StoredList) {
-    let needles: Vec<String> = ["BTCUSDT", "btcusdt", "ETHBTC", "EthBtc", "Q\"\\\u{1}\n", "q\"\\\u{1}\n", "ÉTHBTC", "Éthbtc", "éTHBTC", "币安人生USDT", "币安人生usdt", "DOGEUSDT", ""]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let needles: Vec<String> = [
+        "BTCUSDT",
+        "btcusdt",
+        "ETHBTC",
+        "EthBtc",
+        "Q\"\\\u{1}\n",
+        "q\"\\\u{1}\n",
+        "ÉTHBTC",
+        "Éthbtc",
+        "éTHBTC",
+        "币安人生USDT",
+        "币安人生usdt",
+        "DOGEUSDT",
+        "",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     if let Err(e) = check_list(list, &needles, &all_filters()) {
         panic!("{name}: {e}");
     }
@@ -363,8 +523,21 @@ fn our_documents_are_read_by_the_scanner() {
     assert_eq!(found.symbol, "Q\"\\\u{1}\n");
     let found = list.find("币安人生usdt").expect("valid").expect("present");
     assert_eq!(found.delivery_date, Some(4_133_404_800_000));
-    assert_eq!(list.find("éthbtc").expect("valid"), None, "É is not ASCII: no folding");
-    let body = list.filtered_body(Source::Cache, &Filter { quote: Some("BTC".into()), status: Some("TRADING".into()), base: None }).expect("valid");
+    assert_eq!(
+        list.find("éthbtc").expect("valid"),
+        None,
+        "É is not ASCII: no folding"
+    );
+    let body = list
+        .filtered_body(
+            Source::Cache,
+            &Filter {
+                quote: Some("BTC".into()),
+                status: Some("TRADING".into()),
+                base: None,
+            },
+        )
+        .expect("valid");
     let v: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
     assert_eq!(v["count"], 2);
     assert_eq!(v["symbols"][0]["symbol"], "Q\"\\\u{1}\n");
@@ -380,23 +553,94 @@ fn other_writers_and_damage_fall_back_to_the_same_answer() {
         ("pretty".into(), rewrite(&built, Writer::Pretty)),
         ("python".into(), rewrite(&built, Writer::Python)),
         ("ascii only".into(), rewrite(&built, Writer::AsciiOnly)),
-        ("header keys reordered".into(), text.replacen("\"upstream\":\"https://api.binance.com\",\"fetchedAt\":\"2025-12-24T08:00:00Z\"", "\"fetchedAt\":\"2025-12-24T08:00:00Z\",\"upstream\":\"https://api.binance.com\"", 1).into_bytes()),
-        ("object keys reordered".into(), text.replacen("{\"symbol\":\"ETHBTC\",\"status\":\"BREAK\"", "{\"status\":\"BREAK\",\"symbol\":\"ETHBTC\"", 1).into_bytes()),
-        ("space after a comma".into(), text.replacen(",\"status\"", ", \"status\"", 1).into_bytes()),
-        ("\\/ escape".into(), text.replacen("https://", "https:\\/\\/", 1).into_bytes()),
-        ("\\u00c9".into(), text.replacen("ÉTHBTC", "\\u00c9THBTC", 1).into_bytes()),
-        ("truncated inside the array".into(), format!("{}]}}", &text[..obj + 20]).into_bytes()),
-        ("object cut short".into(), format!("{}]}}", &text[..text.len() - 40]).into_bytes()),
-        ("unbalanced: a missing brace".into(), text.replacen("00\"},", "00\",", 1).into_bytes()),
-        ("unbalanced: an extra brace".into(), text.replacen("00\"},", "00\"}},", 1).into_bytes()),
-        ("unknown key in an object".into(), text.replacen("null,", "null,\"x\":[1,{\"a\":\"}\"}],", 1).into_bytes()),
-        ("duplicate key".into(), text.replacen("\"status\":\"BREAK\"", "\"status\":\"BREAK\",\"status\":\"TRADING\"", 1).into_bytes()),
-        ("null for a futures field".into(), text.replacen("00\"},", "00\",\"contractType\":null},", 1).into_bytes()),
-        ("symbols key in the header".into(), text.replacen("\"count\"", "\"symbols\":0,\"count\"", 1).into_bytes()),
-        ("wrong type".into(), text.replacen("\"status\":\"BREAK\"", "\"status\":1", 1).into_bytes()),
-        ("-0 date".into(), text.replacen("4133404800000", "-0", 1).into_bytes()),
-        ("date out of range".into(), text.replacen("4133404800000", "9223372036854775808", 1).into_bytes()),
-        ("raw control in a string".into(), text.replacen("ETHBTC", "ETH\u{1}BTC", 1).into_bytes()),
+        (
+            "header keys reordered".into(),
+            text.replacen(
+                "\"upstream\":\"https://api.binance.com\",\"fetchedAt\":\"2025-12-24T08:00:00Z\"",
+                "\"fetchedAt\":\"2025-12-24T08:00:00Z\",\"upstream\":\"https://api.binance.com\"",
+                1,
+            )
+            .into_bytes(),
+        ),
+        (
+            "object keys reordered".into(),
+            text.replacen(
+                "{\"symbol\":\"ETHBTC\",\"status\":\"BREAK\"",
+                "{\"status\":\"BREAK\",\"symbol\":\"ETHBTC\"",
+                1,
+            )
+            .into_bytes(),
+        ),
+        (
+            "space after a comma".into(),
+            text.replacen(",\"status\"", ", \"status\"", 1).into_bytes(),
+        ),
+        (
+            "\\/ escape".into(),
+            text.replacen("https://", "https:\\/\\/", 1).into_bytes(),
+        ),
+        (
+            "\\u00c9".into(),
+            text.replacen("ÉTHBTC", "\\u00c9THBTC", 1).into_bytes(),
+        ),
+        (
+            "truncated inside the array".into(),
+            format!("{}]}}", &text[..obj + 20]).into_bytes(),
+        ),
+        (
+            "object cut short".into(),
+            format!("{}]}}", &text[..text.len() - 40]).into_bytes(),
+        ),
+        (
+            "unbalanced: a missing brace".into(),
+            text.replacen("00\"},", "00\",", 1).into_bytes(),
+        ),
+        (
+            "unbalanced: an extra brace".into(),
+            text.replacen("00\"},", "00\"}},", 1).into_bytes(),
+        ),
+        (
+            "unknown key in an object".into(),
+            text.replacen("null,", "null,\"x\":[1,{\"a\":\"}\"}],", 1)
+                .into_bytes(),
+        ),
+        (
+            "duplicate key".into(),
+            text.replacen(
+                "\"status\":\"BREAK\"",
+                "\"status\":\"BREAK\",\"status\":\"TRADING\"",
+                1,
+            )
+            .into_bytes(),
+        ),
+        (
+            "null for a futures field".into(),
+            text.replacen("00\"},", "00\",\"contractType\":null},", 1)
+                .into_bytes(),
+        ),
+        (
+            "symbols key in the header".into(),
+            text.replacen("\"count\"", "\"symbols\":0,\"count\"", 1)
+                .into_bytes(),
+        ),
+        (
+            "wrong type".into(),
+            text.replacen("\"status\":\"BREAK\"", "\"status\":1", 1)
+                .into_bytes(),
+        ),
+        (
+            "-0 date".into(),
+            text.replacen("4133404800000", "-0", 1).into_bytes(),
+        ),
+        (
+            "date out of range".into(),
+            text.replacen("4133404800000", "9223372036854775808", 1)
+                .into_bytes(),
+        ),
+        (
+            "raw control in a string".into(),
+            text.replacen("ETHBTC", "ETH\u{1}BTC", 1).into_bytes(),
+        ),
     ];
     let mut bad = built.clone();
     bad.splice(obj + 12..obj + 12, [0x80u8]);

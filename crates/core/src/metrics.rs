@@ -1,0 +1,114 @@
+//! The metrics snapshot of both markets (`/api/symbols/metrics`, `/metrics`, the status
+//! page, `symbols status`): every counter and outcome, read in one round trip.
+
+use serde::Serialize;
+
+use crate::keys;
+use crate::market::Market;
+use crate::ports::{Clock, Cmd, Http, Reply, Store, StoreError};
+use crate::service::{LastOutcome, Service};
+use crate::symbols::rfc3339;
+use crate::upstream::FailureReason;
+
+/// Per-market figures for `/api/symbols/metrics`, `/metrics` and the status page.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MarketMetrics {
+    /// Cache hits.
+    pub hits: i64,
+    /// Cache misses.
+    pub misses: i64,
+    /// hits / (hits + misses), 0 when both are 0.
+    pub hit_ratio: f64,
+    /// Successful warmups.
+    pub warmup_success: i64,
+    /// Failed warmups.
+    pub warmup_error: i64,
+    /// Unix seconds of the last successful refresh.
+    pub last_refresh_ts: Option<i64>,
+    /// RFC 3339 of the same.
+    pub last_refresh_at: Option<String>,
+    /// Seconds since then.
+    pub age_seconds: Option<i64>,
+    /// Symbols in the current list.
+    pub symbol_count: Option<usize>,
+    /// The last refresh attempt.
+    pub last_outcome: Option<LastOutcome>,
+    /// Upstream failures by reason label.
+    pub upstream_failures: std::collections::BTreeMap<String, i64>,
+}
+
+impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
+    /// Reads every counter and outcome of both markets in one round trip.
+    ///
+    /// # Errors
+    /// The store's error.
+    pub async fn metrics(&self) -> Result<Vec<(Market, MarketMetrics)>, StoreError> {
+        let mut keys_list = Vec::new();
+        for m in Market::ALL {
+            keys_list.extend([
+                keys::cache_hit(m),
+                keys::cache_miss(m),
+                keys::warmup_success(m),
+                keys::warmup_error(m),
+                keys::last_refresh_ts(m),
+                keys::last_outcome(m),
+            ]);
+            keys_list.extend(
+                FailureReason::ALL
+                    .iter()
+                    .map(|r| keys::upstream_failure(m, r.as_str())),
+            );
+        }
+        let replies = self.store.exec(vec![Cmd::MGet(keys_list)]).await?;
+        let values = match replies.into_iter().next() {
+            Some(Reply::Array(v)) => v,
+            Some(Reply::Error(e)) => return Err(StoreError::Refused(e)),
+            _ => Vec::new(),
+        };
+        let mut it = values.into_iter();
+        let now_s = (self.clock.now_ms() / 1000) as i64;
+        let mut out = Vec::new();
+        for m in Market::ALL {
+            let mut int = || it.next().and_then(|r| r.as_int());
+            let hits = int().unwrap_or(0);
+            let misses = int().unwrap_or(0);
+            let warmup_success = int().unwrap_or(0);
+            let warmup_error = int().unwrap_or(0);
+            let last_refresh_ts = int();
+            let last_outcome: Option<LastOutcome> = it
+                .next()
+                .and_then(Reply::into_bytes)
+                .and_then(|b| serde_json::from_slice(&b).ok());
+            let mut upstream_failures = std::collections::BTreeMap::new();
+            for r in FailureReason::ALL {
+                upstream_failures.insert(
+                    r.as_str().to_string(),
+                    it.next().and_then(|x| x.as_int()).unwrap_or(0),
+                );
+            }
+            let total = hits + misses;
+            out.push((
+                m,
+                MarketMetrics {
+                    hits,
+                    misses,
+                    hit_ratio: if total > 0 {
+                        hits as f64 / total as f64
+                    } else {
+                        0.0
+                    },
+                    warmup_success,
+                    warmup_error,
+                    last_refresh_ts,
+                    last_refresh_at: last_refresh_ts.map(|t| rfc3339(t.max(0) as u64 * 1000)),
+                    age_seconds: last_refresh_ts.map(|t| (now_s - t).max(0)),
+                    symbol_count: last_outcome.as_ref().and_then(|o| o.count),
+                    last_outcome,
+                    upstream_failures,
+                },
+            ));
+        }
+        Ok(out)
+    }
+}

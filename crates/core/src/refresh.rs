@@ -1,0 +1,487 @@
+//! One single-flight refresh of a market: lock, fetch, process, validate, then write both
+//! systems' values from that one fetch (our document and the original's array), or, when
+//! the list is the one already stored, only extend their TTLs; the counters, the
+//! timestamp and the unlock go last, once the writes are known to have succeeded.
+//!
+//! Round trips: (1) lock + what is stored + back-off; (2) the writes or the TTL
+//! extensions (plus one when a key to extend had gone); (3) timestamp, counters, outcome,
+//! unlock. An unchanged refresh sends a few hundred bytes instead of megabytes.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::exchange_info::{self, ProcessError};
+use crate::keys;
+use crate::log::Level;
+use crate::market::Market;
+use crate::original::{self, OriginalList};
+use crate::ports::{Clock, Cmd, Http, Reply, Store};
+use crate::service::{LastOutcome, Service, Trigger};
+use crate::symbols::{rfc3339, StoredList};
+use crate::upstream::{self, FailureReason, FetchError};
+
+/// What the last full write stored (`symbols-edge:<m>:stored`): written with the values in
+/// the same pipeline, read at the start of every refresh instead of the values themselves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stored {
+    /// Our document's version (its `ETag`).
+    pub version: String,
+    /// The content hash of the original's array.
+    pub original_version: String,
+    /// Symbols in our document.
+    pub count: usize,
+    /// Symbols in the original's array (USDT only).
+    pub original_count: usize,
+    /// When this version was first fetched (our document's `fetchedAt`).
+    pub fetched_at: String,
+}
+
+/// Result of one refresh attempt.
+#[derive(Clone, Debug)]
+pub enum Refresh {
+    /// A validated list is stored (newly written, or unchanged and its TTLs extended).
+    Stored(StoredList),
+    /// Fetched and validated, but writing it failed: good to serve once, counted as a
+    /// failed warmup.
+    NotStored {
+        /// The list.
+        list: StoredList,
+        /// Log-safe store error.
+        error: String,
+    },
+    /// Another refresh holds the lock.
+    Busy {
+        /// What is stored, if readable.
+        previous: Option<Stored>,
+    },
+    /// Upstream or validation failed; nothing was overwritten.
+    Failed {
+        /// Why.
+        reason: FailureReason,
+        /// Log-safe detail.
+        detail: String,
+        /// Seconds until the upstream may be called again (429/418 back-off).
+        retry_after_secs: Option<u64>,
+        /// What is stored, if readable.
+        previous: Option<Stored>,
+        /// Last upstream HTTP status.
+        status: Option<u16>,
+    },
+    /// Redis is unreachable: cannot lock, read or store.
+    StoreDown(String),
+}
+
+/// Both values from one fetch.
+struct Fresh {
+    doc: StoredList,
+    original: OriginalList,
+}
+
+/// The counts a new list is validated against.
+#[derive(Clone, Copy, Debug, Default)]
+struct Baseline {
+    count: Option<usize>,
+    original_count: Option<usize>,
+}
+
+/// `last_outcome.reason` when the list was good but Redis did not take it.
+const WRITE_FAILED: &str = "redis_write";
+
+impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
+    /// One single-flight refresh: lock, fetch, process, validate, store; or record why not.
+    pub async fn refresh(&self, market: Market, trigger: Trigger) -> Refresh {
+        let started = self.clock.now_ms();
+        let owner = self.clock.nonce();
+        let lock_key = keys::refresh_lock(market);
+        let first = self
+            .store
+            .exec(vec![
+                Cmd::Set {
+                    key: lock_key.clone(),
+                    value: owner.clone().into_bytes(),
+                    ex: None,
+                    px: Some(self.config.lock_ms),
+                    nx: true,
+                },
+                Cmd::Get(keys::stored_meta(market)),
+                Cmd::Get(keys::upstream_blocked_until(market)),
+            ])
+            .await;
+        let mut replies = match first {
+            Ok(r) => r.into_iter(),
+            Err(e) => return Refresh::StoreDown(e.to_string()),
+        };
+        let locked = matches!(replies.next(), Some(Reply::Ok));
+        let previous: Option<Stored> = replies
+            .next()
+            .and_then(Reply::into_bytes)
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        let blocked_until = replies.next().and_then(|r| r.as_int()).unwrap_or(0);
+        if !locked {
+            self.log.emit(
+                Level::Info,
+                "refresh_skipped",
+                json!({"market": market.as_str(), "trigger": trigger.as_str(), "why": "lock held"}),
+            );
+            return Refresh::Busy { previous };
+        }
+        let now = self.clock.now_ms() as i64;
+        let fetched = if blocked_until > now {
+            Err(FetchError {
+                reason: FailureReason::RateLimited,
+                detail: "upstream back-off in effect (Retry-After)".into(),
+                retry_after_secs: Some(((blocked_until - now) as u64).div_ceil(1000)),
+                status: None,
+            })
+        } else {
+            let baseline = match &previous {
+                Some(p) => Baseline {
+                    count: Some(p.count),
+                    original_count: Some(p.original_count),
+                },
+                None => self.baseline_from_original(market).await,
+            };
+            self.fetch_fresh(market, baseline).await
+        };
+        // The writes: everything, or only TTLs when the stored list is this one.
+        let unchanged = |fresh: &Fresh| {
+            previous.as_ref().filter(|p| {
+                p.version == fresh.doc.header().version
+                    && p.original_version == fresh.original.version
+            })
+        };
+        let fetched = fetched.map(|mut fresh| {
+            if let Some(p) = unchanged(&fresh) {
+                // The stored version's time: one `fetchedAt` per version, whichever tier serves it.
+                fresh.doc = fresh.doc.with_fetched_at(&p.fetched_at);
+            }
+            fresh
+        });
+        let mut changed = true;
+        let written = match &fetched {
+            Ok(fresh) => {
+                changed = unchanged(fresh).is_none();
+                Some(if changed {
+                    self.write_all(market, fresh).await
+                } else {
+                    self.extend(market, fresh).await
+                })
+            }
+            Err(_) => None,
+        };
+        let finished = self.clock.now_ms();
+        let mut last = Vec::new();
+        let outcome = match (&fetched, &written) {
+            (Ok(fresh), Some(Ok(()))) => {
+                last.push(Cmd::set(
+                    keys::last_refresh_ts(market),
+                    (finished / 1000).to_string(),
+                ));
+                if trigger.is_warmup() {
+                    last.push(Cmd::IncrBy(keys::warmup_success(market), 1));
+                }
+                LastOutcome {
+                    ok: true,
+                    at_ms: finished,
+                    trigger: trigger.as_str().into(),
+                    count: Some(fresh.doc.header().count),
+                    reason: None,
+                    duration_ms: finished - started,
+                }
+            }
+            (Ok(_), _) => {
+                if trigger.is_warmup() {
+                    last.push(Cmd::IncrBy(keys::warmup_error(market), 1));
+                }
+                LastOutcome {
+                    ok: false,
+                    at_ms: finished,
+                    trigger: trigger.as_str().into(),
+                    count: previous.as_ref().map(|p| p.count),
+                    reason: Some(WRITE_FAILED.into()),
+                    duration_ms: finished - started,
+                }
+            }
+            (Err(e), _) => {
+                last.push(Cmd::IncrBy(
+                    keys::upstream_failure(market, e.reason.as_str()),
+                    1,
+                ));
+                if let Some(secs) = e.retry_after_secs.filter(|_| blocked_until <= now) {
+                    let until = finished + secs * 1000;
+                    last.push(Cmd::Set {
+                        key: keys::upstream_blocked_until(market),
+                        value: until.to_string().into_bytes(),
+                        ex: Some(secs.max(1)),
+                        px: None,
+                        nx: false,
+                    });
+                }
+                if trigger.is_warmup() {
+                    last.push(Cmd::IncrBy(keys::warmup_error(market), 1));
+                }
+                LastOutcome {
+                    ok: false,
+                    at_ms: finished,
+                    trigger: trigger.as_str().into(),
+                    count: previous.as_ref().map(|p| p.count),
+                    reason: Some(e.reason.as_str().into()),
+                    duration_ms: finished - started,
+                }
+            }
+        };
+        last.push(Cmd::set(
+            keys::last_outcome(market),
+            serde_json::to_vec(&outcome).unwrap_or_default(),
+        ));
+        last.push(Cmd::DelIfEq(lock_key, owner));
+        let closed = self.store.exec(last).await;
+        let mut fields = json!({
+            "market": market.as_str(),
+            "trigger": trigger.as_str(),
+            "ok": outcome.ok,
+            "count": outcome.count,
+            "duration_ms": outcome.duration_ms,
+        });
+        match &fetched {
+            Ok(fresh) => {
+                fields["changed"] = changed.into();
+                fields["bytes"] = fresh.doc.as_bytes().len().into();
+                fields["original_bytes"] = fresh.original.bytes.len().into();
+                fields["original_count"] = fresh.original.count.into();
+                fields["upstream"] = fresh.doc.header().upstream.clone().into();
+            }
+            Err(e) => {
+                fields["reason"] = e.reason.as_str().into();
+                fields["detail"] = e.detail.clone().into();
+                fields["upstream_status"] = e.status.into();
+            }
+        }
+        if let Some(Err(e)) = &written {
+            fields["store_error"] = e.clone().into();
+        }
+        if let Err(e) = &closed {
+            fields["close_error"] = e.to_string().into();
+        }
+        let level = if outcome.ok && closed.is_ok() {
+            Level::Info
+        } else {
+            Level::Warn
+        };
+        self.log.emit(level, "refresh", fields);
+        match (fetched, written) {
+            (Ok(fresh), Some(Ok(()))) => Refresh::Stored(fresh.doc),
+            (Ok(fresh), Some(Err(error))) => Refresh::NotStored {
+                list: fresh.doc,
+                error,
+            },
+            (Ok(fresh), None) => Refresh::NotStored {
+                list: fresh.doc,
+                error: "not written".into(),
+            },
+            (Err(e), _) => Refresh::Failed {
+                reason: e.reason,
+                detail: e.detail,
+                retry_after_secs: e.retry_after_secs,
+                previous,
+                status: e.status,
+            },
+        }
+    }
+
+    /// No record of our own write: validate against what the original stored (its array's
+    /// USDT count, or the count of a document an earlier version of ours left there).
+    async fn baseline_from_original(&self, market: Market) -> Baseline {
+        let Ok(replies) = self
+            .store
+            .exec(vec![Cmd::Get(keys::original_last_good(market))])
+            .await
+        else {
+            return Baseline::default();
+        };
+        let Some(bytes) = replies.into_iter().next().and_then(Reply::into_bytes) else {
+            return Baseline::default();
+        };
+        if let Some(ours) = StoredList::from_bytes(market, bytes.clone()) {
+            return Baseline {
+                count: Some(ours.header().count),
+                original_count: None,
+            };
+        }
+        match original::parse(market, &bytes) {
+            Ok(symbols) => Baseline {
+                count: None,
+                original_count: Some(symbols.len()),
+            },
+            Err(_) => Baseline::default(),
+        }
+    }
+
+    /// Fetches, parses and validates once, and builds both values from that one payload.
+    async fn fetch_fresh(&self, market: Market, baseline: Baseline) -> Result<Fresh, FetchError> {
+        let fetched = self.fetch_payload(market).await?;
+        let reject = |e: ProcessError, reason| FetchError {
+            reason,
+            detail: e.to_string(),
+            retry_after_secs: None,
+            status: Some(200),
+        };
+        let parsed = exchange_info::parse_with_raw(market, &fetched.body)
+            .map_err(|e| reject(e, FailureReason::Malformed))?;
+        let max = self.config.max_shrink;
+        exchange_info::validate(parsed.symbols.len(), baseline.count, max)
+            .map_err(|e| reject(e, FailureReason::Rejected))?;
+        let original = original::build(market, &parsed);
+        exchange_info::validate_shrink(original.count, baseline.original_count, max)
+            .map_err(|e| reject(e, FailureReason::Rejected))?;
+        let doc = StoredList::build(
+            market,
+            &fetched.base,
+            rfc3339(self.clock.now_ms()),
+            &parsed.symbols,
+        );
+        Ok(Fresh { doc, original })
+    }
+
+    /// Fetches and processes our document only (Redis is down: nothing will be stored).
+    pub(crate) async fn fetch_document(&self, market: Market) -> Result<StoredList, FetchError> {
+        let fetched = self.fetch_payload(market).await?;
+        let symbols = exchange_info::parse(market, &fetched.body).map_err(|e| FetchError {
+            reason: FailureReason::Malformed,
+            detail: e.to_string(),
+            retry_after_secs: None,
+            status: Some(200),
+        })?;
+        exchange_info::validate(symbols.len(), None, self.config.max_shrink).map_err(|e| {
+            FetchError {
+                reason: FailureReason::Rejected,
+                detail: e.to_string(),
+                retry_after_secs: None,
+                status: Some(200),
+            }
+        })?;
+        Ok(StoredList::build(
+            market,
+            &fetched.base,
+            rfc3339(self.clock.now_ms()),
+            &symbols,
+        ))
+    }
+
+    async fn fetch_payload(&self, market: Market) -> Result<upstream::Fetched, FetchError> {
+        let fetched = upstream::fetch(
+            &self.http,
+            &self.clock,
+            self.config.upstream(market),
+            market,
+        )
+        .await?;
+        if let Some(w) = &fetched.used_weight {
+            self.log.emit(
+                Level::Info,
+                "upstream_weight",
+                json!({"market": market.as_str(), "base": fetched.base, "used_weight_1m": w, "bytes": fetched.body.len()}),
+            );
+        }
+        Ok(fetched)
+    }
+
+    /// A new list: both systems' values, their last good copies and our record of them.
+    async fn write_all(&self, market: Market, fresh: &Fresh) -> Result<(), String> {
+        let ttl = self.config.cache_ttl_secs(market);
+        let stored = Stored {
+            version: fresh.doc.header().version.clone(),
+            original_version: fresh.original.version.clone(),
+            count: fresh.doc.header().count,
+            original_count: fresh.original.count,
+            fetched_at: fresh.doc.header().fetched_at.clone(),
+        };
+        let doc = fresh.doc.as_bytes().to_vec();
+        let orig = fresh.original.bytes.clone();
+        let cmds = vec![
+            Cmd::Set {
+                key: keys::original_list(market),
+                value: orig.clone(),
+                ex: Some(ttl),
+                px: None,
+                nx: false,
+            },
+            Cmd::set(keys::original_last_good(market), orig),
+            Cmd::Set {
+                key: keys::document(market),
+                value: doc.clone(),
+                ex: Some(ttl),
+                px: None,
+                nx: false,
+            },
+            Cmd::set(keys::document_last_good(market), doc),
+            Cmd::set(
+                keys::stored_meta(market),
+                serde_json::to_vec(&stored).unwrap_or_default(),
+            ),
+        ];
+        all_ok(self.store.exec(cmds).await)
+    }
+
+    /// The stored list is this one: extend the TTLs; a key that has gone meanwhile (it
+    /// expired, or someone deleted it) is written again.
+    async fn extend(&self, market: Market, fresh: &Fresh) -> Result<(), String> {
+        let ttl = self.config.cache_ttl_secs(market);
+        let replies = self
+            .store
+            .exec(vec![
+                Cmd::Expire(keys::original_list(market), ttl),
+                Cmd::Expire(keys::document(market), ttl),
+                Cmd::Exists(keys::original_last_good(market)),
+                Cmd::Exists(keys::document_last_good(market)),
+            ])
+            .await
+            .map_err(|e| e.to_string())?;
+        let gone = |i: usize| !matches!(replies.get(i), Some(Reply::Int(1)));
+        if let Some(Reply::Error(e)) = replies.iter().find(|r| matches!(r, Reply::Error(_))) {
+            return Err(e.clone());
+        }
+        let orig = &fresh.original.bytes;
+        let doc = fresh.doc.as_bytes();
+        let mut rewrite = Vec::new();
+        if gone(0) {
+            rewrite.push(Cmd::Set {
+                key: keys::original_list(market),
+                value: orig.clone(),
+                ex: Some(ttl),
+                px: None,
+                nx: false,
+            });
+        }
+        if gone(1) {
+            rewrite.push(Cmd::Set {
+                key: keys::document(market),
+                value: doc.to_vec(),
+                ex: Some(ttl),
+                px: None,
+                nx: false,
+            });
+        }
+        if gone(2) {
+            rewrite.push(Cmd::set(keys::original_last_good(market), orig.clone()));
+        }
+        if gone(3) {
+            rewrite.push(Cmd::set(keys::document_last_good(market), doc.to_vec()));
+        }
+        if rewrite.is_empty() {
+            return Ok(());
+        }
+        all_ok(self.store.exec(rewrite).await)
+    }
+}
+
+/// Every reply of a write batch is `OK`, or the first problem.
+fn all_ok(result: Result<Vec<Reply>, crate::ports::StoreError>) -> Result<(), String> {
+    let replies = result.map_err(|e| e.to_string())?;
+    match replies.into_iter().find(|r| *r != Reply::Ok) {
+        None => Ok(()),
+        Some(Reply::Error(e)) => Err(e),
+        Some(other) => Err(format!("unexpected reply {other:?}")),
+    }
+}
