@@ -252,6 +252,68 @@ await check("auto-pipelining batches concurrent commands", async () => {
   assert.ok(requests < commands, `auto-pipelining should batch: ${requests} requests for ${commands} commands`);
 });
 
+// Read-your-writes (on by default in the SDK): every answer carries a new `upstash-sync-token`,
+// the SDK keeps it (`readYourWritesSyncToken`) and sends it back on the next request, which the
+// gateway counts (`syncTokens` in its stats); a token it never issued is still served.
+await check("read-your-writes: the SDK sends the latest token back", async () => {
+  const ryw = new Redis({ url, token, enableAutoPipelining: false });
+  assert.equal(ryw.readYourWritesSyncToken, "");
+  const before = await stats();
+  assert.equal(await ryw.set(k("ryw"), "written"), "OK");
+  const afterWrite = ryw.readYourWritesSyncToken;
+  assert.match(afterWrite, /^[0-9]+$/, "numeric token after a write");
+  assert.equal(await ryw.get(k("ryw")), "written");
+  const afterRead = ryw.readYourWritesSyncToken;
+  assert.ok(BigInt(afterRead) > BigInt(afterWrite), `${afterRead} after ${afterWrite}`);
+  const p = ryw.pipeline();
+  p.get(k("ryw")).incr(k("ryw:c"));
+  assert.deepEqual(await p.exec(), ["written", 1]);
+  assert.ok(BigInt(ryw.readYourWritesSyncToken) > BigInt(afterRead), "a pipeline moves the token too");
+  const tx = ryw.multi();
+  tx.incr(k("ryw:c"));
+  assert.deepEqual(await tx.exec(), [2]);
+  const after = await stats();
+  // The first request had an empty token; the pipeline, the transaction and the read sent one.
+  assert.equal(after.requests - before.requests, 4);
+  assert.equal(after.syncTokens - before.syncTokens, 3, JSON.stringify({ before, after }));
+  assert.equal(after.syncTokensFuture - before.syncTokensFuture, 0);
+});
+
+await check("read-your-writes: tokens from the future or malformed are served", async () => {
+  const ryw = new Redis({ url, token, enableAutoPipelining: false });
+  await ryw.set(k("ryw:f"), "v");
+  const before = await stats();
+  ryw.readYourWritesSyncToken = "18446744073709551615";
+  assert.equal(await ryw.get(k("ryw:f")), "v");
+  assert.ok(BigInt(ryw.readYourWritesSyncToken) < 18446744073709551615n, "the SDK takes the gateway's current token");
+  ryw.readYourWritesSyncToken = "not-a-token";
+  assert.equal(await ryw.get(k("ryw:f")), "v");
+  assert.match(ryw.readYourWritesSyncToken, /^[0-9]+$/);
+  const after = await stats();
+  assert.equal(after.syncTokensFuture - before.syncTokensFuture, 1);
+  assert.equal(after.syncTokens - before.syncTokens, 1, "the malformed one is not counted");
+});
+
+await check("read-your-writes: auto-pipelined commands carry the token", async () => {
+  const before = await stats();
+  await Promise.all([autoPipelined.set(k("ryw:a"), 1), autoPipelined.set(k("ryw:b"), 2)]);
+  assert.deepEqual(await Promise.all([autoPipelined.get(k("ryw:a")), autoPipelined.get(k("ryw:b"))]), [1, 2]);
+  const after = await stats();
+  const requests = after.requests - before.requests;
+  assert.ok(requests >= 1);
+  assert.equal(after.syncTokens - before.syncTokens, requests, "every batch sent the latest token");
+});
+
+await check("read-your-writes: off (readYourWrites: false) sends nothing", async () => {
+  const off = new Redis({ url, token, readYourWrites: false, enableAutoPipelining: false });
+  const before = await stats();
+  await off.set(k("ryw:off"), "1");
+  assert.equal(await off.get(k("ryw:off")), 1);
+  assert.equal(off.readYourWritesSyncToken, "");
+  const after = await stats();
+  assert.equal(after.syncTokens - before.syncTokens, 0);
+});
+
 await check("wrong token is rejected", async () => {
   const bad = new Redis({ url, token: "wrong-token", enableAutoPipelining: false, retry: false });
   await assert.rejects(bad.get(k("x")), /WRONGPASS invalid or missing auth token/);
