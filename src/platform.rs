@@ -52,3 +52,22 @@ pub fn wasm_memory_bytes() -> Option<u64> {
         None
     }
 }
+
+/// One structured line outside a request's own log (setup notices and errors).
+pub fn log(level: Level, event: &str, fields: serde_json::Value) {
+    symbols_core::log::Logger::new(log_sink).emit(level, event, fields);
+}
+
+/// An error answered before the service exists (no CORS configuration to apply yet).
+pub fn error_response(e: &crate::error::AppError) -> worker::Result<worker::Response> {
+    let (status, extra, body) = e.parts();
+    let headers = worker::Headers::new();
+    headers.set("Content-Type", "application/json; charset=utf-8")?;
+    headers.set("X-Content-Type-Options", "nosniff")?;
+    for (k, v) in &extra {
+        headers.set(k, v)?;
+    }
+    Ok(worker::Response::from_bytes(body.to_string().into_bytes())?
+        .with_status(status)
+        .with_headers(headers))
+}

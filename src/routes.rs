@@ -120,10 +120,17 @@ async fn dispatch(
         Route::Health => {
             trace.route = "healthz";
             trace.redis_round_trips = 1;
-            Ok(match app.ping().await {
-                Ok(()) => Reply::json(200, &json!({"status": "ok", "redis": "reachable"})),
-                Err(e) => Reply::json(503, &json!({"status": "degraded", "redis": "unreachable", "error": e.to_string()})),
-            })
+            let mut reply = match app.ping().await {
+                Ok(()) => json!({"status": "ok", "redis": "reachable"}),
+                Err(e) => json!({"status": "degraded", "redis": "unreachable", "error": e.to_string()}),
+            };
+            // Under `wrangler dev` with nothing configured: what is missing, how to start it.
+            if let Some(notice) = crate::env::local_notice() {
+                reply["missing"] = json!(notice.missing());
+                reply["hint"] = json!(notice.to_string());
+            }
+            let status = if reply["redis"] == "reachable" { 200 } else { 503 };
+            Ok(Reply::json(status, &reply))
         }
         Route::List { market, filter } => {
             trace.route = "list";
