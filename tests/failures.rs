@@ -6,19 +6,19 @@ use crate::support::{Fault, FxMarket, Options, Stack};
 async fn warmed() -> Stack {
     let stack = Stack::start().await;
     stack.fire_cron().await;
-    assert!(stack.redis_get("cache:symbols:spot:last_good").is_some());
+    assert!(stack.redis_get("symbols-edge:spot:document:last_good").is_some());
     stack
 }
 
 /// Makes the next request a miss, as if the TTL had expired.
 fn expire_cache(stack: &Stack) {
-    stack.redis.cli(&["DEL", "cache:symbols:spot:v1"]);
+    stack.redis.cli(&["DEL", "symbols-edge:spot:document"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_upstream_failure_serves_stale_and_keeps_last_good() {
     let stack = warmed().await;
-    let good = stack.redis_get("cache:symbols:spot:last_good").unwrap();
+    let good = stack.redis_get("symbols-edge:spot:document:last_good").unwrap();
     let faults = vec![
         ("451", Fault::Status { code: 451, retry_after: None }),
         ("403", Fault::Status { code: 403, retry_after: None }),
@@ -38,8 +38,8 @@ async fn every_upstream_failure_serves_stale_and_keeps_last_good() {
         assert_eq!(r.header("x-cache"), Some("STALE"), "{name}");
         assert_eq!(r.json()["source"], "last_good", "{name}");
         assert_eq!(r.json()["count"], 2292, "{name}");
-        assert_eq!(stack.redis_get("cache:symbols:spot:last_good").as_deref(), Some(good.as_str()), "{name}: last_good changed");
-        assert!(stack.redis_get("cache:symbols:spot:v1").is_none(), "{name}: garbage cached");
+        assert_eq!(stack.redis_get("symbols-edge:spot:document:last_good").as_deref(), Some(good.as_str()), "{name}: last_good changed");
+        assert!(stack.redis_get("symbols-edge:spot:document").is_none(), "{name}: garbage cached");
     }
     // Failures are counted by reason.
     let m = stack.get("/api/symbols/metrics").await.json();
@@ -65,7 +65,7 @@ async fn nothing_at_all_is_503_with_retry_after() {
     assert_eq!(r.json()["market"], "futures");
     assert!(r.json()["error"].is_string());
     assert!(r.header("retry-after").is_some_and(|v| v.parse::<u64>().is_ok()));
-    assert!(stack.redis_get("cache:symbols:futures:last_good").is_none());
+    assert!(stack.redis_get("symbols-edge:futures:document:last_good").is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -92,9 +92,9 @@ async fn retry_after_is_honoured_and_api_key_falls_back_to_public() {
     }
     stack.fire_cron().await;
     assert_eq!(stack.exchange.requests(FxMarket::Spot), calls, "Binance called inside Retry-After");
-    assert!(stack.redis_int("metrics:warmup_error:symbols_spot") >= 1);
+    assert!(stack.redis_int("metrics:warmup_spot_symbols_cache:error") >= 1);
     // Futures were unaffected by spot's ban.
-    assert_eq!(stack.redis_int("metrics:warmup_success:symbols_futures"), 1);
+    assert_eq!(stack.redis_int("metrics:warmup_futures_symbols_cache:success"), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -102,20 +102,20 @@ async fn redis_down_bypasses_and_cron_failures_are_isolated() {
     let mut stack = Stack::start().await;
     stack.exchange.set_sticky(FxMarket::Futures, Some(Fault::Status { code: 502, retry_after: None }));
     stack.fire_cron().await;
-    assert_eq!(stack.redis_int("metrics:warmup_success:symbols_spot"), 1);
-    assert_eq!(stack.redis_int("metrics:warmup_error:symbols_futures"), 1);
-    assert_eq!(stack.redis_int("metrics:warmup_success:symbols_futures"), 0);
-    assert!(stack.redis_get("cache:symbols:spot:v1").is_some());
-    assert!(stack.redis_get("cache:symbols:futures:v1").is_none());
+    assert_eq!(stack.redis_int("metrics:warmup_spot_symbols_cache:success"), 1);
+    assert_eq!(stack.redis_int("metrics:warmup_futures_symbols_cache:error"), 1);
+    assert_eq!(stack.redis_int("metrics:warmup_futures_symbols_cache:success"), 0);
+    assert!(stack.redis_get("symbols-edge:spot:document").is_some());
+    assert!(stack.redis_get("symbols-edge:futures:document").is_none());
 
     // Validation: a shrunken list is a warmup error and overwrites nothing.
     stack.exchange.set_sticky(FxMarket::Futures, None);
     stack.fire_cron().await;
-    let good = stack.redis_get("cache:symbols:futures:last_good").unwrap();
+    let good = stack.redis_get("symbols-edge:futures:document:last_good").unwrap();
     stack.exchange.set_sticky(FxMarket::Futures, Some(Fault::Shrink { keep: 5 }));
     stack.fire_cron().await;
-    assert_eq!(stack.redis_int("metrics:warmup_error:symbols_futures"), 2);
-    assert_eq!(stack.redis_get("cache:symbols:futures:last_good").unwrap(), good);
+    assert_eq!(stack.redis_int("metrics:warmup_futures_symbols_cache:error"), 2);
+    assert_eq!(stack.redis_get("symbols-edge:futures:document:last_good").unwrap(), good);
 
     // Redis unreachable: fetched upstream directly.
     stack.gateway.stop().await;

@@ -92,7 +92,7 @@ async fn prepare(stack: &mut Stack, start: Start) {
         Start::Warm | Start::Expired => {
             stack.fire_cron().await;
             if matches!(start, Start::Expired) {
-                stack.redis.cli(&["DEL", "cache:symbols:spot:v1"]);
+                stack.redis.cli(&["DEL", "symbols-edge:spot:document"]);
             }
         }
     }
@@ -116,9 +116,9 @@ async fn apply(stack: &mut Stack, fault: &Break) {
             stack.gateway.stop().await;
             stack.exchange.set_sticky(FxMarket::Spot, Some(Fault::Status { code: 503, retry_after: None }));
         }
-        Break::GarbageCache => stack.redis_set("cache:symbols:spot:v1", "{\"market\":\"spot\",\"symbols\":[{\"sym"),
+        Break::GarbageCache => stack.redis_set("symbols-edge:spot:document", "{\"market\":\"spot\",\"symbols\":[{\"sym"),
         Break::GarbageLastGood => {
-            stack.redis_set("cache:symbols:spot:last_good", "not json at all");
+            stack.redis_set("symbols-edge:spot:document:last_good", "not json at all");
         }
         Break::Nothing => {}
     }
@@ -137,7 +137,7 @@ async fn fault_matrix() {
     let mut report = Vec::new();
     for row in rows() {
         prepare(&mut stack, row.start).await;
-        let before = stack.redis_get("cache:symbols:spot:last_good");
+        let before = stack.redis_get("symbols-edge:spot:document:last_good");
         apply(&mut stack, &row.fault).await;
         let started = Instant::now();
         if row.cron {
@@ -151,8 +151,8 @@ async fn fault_matrix() {
         if stack.redis.cli(&["PING"]) != "PONG" {
             stack.redis.restart();
         }
-        let after = stack.redis_get("cache:symbols:spot:last_good");
-        let cache = stack.redis_get("cache:symbols:spot:v1");
+        let after = stack.redis_get("symbols-edge:spot:document:last_good");
+        let cache = stack.redis_get("symbols-edge:spot:document");
         let mut problems = Vec::new();
         if r.status != row.status {
             problems.push(format!("status {} (want {})", r.status, row.status));

@@ -61,7 +61,7 @@ async fn prometheus_metrics_parse_and_move_with_traffic() {
         assert_eq!(stack.get("/api/symbols/spot").await.status, 200);
     }
     stack.exchange.push_fault(crate::support::FxMarket::Futures, crate::support::Fault::Status { code: 451, retry_after: None });
-    stack.redis.cli(&["DEL", "cache:symbols:futures:v1"]);
+    stack.redis.cli(&["DEL", "symbols-edge:futures:document"]);
     assert_eq!(stack.get("/api/symbols/futures").await.header("x-cache"), Some("STALE"));
     assert_eq!(stack.redis_int_eventually("metrics:cache_hit:symbols_spot", 3).await, 3);
     assert_eq!(stack.redis_int_eventually("metrics:cache_miss:symbols_futures", 1).await, 1);

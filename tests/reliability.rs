@@ -25,7 +25,7 @@ async fn hundred_concurrent_cold_misses_cause_one_upstream_call() {
     assert!(stack.redis_get("lock:symbols:spot:refresh").is_none(), "lock released");
 
     // Overlapping cron runs never double-fetch.
-    stack.redis.cli(&["DEL", "cache:symbols:spot:v1"]);
+    stack.redis.cli(&["DEL", "symbols-edge:spot:document"]);
     stack.exchange.push_fault(FxMarket::Spot, Fault::Delay { ms: 1000 });
     stack.exchange.push_fault(FxMarket::Futures, Fault::Delay { ms: 1000 });
     futures::future::join(stack.fire_cron(), stack.fire_cron()).await;
@@ -62,7 +62,7 @@ async fn admin_refresh_needs_the_token_and_takes_the_lock() {
     let r = stack.request("POST", "/api/symbols/spot/refresh", &[("Authorization", "Bearer adm1n-s3cret-tok")]).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["count"], 2292);
-    assert_eq!(stack.redis_int("metrics:warmup_success:symbols_spot"), 1);
+    assert_eq!(stack.redis_int("metrics:warmup_spot_symbols_cache:success"), 1);
     // While another refresh holds the lock: 409, no upstream call.
     stack.redis.cli(&["SET", "lock:symbols:spot:refresh", "other", "PX", "5000"]);
     let r = stack.request("POST", "/api/symbols/spot/refresh", &[("Authorization", "Bearer adm1n-s3cret-tok")]).await;
@@ -132,7 +132,7 @@ async fn secrets_never_appear_in_responses_or_logs() {
     record(stack.request("POST", "/api/symbols/futures/refresh", &[("Authorization", "Bearer wrong")]).await);
     record(stack.request("POST", "/api/symbols/futures/refresh", &[("Authorization", &format!("Bearer {ADMIN}"))]).await);
     stack.exchange.push_fault(FxMarket::Futures, Fault::Status { code: 451, retry_after: None });
-    stack.redis.cli(&["DEL", "cache:symbols:futures:v1"]);
+    stack.redis.cli(&["DEL", "symbols-edge:futures:document"]);
     record(stack.get("/api/symbols/futures").await);
     for path in ["/healthz", "/metrics", "/api/symbols/metrics", "/", "/nope", "/api/symbols/spot/%ZZ"] {
         record(stack.get(path).await);

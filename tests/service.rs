@@ -36,19 +36,21 @@ async fn cold_miss_then_hit_with_exact_keys_ttls_and_counters() {
     assert_eq!(stack.redis_int("metrics:cache_hit:symbols_futures"), 0);
 
     // Keys, read straight from redis-server.
-    let ttl = stack.redis_ttl("cache:symbols:spot:v1");
-    assert!((890..=900).contains(&ttl), "cache TTL {ttl}");
-    assert_eq!(stack.redis_ttl("cache:symbols:spot:last_good"), -1, "last_good has no TTL");
-    let stored: serde_json::Value = serde_json::from_str(&stack.redis_get("cache:symbols:spot:v1").unwrap()).unwrap();
+    let ttl = stack.redis_ttl("symbols-edge:spot:document");
+    assert!((290..=300).contains(&ttl), "cache TTL {ttl}");
+    assert!((290..=300).contains(&stack.redis_ttl("cache:symbols:spot:v1")), "the original's TTL");
+    assert_eq!(stack.redis_ttl("cache:symbols:spot:last_good"), -1);
+    assert_eq!(stack.redis_ttl("symbols-edge:spot:document:last_good"), -1, "last_good has no TTL");
+    let stored: serde_json::Value = serde_json::from_str(&stack.redis_get("symbols-edge:spot:document").unwrap()).unwrap();
     assert_eq!(stored["market"], "spot");
     assert_eq!(stored["count"], SPOT_COUNT);
     assert!(stored.get("source").is_none(), "source is added when serving, not stored");
-    assert_eq!(stack.redis_get("cache:symbols:spot:last_good"), stack.redis_get("cache:symbols:spot:v1"));
-    let ts = stack.redis_int("cache:symbols:spot:last_refresh_ts");
+    assert_eq!(stack.redis_get("symbols-edge:spot:document:last_good"), stack.redis_get("symbols-edge:spot:document"));
+    let ts = stack.redis_int("metrics:spot_symbols_cache:last_refresh_ts");
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     assert!((now - ts).abs() < 60, "last_refresh_ts {ts} vs now {now}");
     // Request-time refreshes are not cron warmups.
-    assert_eq!(stack.redis_int("metrics:warmup_success:symbols_spot"), 0);
+    assert_eq!(stack.redis_int("metrics:warmup_spot_symbols_cache:success"), 0);
 
     // The metrics route agrees.
     let m = stack.get("/api/symbols/metrics").await.json();
@@ -66,11 +68,11 @@ async fn cron_warms_both_markets_and_filters_and_single_symbols_work() {
     assert_eq!(stack.exchange.requests(FxMarket::Spot), 1);
     assert_eq!(stack.exchange.requests(FxMarket::Futures), 1);
     for m in ["spot", "futures"] {
-        assert!(stack.redis_get(&format!("cache:symbols:{m}:v1")).is_some(), "{m} cache");
-        assert!(stack.redis_get(&format!("cache:symbols:{m}:last_good")).is_some(), "{m} last_good");
-        assert!(stack.redis_int(&format!("cache:symbols:{m}:last_refresh_ts")) > 0);
-        assert_eq!(stack.redis_int(&format!("metrics:warmup_success:symbols_{m}")), 1);
-        assert_eq!(stack.redis_int(&format!("metrics:warmup_error:symbols_{m}")), 0);
+        assert!(stack.redis_get(&format!("symbols-edge:{m}:document")).is_some(), "{m} cache");
+        assert!(stack.redis_get(&format!("symbols-edge:{m}:document:last_good")).is_some(), "{m} last_good");
+        assert!(stack.redis_int(&format!("metrics:{m}_symbols_cache:last_refresh_ts")) > 0);
+        assert_eq!(stack.redis_int(&format!("metrics:warmup_{m}_symbols_cache:success")), 1);
+        assert_eq!(stack.redis_int(&format!("metrics:warmup_{m}_symbols_cache:error")), 0);
     }
     let futures = stack.get("/api/symbols/futures").await;
     assert_eq!(futures.header("x-cache"), Some("HIT"));

@@ -8,7 +8,7 @@ Environment (the same variables as the Worker):
   REDIS_REST_URL | UPSTASH_REDIS_REST_URL | KV_REST_API_URL        Upstash REST URL (first set wins)
   REDIS_REST_TOKEN | UPSTASH_REDIS_REST_TOKEN | KV_REST_API_TOKEN  Upstash REST token
   SPOT_API_BASES, FUTURES_API_BASES, BINANCE_API_KEY               Binance bases (in order) and key
-  SYMBOLS_CACHE_TTL_SECONDS, SYMBOLS_MAX_SHRINK_RATIO              cache TTL, validation threshold
+  SPOT_/FUTURES_SYMBOLS_CACHE_TTL_SECONDS, SYMBOLS_MAX_SHRINK_RATIO   cache TTLs (300 s), validation threshold
   UPSTREAM_TIMEOUT_MS, REDIS_TIMEOUT_MS, REFRESH_LOCK_MS           deadlines, lock lifetime
 
 Exit status: 0 ok, 1 the operation failed, 2 bad usage or configuration.";

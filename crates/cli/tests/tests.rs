@@ -15,7 +15,7 @@ const TOKEN: &str = "cli-test-token-5c4b3a";
 const WRONG_TOKEN: &str = "wrong-token-d00dfeed";
 
 /// Every variable the binary reads: cleared so the caller's environment cannot leak in.
-const ENV_VARS: [&str; 17] = [
+const ENV_VARS: [&str; 19] = [
     "REDIS_REST_URL",
     "UPSTASH_REDIS_REST_URL",
     "KV_REST_API_URL",
@@ -26,6 +26,8 @@ const ENV_VARS: [&str; 17] = [
     "FUTURES_API_BASES",
     "BINANCE_API_KEY",
     "SYMBOLS_CACHE_TTL_SECONDS",
+    "SPOT_SYMBOLS_CACHE_TTL_SECONDS",
+    "FUTURES_SYMBOLS_CACHE_TTL_SECONDS",
     "SYMBOLS_MAX_SHRINK_RATIO",
     "UPSTREAM_TIMEOUT_MS",
     "REDIS_TIMEOUT_MS",
@@ -221,16 +223,16 @@ fn warmup_all_seeds_both_markets_and_status_reports_it() {
         out.stdout
     );
     for m in ["spot", "futures"] {
-        let cache = format!("cache:symbols:{m}:v1");
+        let cache = format!("symbols-edge:{m}:document");
         assert_eq!(stack.int(&["EXISTS", &cache]), 1, "{cache}");
         let ttl = stack.int(&["TTL", &cache]);
-        assert!((880..=900).contains(&ttl), "{cache} TTL {ttl}");
+        assert!((280..=300).contains(&ttl), "{cache} TTL {ttl}");
         assert_eq!(
-            stack.int(&["TTL", &format!("cache:symbols:{m}:last_good")]),
+            stack.int(&["TTL", &format!("symbols-edge:{m}:document:last_good")]),
             -1
         );
         assert_eq!(
-            stack.int(&["GET", &format!("metrics:warmup_success:symbols_{m}")]),
+            stack.int(&["GET", &format!("metrics:warmup_{m}_symbols_cache:success")]),
             1
         );
         assert_eq!(
@@ -244,8 +246,8 @@ fn warmup_all_seeds_both_markets_and_status_reports_it() {
         assert_eq!(outcome["trigger"], "admin");
         assert_eq!(outcome["ok"], true);
     }
-    assert_eq!(count_of(&stack, "cache:symbols:spot:v1"), 2292);
-    assert_eq!(count_of(&stack, "cache:symbols:futures:last_good"), 660);
+    assert_eq!(count_of(&stack, "symbols-edge:spot:document"), 2292);
+    assert_eq!(count_of(&stack, "symbols-edge:futures:document:last_good"), 660);
 
     // Again, as JSON.
     let v = stack.run(&["warmup", "--json"]).ok().json();
@@ -271,7 +273,7 @@ fn warmup_all_seeds_both_markets_and_status_reports_it() {
         let s = &status["markets"][m];
         assert_eq!(
             s["warmupSuccess"],
-            stack.int(&["GET", &format!("metrics:warmup_success:symbols_{m}")]),
+            stack.int(&["GET", &format!("metrics:warmup_{m}_symbols_cache:success")]),
             "{s}"
         );
         assert_eq!(s["warmupSuccess"], 2);
@@ -302,7 +304,7 @@ fn warmup_all_seeds_both_markets_and_status_reports_it() {
 fn a_failing_exchange_fails_the_warmup_and_keeps_last_good() {
     let stack = Stack::start();
     stack.run(&["warmup", "spot"]).ok();
-    let before = stack.raw(&["GET", "cache:symbols:spot:last_good"]);
+    let before = stack.raw(&["GET", "symbols-edge:spot:document:last_good"]);
     stack.exchange.set_sticky(
         FxMarket::Spot,
         Some(Fault::Status {
@@ -325,13 +327,13 @@ fn a_failing_exchange_fails_the_warmup_and_keeps_last_good() {
         "{err}"
     );
     assert_eq!(
-        stack.raw(&["GET", "cache:symbols:spot:last_good"]),
+        stack.raw(&["GET", "symbols-edge:spot:document:last_good"]),
         before,
         "last_good untouched"
     );
-    assert_eq!(stack.int(&["GET", "metrics:warmup_error:symbols_spot"]), 1);
+    assert_eq!(stack.int(&["GET", "metrics:warmup_spot_symbols_cache:error"]), 1);
     assert_eq!(
-        stack.int(&["GET", "metrics:warmup_success:symbols_spot"]),
+        stack.int(&["GET", "metrics:warmup_spot_symbols_cache:success"]),
         1
     );
     assert_eq!(
@@ -348,7 +350,7 @@ fn a_failing_exchange_fails_the_warmup_and_keeps_last_good() {
     assert_eq!(v["markets"][0]["reason"], "5xx");
     assert_eq!(v["markets"][0]["lastGoodCount"], 2292);
     assert_eq!(v["markets"][1]["outcome"], "stored");
-    assert_eq!(stack.raw(&["GET", "cache:symbols:spot:last_good"]), before);
+    assert_eq!(stack.raw(&["GET", "symbols-edge:spot:document:last_good"]), before);
 
     let status = stack.run(&["status", "--json"]).ok().json();
     assert_eq!(status["markets"]["spot"]["warmupError"], 2);
@@ -393,7 +395,7 @@ fn get_serves_like_the_worker_and_filters() {
         "{}",
         lines[1]
     );
-    assert_eq!(stack.int(&["EXISTS", "cache:symbols:futures:v1"]), 1);
+    assert_eq!(stack.int(&["EXISTS", "symbols-edge:futures:document"]), 1);
 
     let one = stack
         .run(&["get", "futures", "--symbol", "btcusdt", "--json"])
@@ -451,25 +453,25 @@ fn keys_lists_every_key_with_ttl_and_size() {
     stack.run(&["warmup"]).ok();
     let v = stack.run(&["keys", "--json"]).ok().json();
     let rows = v.as_array().expect("array");
-    assert_eq!(rows.len(), 2 * (10 + 10));
+    assert_eq!(rows.len(), 2 * (13 + 10), "13 keys and 10 failure counters per market");
     let row = |key: &str| {
         rows.iter()
             .find(|r| r["key"] == key)
             .unwrap_or_else(|| panic!("no {key}"))
     };
-    let cache = row("cache:symbols:spot:v1");
+    let cache = row("symbols-edge:spot:document");
     assert!(
         cache["ttl"]
             .as_i64()
-            .is_some_and(|t| (880..=900).contains(&t)),
+            .is_some_and(|t| (280..=300).contains(&t)),
         "{cache}"
     );
-    let size = stack.int(&["STRLEN", "cache:symbols:spot:v1"]);
+    let size = stack.int(&["STRLEN", "symbols-edge:spot:document"]);
     assert_eq!(cache["bytes"], size);
     assert!(size > 100_000);
     assert_eq!(cache["market"], "spot");
-    assert_eq!(row("cache:symbols:futures:last_good")["ttl"], -1);
-    assert_eq!(row("metrics:warmup_success:symbols_futures")["bytes"], 1);
+    assert_eq!(row("symbols-edge:futures:document:last_good")["ttl"], -1);
+    assert_eq!(row("metrics:warmup_futures_symbols_cache:success")["bytes"], 1);
     let lock = row("lock:symbols:spot:refresh");
     assert_eq!(lock["ttl"], -2);
     assert_eq!(lock["bytes"], 0);
