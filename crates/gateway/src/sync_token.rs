@@ -9,8 +9,9 @@
 //!
 //! Tokens received, classified in [`Received`] and counted in the stats:
 //! - none or empty (the SDK's first request sends `""`): served as usual;
-//! - malformed (not 1-20 ASCII digits, or over `u64`): ignored and served as usual, like real
-//!   Upstash, which treats the header as a hint; a client cannot fix a bad token by retrying;
+//! - malformed (not 1-20 ASCII digits, or over `u64`): ignored and served as usual (Upstash
+//!   documents the token only as a checkpoint for replicas and names no error for a bad one; a
+//!   client could not fix it by retrying anyway);
 //! - from the future (larger than any token issued, e.g. from another gateway or a clock moved
 //!   back): served at once with the current token, since no replica here could ever catch up,
 //!   and an error would strand every client holding it. The client then takes the current token.

@@ -1,5 +1,6 @@
 //! Redis over the Upstash REST API, for the Cloudflare Worker (wasm32, fetch) and for native
-//! tools and tests (tokio). Carried over from the Python system's `redis_client` module.
+//! tools and tests (tokio, plus a [`blocking`] client). Carried over from the Python system's
+//! `redis_client` module; also offers the `upstash-redis-rs` crate's API.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), upstash_rest::Error> {
@@ -26,8 +27,16 @@
 //! - `pipeline.rs`: [`Pipeline`] for `/pipeline` and `/multi-exec`.
 //! - `json.rs`: the never-failing helpers (`read_json`, `write_json`, `incr`, `get_int`, `read_bytes`).
 //! - `error.rs`: [`Error`], [`RedisError`], [`ConfigError`].
+//! - `redis_rs_compat/`: the API of the `upstash-redis-rs` crate ([`Redis`], [`ReResponse`],
+//!   [`commands`]) over [`Client`]; `compat-check/` (its own workspace) proves it with that crate.
+//! - `blocking.rs` (native): [`blocking::Client`], the async client on a private runtime, and
+//!   [`blocking::Client::shared`]; [`Client::shared`] (in `native.rs`) is the async singleton.
 //! - `native.rs` / `wasm.rs`: the only target-specific code (timers, deadline race, clock,
 //!   default log sink, HTTP client), selected here by `target_arch = "wasm32"`.
+//!
+//! # Read-your-writes
+//! Each client keeps the latest `upstash-sync-token` answer and sends it back (on by default,
+//! [`ClientOptions::read_your_writes`]), like `@upstash/redis`: see `client.rs`.
 //!
 //! # Errors and logging
 //! No error message or log line contains the token. [`Error::is_unreachable`] separates "the

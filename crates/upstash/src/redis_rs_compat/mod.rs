@@ -11,6 +11,9 @@
 //! output type, as theirs does.
 //!
 //! Differences, all deliberate:
+//! - an `{"error"}` answer is always `ReResponse::Error`; theirs decodes it as
+//!   `Success { result: None }` for the commands whose output is an `Option` (GET, SET, GETDEL,
+//!   HGET, SPOP: serde fills the missing `result`), hiding wrong tokens and Redis errors;
 //! - the error type is our [`crate::Error`] (theirs, `RedisError`, is not nameable outside
 //!   their crate; only its `Result` alias is, and ours has the same shape);
 //! - the root `Command` is our command struct, so their trait is at `commands::Command` only;
