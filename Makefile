@@ -1,4 +1,5 @@
 # The two commands: `make dev` runs the whole local stack, `make test` runs every test.
+# `npx wrangler dev` / `npx wrangler deploy` build by themselves (wrangler.toml [build]).
 .PHONY: dev test build setup bench fuzz soak deploy
 dev:
 	./scripts/dev.sh
@@ -15,4 +16,4 @@ fuzz:
 soak:
 	./scripts/soak.sh
 deploy:
-	./scripts/build.sh && npx wrangler deploy
+	npx wrangler deploy

@@ -21,7 +21,11 @@ for p in "$REDIS_PORT" "$GATEWAY_PORT" "$WORKER_PORT"; do
   fi
 done
 
-./scripts/build.sh
+# The build's tools and redis-server only (no test tools), then the build; wrangler dev
+# runs the same build again as its [build] command (a no-change run: about a second) and
+# rebuilds when a Rust source changes.
+./scripts/setup.sh dev
+SYMBOLS_SKIP_SETUP=1 ./scripts/build.sh
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 say "building the gateway and the fake exchange"
 cargo build -q --profile tools -p upstash-gateway -p fake-exchange
