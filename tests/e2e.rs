@@ -16,3 +16,5 @@ mod reliability;
 mod matrix;
 // Prometheus, OpenAPI + schemathesis, the status page in Chromium, deploy dry run.
 mod operations;
+// `npx wrangler dev` from the committed wrangler.toml, as README tells a user; setup without apt-get.
+mod wrangler_dev;

@@ -438,3 +438,125 @@ impl Drop for Stack {
         }
     }
 }
+
+/// A Worker started the way README tells a user to: `npx wrangler dev` in a project
+/// directory with the committed `wrangler.toml`, whose `[build]` command runs first. Only
+/// the ports are given (free ones), and `--test-scheduled` when asked. Torn down on drop.
+pub struct ProjectDev {
+    pub port: u16,
+    /// How long `npx wrangler dev` took to serve (the `[build]` command included).
+    pub startup: Duration,
+    log_path: PathBuf,
+    worker: ChildGuard,
+    _slot: Slot,
+}
+
+impl ProjectDev {
+    /// Runs `npx wrangler dev [extra args]` in `project` and waits until it serves.
+    pub async fn start(project: &Path, extra: &[&str]) -> ProjectDev {
+        let slot = tokio::task::spawn_blocking(|| Slot::acquire(1)).await.expect("slot");
+        let log_path = project.join("wrangler-dev.log");
+        let log = std::fs::File::create(&log_path).expect("log");
+        let log2 = log.try_clone().expect("log clone");
+        let port = free_port();
+        let inspector = free_port();
+        let mut cmd = Command::new("npx");
+        cmd.args(["wrangler", "dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--inspector-port", &inspector.to_string(), "--show-interactive-dev-session=false"])
+            .args(extra)
+            .current_dir(project)
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("WRANGLER_LOG_PATH", project.join("wrangler-logs"))
+            .env("XDG_CONFIG_HOME", project.join("xdg"))
+            .env("NO_COLOR", "1")
+            .env("FORCE_COLOR", "0")
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log2);
+        let started = Instant::now();
+        let mut worker = ChildGuard::spawn("npx wrangler dev", &mut cmd).expect("start npx wrangler dev");
+        let probe = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("client");
+        let deadline = started + Duration::from_secs(120);
+        loop {
+            let read_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+            assert!(!worker.has_exited(), "npx wrangler dev exited:\n{}", read_log());
+            if probe.get(format!("http://127.0.0.1:{port}/openapi.json")).send().await.is_ok_and(|r| r.status().as_u16() == 200) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "npx wrangler dev did not serve within 120 s:\n{}", read_log());
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        ProjectDev { port, startup: started.elapsed(), log_path, worker, _slot: slot }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.port, path)
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.get_with(path, &[]).await
+    }
+
+    /// A GET with extra headers (a `Host` header sets the host the Worker sees).
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Resp {
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
+        let mut rb = http.get(self.url(path));
+        for (k, v) in headers {
+            rb = rb.header(*k, *v);
+        }
+        let resp = rb.send().await.unwrap_or_else(|e| panic!("GET {path}: {e}\n{}", self.log()));
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp.bytes().await.expect("body").to_vec();
+        Resp { status, headers, body }
+    }
+
+    /// Everything wrangler (and the build command, and the Worker) printed so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// Stops wrangler (and workerd with it).
+    pub fn stop(&mut self) {
+        self.worker.kill();
+    }
+}
+
+/// Copies the files a project checkout needs for `npx wrangler dev` into `dest`: the
+/// committed configuration, the scripts, the built `build/`, the toolchain settings, and
+/// every input of the last build (`build/.inputs`, so `scripts/build.sh` finds them
+/// unchanged), with their modification times. `node_modules` is linked, not copied.
+pub fn copy_project(dest: &Path) {
+    let root = root();
+    let inputs = std::fs::read_to_string(root.join("build/.inputs"))
+        .unwrap_or_else(|e| panic!("build/.inputs: {e}: run scripts/build.sh (make test does)"));
+    let mut paths: Vec<String> = inputs.lines().filter(|l| !l.is_empty()).map(str::to_string).collect();
+    for fixed in ["wrangler.toml", "package.json", "package-lock.json", "Cargo.toml", "Cargo.lock", ".cargo", "scripts", "build", ".local/toolchain"] {
+        paths.push(fixed.to_string());
+    }
+    for entry in std::fs::read_dir(root.join("crates")).expect("crates/").flatten() {
+        if entry.path().join("Cargo.toml").exists() {
+            paths.push(format!("crates/{}/Cargo.toml", entry.file_name().to_string_lossy()));
+        }
+    }
+    paths.retain(|p| root.join(p).exists());
+    // tar keeps modification times (package-lock.json must not look newer than node_modules).
+    let mut pack = Command::new("tar")
+        .arg("-cf")
+        .arg("-")
+        .args(&paths)
+        .current_dir(&root)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("tar -c");
+    let status = Command::new("tar")
+        .args(["-xf", "-", "-C"])
+        .arg(dest)
+        .stdin(pack.stdout.take().expect("tar stdout"))
+        .status()
+        .expect("tar -x");
+    let packed = pack.wait().expect("tar -c");
+    assert!(status.success() && packed.success(), "copying the project failed");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(root.join("node_modules"), dest.join("node_modules")).expect("link node_modules");
+}
