@@ -33,11 +33,15 @@ if [ "$WHAT" = all ]; then
     "it comes with redis: brew install redis" || true
   need "chromium on PATH (the status-page test, headless)" "command -v chromium" "chromium" \
     "brew install --cask chromium and link it as chromium, or dnf install chromium" || true
-  # Python test tools (schemathesis checks the OpenAPI document; prometheus_client parses /metrics)
+  # The upstash-redis-rs differential test builds that crate, whose reqwest 0.11 links OpenSSL.
+  need "OpenSSL headers and pkg-config (the upstash-redis-rs compatibility test)" "pkg-config --exists openssl" \
+    "libssl-dev pkg-config" "brew install openssl pkg-config, or dnf install openssl-devel pkgconf" || true
+  # Python test tools (schemathesis checks the OpenAPI document; prometheus_client parses
+  # /metrics; redis-py runs the original system's side of tests/side_by_side.rs)
   if need "python3 with venv (the test tools' virtualenv)" "python3 -c 'import venv, ensurepip'" "python3-venv" \
     "Python 3 from python.org, or brew install python"; then
     VENV="$ROOT/.local/venv"
-    PY_TOOLS="schemathesis==4.32.5 prometheus_client==0.26.0"
+    PY_TOOLS="schemathesis==4.32.5 prometheus_client==0.26.0 redis==6.4.0"
     if [ "$(cat "$VENV/.installed" 2>/dev/null)" != "$PY_TOOLS" ]; then
       log "python venv: $PY_TOOLS"
       python3 -m venv "$VENV"
