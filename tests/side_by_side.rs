@@ -222,3 +222,28 @@ async fn nothing_either_system_writes_is_lost_to_the_other() {
     assert_eq!(json_at(&stack, "cache:symbols:spot:v1"), want);
     assert_eq!(original(&stack, &["route", "spot"]).await, want);
 }
+
+/// Redis request bytes (bodies and URLs, as the gateway counts them) of one admin refresh.
+async fn refresh_bytes(stack: &Stack, market: &str) -> (u64, u64) {
+    let before = stack.gateway_stats().await;
+    let r = stack.request("POST", &format!("/api/symbols/{market}/refresh"), &[("Authorization", "Bearer side-by-side-admin")]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let after = stack.gateway_stats().await;
+    let delta = |k: &str| after[k].as_u64().unwrap_or(0) - before[k].as_u64().unwrap_or(0);
+    (delta("requestBytes"), delta("responseBytes"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unchanged_refresh_sends_under_2_kb_to_redis() {
+    let stack = Stack::start_with(crate::support::Options::default().var("ADMIN_TOKEN", "side-by-side-admin")).await;
+    for (m, _) in MARKETS {
+        let (changed, changed_down) = refresh_bytes(&stack, m).await;
+        let (unchanged, unchanged_down) = refresh_bytes(&stack, m).await;
+        eprintln!("{m}: refresh bytes to Redis: changed {changed} (replies {changed_down}), unchanged {unchanged} (replies {unchanged_down})");
+        assert!(changed > 100_000, "{m}: a new list is written in full ({changed} bytes)");
+        assert!(unchanged <= 2_048, "{m}: an unchanged refresh sent {unchanged} bytes");
+        assert!(unchanged_down <= 2_048, "{m}: and read {unchanged_down} bytes");
+        let ttl = stack.redis_ttl(&format!("cache:symbols:{m}:v1"));
+        assert!((295..=300).contains(&ttl), "{m}: TTL extended, got {ttl}");
+    }
+}

@@ -46,7 +46,7 @@ impl MemoryStore {
     pub fn arg_bytes(&self) -> u64 {
         self.arg_bytes.get()
     }
-    /// Makes every `SET` of `key` fail with a Redis error (a write refused, e.g. OOM).
+    /// Makes every `SET` or `COPY` to `key` fail with a Redis error (a write refused, e.g. OOM).
     pub fn refuse_writes_to(&self, key: &str) {
         self.refused.borrow_mut().push(key.to_string());
     }
@@ -159,6 +159,29 @@ impl MemoryStore {
                 None => Reply::Int(0),
             },
             Cmd::Exists(k) => Reply::Int(i64::from(self.live(&k).is_some())),
+            Cmd::Copy { to, .. } if self.refused.borrow().contains(&to) => {
+                Reply::Error("OOM command not allowed when used memory > 'maxmemory'.".into())
+            }
+            Cmd::Copy { from, to } => match self.live(&from) {
+                Some(e) => {
+                    self.map.borrow_mut().insert(to, e);
+                    Reply::Int(1)
+                }
+                None => Reply::Int(0),
+            },
+            Cmd::Persist(k) => match self.live(&k) {
+                Some(e) if e.expires_at.is_some() => {
+                    self.map.borrow_mut().insert(
+                        k,
+                        Entry {
+                            value: e.value,
+                            expires_at: None,
+                        },
+                    );
+                    Reply::Int(1)
+                }
+                _ => Reply::Int(0),
+            },
             Cmd::DelIfEq(k, v) => {
                 if self.live(&k).is_some_and(|e| e.value == v.as_bytes()) {
                     self.map.borrow_mut().remove(&k);
@@ -173,9 +196,9 @@ impl MemoryStore {
 
 fn arg_len(cmd: &Cmd) -> usize {
     match cmd {
-        Cmd::Get(k) | Cmd::Del(k) | Cmd::Exists(k) | Cmd::Expire(k, _) | Cmd::IncrBy(k, _) => {
-            k.len()
-        }
+        Cmd::Get(k) | Cmd::Del(k) | Cmd::Exists(k) | Cmd::Persist(k) => k.len(),
+        Cmd::Expire(k, _) | Cmd::IncrBy(k, _) => k.len(),
+        Cmd::Copy { from, to } => from.len() + to.len(),
         Cmd::MGet(keys) => keys.iter().map(String::len).sum(),
         Cmd::Set { key, value, .. } => key.len() + value.len(),
         Cmd::DelIfEq(k, v) => k.len() + v.len(),

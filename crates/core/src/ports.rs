@@ -35,6 +35,16 @@ pub enum Cmd {
     Expire(String, u64),
     /// `EXISTS key`: `Int(1)` or `Int(0)`.
     Exists(String),
+    /// `COPY source destination REPLACE` (the source's TTL goes along): `Int(1)`, or
+    /// `Int(0)` when the source is gone. A server-side copy: the value is not sent again.
+    Copy {
+        /// Source key.
+        from: String,
+        /// Destination key (replaced).
+        to: String,
+    },
+    /// `PERSIST key`: drops its TTL.
+    Persist(String),
     /// Delete `key` only while it holds `value` (lock release by its owner).
     DelIfEq(String, String),
 }

@@ -41,6 +41,8 @@ fn to_command(cmd: Cmd) -> Command {
         Cmd::Del(k) => Command::del([k]),
         Cmd::Expire(k, secs) => Command::expire(k, secs),
         Cmd::Exists(k) => Command::new("EXISTS").arg(k),
+        Cmd::Copy { from, to } => Command::new("COPY").arg(from).arg(to).arg("REPLACE"),
+        Cmd::Persist(k) => Command::new("PERSIST").arg(k),
         Cmd::DelIfEq(k, v) => Command::eval(DEL_IF_EQ, [k], [v]),
     }
 }

@@ -277,6 +277,9 @@ async fn handle(State(gateway): State<Gateway>, request: Request) -> Response {
             }),
         );
     }
+    if !internal {
+        gateway.inner.stats.add_bytes(0, reply.body.len());
+    }
     // Issued after the request's commands completed (module docs of `sync_token`).
     reply.into_response(gateway.inner.sync.issue_header())
 }
@@ -327,7 +330,12 @@ async fn process(gateway: &Gateway, request: Request) -> Reply {
         return too_large();
     }
     let body = match read_body(body, limit).await {
-        Ok(body) => body,
+        Ok(body) => {
+            // Internal endpoints returned above; the URL counts too (path commands).
+            let url = path.len() + query.map_or(0, |q| q.len() + 1);
+            gateway.inner.stats.add_bytes(body.len() + url, 0);
+            body
+        }
         Err(BodyError::TooLarge) => return too_large(),
         Err(BodyError::Read(e)) => {
             return Reply::error(

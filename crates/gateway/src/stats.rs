@@ -17,10 +17,12 @@ pub struct Stats {
     commands: AtomicU64,
     sync_tokens: AtomicU64,
     sync_tokens_future: AtomicU64,
+    request_bytes: AtomicU64,
+    response_bytes: AtomicU64,
 }
 
 /// A point-in-time copy of the counters, serialised as
-/// `{"requests":N,"commands":M,"syncTokens":S,"syncTokensFuture":F}`.
+/// `{"requests":N,"commands":M,"syncTokens":S,"syncTokensFuture":F,"requestBytes":B,"responseBytes":R}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StatsSnapshot {
@@ -32,6 +34,13 @@ pub struct StatsSnapshot {
     pub sync_tokens: u64,
     /// Of those, tokens larger than any issued.
     pub sync_tokens_future: u64,
+    /// Request body bytes received (excluding `/__gateway/…`): what Upstash bills as
+    /// bandwidth on the way in.
+    #[serde(default)]
+    pub request_bytes: u64,
+    /// Response body bytes sent (excluding `/__gateway/…`).
+    #[serde(default)]
+    pub response_bytes: u64,
 }
 
 impl Stats {
@@ -48,6 +57,14 @@ impl Stats {
         }
     }
 
+    /// Counts one request's body bytes and its response's.
+    pub fn add_bytes(&self, request: usize, response: usize) {
+        self.request_bytes
+            .fetch_add(request as u64, Ordering::Relaxed);
+        self.response_bytes
+            .fetch_add(response as u64, Ordering::Relaxed);
+    }
+
     /// Counts `n` commands.
     pub fn add_commands(&self, n: usize) {
         self.commands.fetch_add(n as u64, Ordering::Relaxed);
@@ -60,6 +77,8 @@ impl Stats {
             commands: self.commands.load(Ordering::Relaxed),
             sync_tokens: self.sync_tokens.load(Ordering::Relaxed),
             sync_tokens_future: self.sync_tokens_future.load(Ordering::Relaxed),
+            request_bytes: self.request_bytes.load(Ordering::Relaxed),
+            response_bytes: self.response_bytes.load(Ordering::Relaxed),
         }
     }
 
@@ -70,6 +89,8 @@ impl Stats {
             commands: self.commands.swap(0, Ordering::Relaxed),
             sync_tokens: self.sync_tokens.swap(0, Ordering::Relaxed),
             sync_tokens_future: self.sync_tokens_future.swap(0, Ordering::Relaxed),
+            request_bytes: self.request_bytes.swap(0, Ordering::Relaxed),
+            response_bytes: self.response_bytes.swap(0, Ordering::Relaxed),
         }
     }
 }
