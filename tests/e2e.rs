@@ -18,3 +18,5 @@ mod matrix;
 mod operations;
 // `npx wrangler dev` from the committed wrangler.toml, as README tells a user; setup without apt-get.
 mod wrangler_dev;
+// One Redis with the original Python system (tests/tools/original.py): each reads the other's writes.
+mod side_by_side;
