@@ -207,7 +207,7 @@ async fn serve(app: &Rc<App>, ctx: &Context, market: Market, trace: &mut Trace) 
     if edge_ttl > 0 {
         if let Some(list) = edge_cache::get(market).await {
             count_edge_hit(app, ctx, market, trace, "edge");
-            return Ok(Served { list, status: CacheStatus::Hit, redis_round_trips: 0, upstream_status: None });
+            return Ok(Served { list, status: CacheStatus::Hit, source: Source::Cache, redis_round_trips: 0, upstream_status: None });
         }
     }
     let served = app.list(market).await.map_err(AppError::Unavailable)?;
@@ -239,14 +239,6 @@ async fn fill_edge(app: &App, market: Market, list: &symbols_core::symbols::Stor
     edge_cache::put(market, list, app.config.edge_ttl_secs, app.config.isolate_ttl_secs).await;
 }
 
-fn source_of(status: CacheStatus) -> Source {
-    match status {
-        CacheStatus::Hit => Source::Cache,
-        CacheStatus::Miss | CacheStatus::Bypass => Source::Upstream,
-        CacheStatus::Stale => Source::LastGood,
-    }
-}
-
 /// Whether `If-None-Match` names `etag` (or `*`).
 fn not_modified(req: &Request, etag: &str) -> bool {
     let inm = req.headers().get("If-None-Match").ok().flatten();
@@ -274,7 +266,7 @@ fn list_reply(req: &Request, served: &Served, filter: &Filter) -> Result<Reply, 
     }
     let body = served
         .list
-        .filtered_body(source_of(served.status), filter)
+        .filtered_body(served.source, filter)
         .map_err(|e| AppError::Corrupt(e.to_string()))?;
     Ok(common(Reply::bytes(200, JSON, body)))
 }
@@ -292,6 +284,10 @@ async fn admin_refresh(req: &Request, app: &Rc<App>, market: Market) -> Result<R
         Refresh::Stored(list) => {
             fill_edge(app, market, &list).await;
             Reply::json(200, &json!({"market": market.as_str(), "ok": true, "count": list.header().count, "version": list.header().version}))
+        }
+        Refresh::NotStored { error, .. } => {
+            Reply::json(503, &json!({"market": market.as_str(), "ok": false, "error": format!("fetched and validated, but Redis did not store it: {error}")}))
+                .header("Retry-After", "5")
         }
         Refresh::Busy { .. } => Reply::json(409, &json!({"market": market.as_str(), "ok": false, "error": "a refresh is already in progress"}))
             .header("Retry-After", "2"),
@@ -360,7 +356,7 @@ pub async fn scheduled(cron: &str, env: &Env) {
                 "success"
             }
             Refresh::Busy { .. } => "skipped",
-            Refresh::Failed { .. } | Refresh::StoreDown(_) => "error",
+            Refresh::Failed { .. } | Refresh::NotStored { .. } | Refresh::StoreDown(_) => "error",
         };
         summary.insert(market.as_str().into(), outcome.into());
     }

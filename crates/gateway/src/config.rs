@@ -2,8 +2,30 @@
 
 /// Default listen address: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8079";
-/// Default Redis URL.
-pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+/// Default Redis URL: the original system's.
+pub const DEFAULT_REDIS_URL: &str = "redis://localhost:6379/0";
+/// Where the Redis URL is looked up after `--redis-url`, in order: ours, then the original
+/// system's own (`REDIS_URL`, else its Celery broker, which is the same Redis), so pointing
+/// the gateway at the bot's Redis needs no new setting.
+pub const REDIS_URL_VARS: [&str; 3] = ["GATEWAY_REDIS_URL", "REDIS_URL", "CELERY_BROKER_URL"];
+
+/// The Redis URL: `flag`, else the first of [`REDIS_URL_VARS`] set (non-empty) in `env`,
+/// else [`DEFAULT_REDIS_URL`]; with the name of where it came from (never the value).
+pub fn resolve_redis_url(
+    flag: Option<String>,
+    env: impl Fn(&str) -> Option<String>,
+) -> (String, &'static str) {
+    let set = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    if let Some(url) = set(flag) {
+        return (url, "--redis-url");
+    }
+    for var in REDIS_URL_VARS {
+        if let Some(url) = set(env(var)) {
+            return (url, var);
+        }
+    }
+    (DEFAULT_REDIS_URL.to_string(), "default")
+}
 /// Default limit on a request body: 10 MiB.
 pub const DEFAULT_MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
 
@@ -50,5 +72,60 @@ impl std::fmt::Debug for Config {
             )
             .field("max_request_bytes", &self.max_request_bytes)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redis_url_resolves_like_the_original() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert_eq!(
+            resolve_redis_url(None, env(&[])),
+            (DEFAULT_REDIS_URL.to_string(), "default")
+        );
+        assert_eq!(
+            resolve_redis_url(None, env(&[("CELERY_BROKER_URL", "redis://c:1/0")])).1,
+            "CELERY_BROKER_URL"
+        );
+        let both = env(&[
+            ("CELERY_BROKER_URL", "redis://c:1/0"),
+            ("REDIS_URL", "redis://r:1/0"),
+        ]);
+        assert_eq!(
+            resolve_redis_url(None, both),
+            ("redis://r:1/0".to_string(), "REDIS_URL")
+        );
+        let all = env(&[
+            ("REDIS_URL", "redis://r:1/0"),
+            ("GATEWAY_REDIS_URL", "redis://g:1/0"),
+        ]);
+        assert_eq!(resolve_redis_url(None, all).1, "GATEWAY_REDIS_URL");
+        assert_eq!(
+            resolve_redis_url(
+                Some("redis://f:1".into()),
+                env(&[("REDIS_URL", "redis://r:1/0")])
+            )
+            .1,
+            "--redis-url"
+        );
+        assert_eq!(
+            resolve_redis_url(
+                None,
+                env(&[("REDIS_URL", "  "), ("CELERY_BROKER_URL", "redis://c:1/0")])
+            )
+            .1,
+            "CELERY_BROKER_URL"
+        );
+        assert_eq!(DEFAULT_REDIS_URL, "redis://localhost:6379/0");
     }
 }

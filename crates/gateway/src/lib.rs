@@ -43,7 +43,10 @@ pub mod server;
 pub mod stats;
 pub mod sync_token;
 
-pub use config::{Config, DEFAULT_LISTEN, DEFAULT_MAX_REQUEST_BYTES, DEFAULT_REDIS_URL};
+pub use config::{
+    resolve_redis_url, Config, DEFAULT_LISTEN, DEFAULT_MAX_REQUEST_BYTES, DEFAULT_REDIS_URL,
+    REDIS_URL_VARS,
+};
 pub use error::Error;
 pub use server::{app, run, Gateway};
 pub use stats::StatsSnapshot;

@@ -2,7 +2,7 @@
 //! SIGINT/SIGTERM.
 
 use clap::Parser;
-use upstash_gateway::{Config, DEFAULT_LISTEN, DEFAULT_MAX_REQUEST_BYTES, DEFAULT_REDIS_URL};
+use upstash_gateway::{resolve_redis_url, Config, DEFAULT_LISTEN, DEFAULT_MAX_REQUEST_BYTES};
 
 /// Local Upstash-compatible Redis REST gateway in front of a real redis-server.
 #[derive(Debug, Parser)]
@@ -16,9 +16,11 @@ struct Args {
     /// Address to listen on (loopback by default).
     #[arg(long, env = "GATEWAY_LISTEN", default_value = DEFAULT_LISTEN)]
     listen: String,
-    /// Backing Redis: redis://[user[:password]@]host[:port][/db].
-    #[arg(long, env = "GATEWAY_REDIS_URL", default_value = DEFAULT_REDIS_URL, hide_env_values = true)]
-    redis_url: String,
+    /// Backing Redis: redis://[user[:password]@]host[:port][/db]. Without it: GATEWAY_REDIS_URL,
+    /// else REDIS_URL, else CELERY_BROKER_URL (the bot's own settings), else
+    /// redis://localhost:6379/0.
+    #[arg(long)]
+    redis_url: Option<String>,
     /// Token required as `Authorization: Bearer <token>` or `?_token=`. Unset: every request is
     /// accepted with full access (logged as a warning at startup).
     #[arg(long, env = "GATEWAY_TOKEN", hide_env_values = true)]
@@ -55,9 +57,15 @@ async fn shutdown_signal() {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
+    let (redis_url, redis_url_from) = resolve_redis_url(args.redis_url, |k| std::env::var(k).ok());
+    upstash_gateway::log::log(
+        upstash_gateway::log::Level::Info,
+        "redis url resolved",
+        serde_json::json!({"from": redis_url_from}),
+    );
     let config = Config {
         listen: args.listen,
-        redis_url: args.redis_url,
+        redis_url,
         token: args.token,
         readonly_token: args.readonly_token,
         max_request_bytes: args.max_request_bytes,
