@@ -51,11 +51,14 @@ symbol_list = {
     "type": "object",
     "required": ["source", "market", "version", "fetchedAt", "count", "symbols"],
     "properties": {
-        "source": {"type": "string", "enum": ["cache", "upstream", "last_good"]},
+        "source": {"type": "string", "enum": ["cache", "upstream", "last_good", "original_last_good"],
+                   "description": "original_last_good: the original system's last good list (USDT symbols only), served STALE when we have no last good list of our own."},
+        "onlyQuoteAsset": {"type": "string", "enum": ["USDT"],
+                           "description": "Present when the list covers only this quote asset (source original_last_good)."},
         "market": {"type": "string", "enum": ["spot", "futures"]},
         "version": {"type": "string", "pattern": "^[0-9a-f]{16}$", "description": "Hash of the symbols; part of the ETag."},
-        "upstream": {"type": "string", "description": "Base URL the list was fetched from."},
-        "fetchedAt": {"type": "string", "format": "date-time"},
+        "upstream": {"type": "string", "description": "Base URL the list was fetched from (original_last_good for the original system's list)."},
+        "fetchedAt": {"type": "string", "format": "date-time", "description": "When this version of the list was first fetched; an unchanged refresh keeps it."},
         "count": {"type": "integer", "minimum": 0},
         "symbols": {"type": "array", "items": ref("Symbol")},
     },
@@ -155,7 +158,7 @@ doc = {
     "components": {
         "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer", "description": "The ADMIN_TOKEN secret."}},
         "headers": {
-            "X-Cache": {"description": "HIT (cache), MISS (fetched now), STALE (last_good; upstream failing), BYPASS (Redis unreachable).",
+            "X-Cache": {"description": "HIT (in the primary cache), MISS (not in it: fetched now, or by the refresh this request waited for), STALE (a last good list; upstream failing), BYPASS (Redis unreachable).",
                         "schema": {"type": "string", "enum": ["HIT", "MISS", "STALE", "BYPASS"]}},
             "ETag": {"description": "Strong validator of the list version.", "schema": {"type": "string", "pattern": "^\"(spot|futures)-[0-9a-f]{16}\"$"}},
             "Retry-After": {"description": "Seconds.", "schema": {"type": "string", "pattern": "^[0-9]+$"}},
