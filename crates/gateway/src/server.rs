@@ -7,10 +7,20 @@
 //! POST, PUT; 413 body over `max_request_bytes`; 502 Redis connection lost mid-request; 503 Redis
 //! unreachable; 504 Redis did not answer in time. Every body is JSON. Every response carries a
 //! new `upstash-sync-token` ([`crate::sync_token`]).
+//!
+//! Oversize bodies: the 413 is sent only after the rest of the body has been read and
+//! discarded, up to [`drain_limit`] bytes in all (4 × the limit) and for at most
+//! [`DRAIN_TIMEOUT`]; the connection then stays open for the next request. An HTTP client
+//! that writes its whole body before it reads the answer (Node's fetch, which
+//! `@upstash/redis` uses) would otherwise hit a closed socket and report `EPIPE` / "fetch
+//! failed" instead of the 413. A body declared (`Content-Length`) or found to be larger than
+//! that, or one still arriving after the timeout, gets its 413 with `Connection: close`;
+//! so does a declared oversize body sent with `Expect: 100-continue` (no `100 Continue` is
+//! sent, the client does not send the body).
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -18,7 +28,7 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use axum::serve::ListenerExt as _;
 use axum::Router;
-use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+use http_body_util::BodyExt as _;
 use serde_json::json;
 use tokio::net::TcpListener;
 
@@ -39,6 +49,16 @@ pub const ENCODING_HEADER: &str = "upstash-encoding";
 pub const INTERNAL_PREFIX: &str = "/__gateway/";
 /// Longest path written to the request log (values in path-style URLs can be large).
 const LOGGED_PATH_MAX: usize = 200;
+/// An oversize body is read and discarded up to this many times the limit before the 413.
+pub const DRAIN_FACTOR: u64 = 4;
+/// Longest time spent reading and discarding an oversize body before the 413.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How many bytes of an oversize body (in all, counting what was read before the limit was
+/// passed) are read and discarded before its 413, for a limit of `max_request_bytes`.
+pub fn drain_limit(max_request_bytes: usize) -> u64 {
+    (max_request_bytes as u64).saturating_mul(DRAIN_FACTOR)
+}
 
 /// Shared state of one gateway: configuration, tokens, Redis pool and counters. Cheap to clone.
 #[derive(Clone)]
@@ -171,6 +191,9 @@ struct Reply {
     status: StatusCode,
     body: Vec<u8>,
     allow: Option<&'static str>,
+    /// Close the connection after this response (`Connection: close`): the request body was
+    /// not read to its end.
+    close: bool,
     /// Commands sent to Redis.
     commands: usize,
     /// First command name, for the log.
@@ -183,6 +206,7 @@ impl Reply {
             status,
             body,
             allow: None,
+            close: false,
             commands: 0,
             command: None,
         }
@@ -232,6 +256,9 @@ impl Reply {
         headers.insert(sync_token::HEADER, sync_token);
         if let Some(allow) = self.allow {
             headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        if self.close {
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         response
     }
@@ -285,16 +312,56 @@ async fn handle(State(gateway): State<Gateway>, request: Request) -> Response {
 }
 
 enum BodyError {
-    TooLarge,
+    /// Over the limit; `drained` when the rest of the body was read (and discarded) to its end.
+    TooLarge {
+        drained: bool,
+    },
     Read(String),
 }
 
-async fn read_body(body: Body, limit: usize) -> Result<Bytes, BodyError> {
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(BodyError::TooLarge),
-        Err(e) => Err(BodyError::Read(e.to_string())),
+/// The whole body when it is at most `limit` bytes. A larger one is read on and discarded
+/// until its end, `drain_to` bytes in all or [`DRAIN_TIMEOUT`], whichever comes first.
+async fn read_body(
+    mut body: Body,
+    limit: usize,
+    hint: usize,
+    drain_to: u64,
+) -> Result<Bytes, BodyError> {
+    let mut buf = Vec::with_capacity(hint.min(limit));
+    let mut seen: u64 = 0;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| BodyError::Read(e.to_string()))?;
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        seen += data.len() as u64;
+        if buf.len() + data.len() > limit {
+            drop(buf);
+            let drained = tokio::time::timeout(DRAIN_TIMEOUT, drain(&mut body, seen, drain_to))
+                .await
+                .unwrap_or(false);
+            return Err(BodyError::TooLarge { drained });
+        }
+        buf.extend_from_slice(&data);
     }
+    Ok(Bytes::from(buf))
+}
+
+/// Reads and discards the rest of `body`; true when it ended within `drain_to` bytes in all
+/// (`seen` already read) without an error.
+async fn drain(body: &mut Body, mut seen: u64, drain_to: u64) -> bool {
+    while seen <= drain_to {
+        match body.frame().await {
+            None => return true,
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    seen += data.len() as u64;
+                }
+            }
+            Some(Err(_)) => return false,
+        }
+    }
+    false
 }
 
 async fn process(gateway: &Gateway, request: Request) -> Reply {
@@ -315,28 +382,39 @@ async fn process(gateway: &Gateway, request: Request) -> Reply {
         return internal(gateway, &method, endpoint, access);
     }
     let limit = gateway.inner.config.max_request_bytes;
-    let too_large = || {
-        Reply::error(
+    let too_large = |drained: bool| {
+        let mut reply = Reply::error(
             StatusCode::PAYLOAD_TOO_LARGE,
             &format!("ERR max request size exceeded: limit is {limit} bytes"),
-        )
+        );
+        reply.close = !drained;
+        reply
     };
     let declared = parts
         .headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return too_large();
+    let drain_to = drain_limit(limit);
+    if let Some(n) = declared.filter(|&n| n > limit as u64) {
+        // Waiting for `100 Continue`: the client sends nothing unless asked, so answer now.
+        let expects_continue = parts
+            .headers
+            .get(header::EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        if expects_continue || n > drain_to {
+            return too_large(false);
+        }
     }
-    let body = match read_body(body, limit).await {
+    let hint = declared.map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX));
+    let body = match read_body(body, limit, hint, drain_to).await {
         Ok(body) => {
             // Internal endpoints returned above; the URL counts too (path commands).
             let url = path.len() + query.map_or(0, |q| q.len() + 1);
             gateway.inner.stats.add_bytes(body.len() + url, 0);
             body
         }
-        Err(BodyError::TooLarge) => return too_large(),
+        Err(BodyError::TooLarge { drained }) => return too_large(drained),
         Err(BodyError::Read(e)) => {
             return Reply::error(
                 StatusCode::BAD_REQUEST,

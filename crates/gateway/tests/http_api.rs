@@ -454,7 +454,7 @@ async fn stats_count_requests_and_commands() {
         (status, stats),
         (
             200,
-            json!({"requests": 5, "commands": 6, "syncTokens": 0, "syncTokensFuture": 0})
+            json!({"requests": 5, "commands": 6, "requestBytes": 110, "responseBytes": 288, "syncTokens": 0, "syncTokensFuture": 0})
         )
     );
     let (status, stats) = send(gw.post("/__gateway/stats/reset")).await;
@@ -462,12 +462,12 @@ async fn stats_count_requests_and_commands() {
         (status, stats),
         (
             200,
-            json!({"requests": 5, "commands": 6, "syncTokens": 0, "syncTokensFuture": 0})
+            json!({"requests": 5, "commands": 6, "requestBytes": 110, "responseBytes": 288, "syncTokens": 0, "syncTokensFuture": 0})
         )
     );
     let (_, stats) = send(gw.get("/__gateway/stats")).await;
     assert_eq!(
         stats,
-        json!({"requests": 0, "commands": 0, "syncTokens": 0, "syncTokensFuture": 0})
+        json!({"requests": 0, "commands": 0, "requestBytes": 0, "responseBytes": 0, "syncTokens": 0, "syncTokensFuture": 0})
     );
 }
