@@ -210,7 +210,9 @@ async fn serve(app: &Rc<App>, ctx: &Context, market: Market, trace: &mut Trace) 
             return Ok(Served { list, status: CacheStatus::Hit, source: Source::Cache, redis_round_trips: 0, upstream_status: None });
         }
     }
-    let served = app.list(market).await.map_err(AppError::Unavailable)?;
+    // A refresh the request stops waiting for (a last good list was served) goes on here.
+    let spawn = |rest: symbols_core::service::LocalBoxFuture<'static, ()>| ctx.wait_until(rest);
+    let served = app.list(market, Some(&spawn)).await.map_err(AppError::Unavailable)?;
     trace.cache = Some(served.status.as_str());
     trace.tier = (served.status == CacheStatus::Hit).then_some("redis");
     trace.redis_round_trips = served.redis_round_trips;
@@ -219,8 +221,15 @@ async fn serve(app: &Rc<App>, ctx: &Context, market: Market, trace: &mut Trace) 
     ctx.wait_until(async move {
         app2.record(market, status).await;
         // Only lists that are current go to the edge: a STALE one must not look like a HIT.
-        if matches!(status, CacheStatus::Hit | CacheStatus::Miss) {
-            fill_edge(&app2, market, &list).await;
+        // A list fetched with Redis down is current for BYPASS_CACHE_SECONDS: the edge copy
+        // spares the colo's other isolates a Binance call each.
+        match status {
+            CacheStatus::Hit | CacheStatus::Miss => fill_edge(&app2, market, &list).await,
+            CacheStatus::Bypass => {
+                let secs = app2.config.bypass_cache_secs;
+                edge_cache::put(market, &list, app2.config.edge_ttl_secs.min(secs), app2.config.isolate_ttl_secs.min(secs)).await;
+            }
+            CacheStatus::Stale => {}
         }
     });
     Ok(served)

@@ -21,8 +21,8 @@ pub type CliService = Service<UpstashStore, Observed<ReqwestHttp>, SystemClock>;
 
 /// Everything a command needs.
 pub struct App {
-    /// The service.
-    pub service: CliService,
+    /// The service (shared: a list request may hand work to itself).
+    pub service: Rc<CliService>,
     /// Which variables the connection came from (the token only as "set").
     pub conn: Connection,
     /// The progress line shared with the HTTP port.
@@ -88,7 +88,7 @@ pub fn build(
         log,
     );
     Ok(App {
-        service,
+        service: Rc::new(service),
         conn,
         board,
         json,

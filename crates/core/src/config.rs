@@ -37,6 +37,12 @@ pub const CACHE_TTL_VARS: [&str; 2] = [
 pub const LEGACY_CACHE_TTL_VAR: &str = "SYMBOLS_CACHE_TTL_SECONDS";
 const MAX_CACHE_TTL_SECS: u64 = 30 * 86_400;
 
+/// Default `BYPASS_CACHE_SECONDS`: how long a list fetched while Redis is down serves this
+/// isolate before Binance is asked again.
+pub const DEFAULT_BYPASS_CACHE_SECS: u64 = 30;
+/// Default `UPSTREAM_DEADLINE_MS`: one refresh's budget across all its attempts.
+pub const DEFAULT_UPSTREAM_DEADLINE_MS: u64 = 12_000;
+
 /// A variable was set to something unusable.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {var}: {problem}")]
@@ -69,6 +75,9 @@ pub struct Config {
     pub lock_ms: u64,
     /// How long a request waits for another's refresh.
     pub wait_ms: u64,
+    /// Redis down: a list fetched directly serves this isolate for this long (0: every
+    /// request asks Binance; concurrent ones still share one fetch).
+    pub bypass_cache_secs: u64,
     /// Redis REST per-call deadline.
     pub redis_timeout_ms: u64,
     /// Bearer token for `POST /api/symbols/{market}/refresh`; the route is off without it.
@@ -153,6 +162,15 @@ impl Config {
         let counter_flush_ms = num("COUNTER_FLUSH_MS", DEFAULT_COUNTER_FLUSH_MS, 10_000);
         let lock_ms = num("REFRESH_LOCK_MS", DEFAULT_LOCK_MS, 600_000);
         let wait_ms = num("REFRESH_WAIT_MS", DEFAULT_WAIT_MS, 60_000);
+        let bypass_cache_secs = num("BYPASS_CACHE_SECONDS", DEFAULT_BYPASS_CACHE_SECS, 3_600);
+        // One budget for all of a refresh's attempts, inside the lock's lifetime so no
+        // second refresh starts while the first is still fetching.
+        let deadline_ms = num(
+            "UPSTREAM_DEADLINE_MS",
+            DEFAULT_UPSTREAM_DEADLINE_MS,
+            120_000,
+        )
+        .min(lock_ms.saturating_sub(1_000).max(1_000));
         let redis_timeout_ms = num("REDIS_TIMEOUT_MS", DEFAULT_REDIS_TIMEOUT_MS, 60_000);
         let max_shrink = match get("SYMBOLS_MAX_SHRINK_RATIO") {
             None => DEFAULT_MAX_SHRINK,
@@ -207,17 +225,20 @@ impl Config {
                 bases: spot_bases,
                 api_key: api_key.clone(),
                 timeout_ms,
+                deadline_ms,
             },
             futures: UpstreamConfig {
                 bases: futures_bases,
                 api_key,
                 timeout_ms,
+                deadline_ms,
             },
             edge_ttl_secs,
             isolate_ttl_secs,
             counter_flush_ms,
             lock_ms,
             wait_ms,
+            bypass_cache_secs,
             redis_timeout_ms,
             admin_token,
             cors_origins,
@@ -347,6 +368,18 @@ mod tests {
                 .cache_ttl_secs(crate::Market::Spot),
             1
         );
+    }
+
+    #[test]
+    fn the_refresh_deadline_stays_inside_the_lock() {
+        let c = from(&[]).unwrap();
+        assert_eq!((c.spot.deadline_ms, c.bypass_cache_secs), (12_000, 30));
+        let c = from(&[
+            ("REFRESH_LOCK_MS", "8000"),
+            ("UPSTREAM_DEADLINE_MS", "30000"),
+        ])
+        .unwrap();
+        assert_eq!(c.futures.deadline_ms, 7_000);
     }
 
     #[test]

@@ -216,8 +216,8 @@ pub struct Parsed<'a> {
 }
 
 /// [`parse`], also keeping each symbol's raw object. The scanner hands out spans of the
-/// payload; on the rare shapes it leaves to serde_json, each object is re-serialised from
-/// a `serde_json::Value` (JSON-equal to the input, not byte-equal).
+/// payload; on the rare shapes it leaves to serde_json, a second pass steps over the
+/// objects to find them.
 ///
 /// # Errors
 /// Those of [`parse`].
@@ -230,22 +230,15 @@ pub fn parse_with_raw(market: Market, payload: &[u8]) -> Result<Parsed<'_>, Proc
         return Ok(Parsed { symbols, raw });
     }
     let symbols = parse_serde(market, payload)?;
-    #[derive(Deserialize)]
-    struct Objects {
-        symbols: Vec<serde_json::Value>,
+    // serde_json accepted a shape the scanner leaves to it; the objects' text is still
+    // found by stepping over them (the last `symbols` array wins, as in serde_json).
+    let spans = scan::symbol_spans(payload).map_err(|_| {
+        ProcessError::Parse("the symbols array could not be cut into objects (escaped `symbols` key?)".into())
+    })?;
+    if spans.len() != symbols.len() {
+        return Err(ProcessError::Parse("symbols changed between two parses".into()));
     }
-    let objects: Objects =
-        serde_json::from_slice(payload).map_err(|e| ProcessError::Parse(e.to_string()))?;
-    if objects.symbols.len() != symbols.len() {
-        return Err(ProcessError::Parse(
-            "symbols changed between two parses".into(),
-        ));
-    }
-    let raw = objects
-        .symbols
-        .iter()
-        .map(|v| Cow::Owned(serde_json::to_vec(v).unwrap_or_default()))
-        .collect();
+    let raw = spans.into_iter().map(|r| Cow::Borrowed(payload.get(r).unwrap_or_default())).collect();
     Ok(Parsed { symbols, raw })
 }
 
@@ -1368,6 +1361,41 @@ mod scan {
                 }
             }
         }
+    }
+
+    /// The byte span of every element of the top-level `symbols` array, each value
+    /// validated and stepped over (for payloads [`document`] leaves to serde_json: their
+    /// symbols' raw text).
+    pub fn symbol_spans(payload: &[u8]) -> Result<Vec<Range<usize>>, Bail> {
+        let mut s = Scanner { b: payload, i: 0 };
+        s.ws();
+        s.eat(b'{')?;
+        let mut spans = None;
+        if !s.empty(b'}') {
+            loop {
+                if s.key()? == K_SYMBOLS {
+                    s.eat(b'[')?;
+                    let mut found = Vec::new();
+                    if !s.empty(b']') {
+                        loop {
+                            let start = s.i;
+                            s.skip_value()?;
+                            found.push(start..s.i);
+                            if !s.next_or_close(b']')? {
+                                break;
+                            }
+                        }
+                    }
+                    spans = Some(found);
+                } else {
+                    s.skip_value()?;
+                }
+                if !s.next_or_close(b'}')? {
+                    break;
+                }
+            }
+        }
+        spans.ok_or(Bail)
     }
 
     /// A bare array of symbol objects (the original system's stored list), nothing after it.

@@ -11,6 +11,7 @@
 //! - [`exchange_info`]: parse + project Binance exchangeInfo; validation.
 //! - [`upstream`]: fetching exchangeInfo (bases, API key, failure reasons).
 //! - [`service`]: the read-through flow, fallbacks, warmup, hit/miss counters.
+//! - [`bypass`]: the Redis-down path: one shared fetch per market and isolate, kept briefly.
 //! - [`refresh`]: one single-flight refresh writing both systems' values (or only TTLs).
 //! - [`metrics`]: the counters and outcomes of both markets, read in one round trip.
 //! - [`request`]: routing and query parsing.
@@ -22,6 +23,7 @@
 #![deny(missing_docs)]
 
 pub mod auth;
+pub mod bypass;
 pub mod config;
 pub mod exchange_info;
 pub mod exposition;

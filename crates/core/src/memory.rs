@@ -159,6 +159,17 @@ impl MemoryStore {
                 None => Reply::Int(0),
             },
             Cmd::Exists(k) => Reply::Int(i64::from(self.live(&k).is_some())),
+            Cmd::GetRange(k, start, end) => {
+                let v = self.live(&k).map(|e| e.value).unwrap_or_default();
+                let len = v.len() as i64;
+                let at = |i: i64| if i < 0 { (len + i).max(0) } else { i.min(len) };
+                let (from, to) = (at(start), (at(end) + 1).min(len));
+                Reply::Bytes(if from < to {
+                    v[from as usize..to as usize].to_vec()
+                } else {
+                    Vec::new()
+                })
+            }
             Cmd::Copy { to, .. } if self.refused.borrow().contains(&to) => {
                 Reply::Error("OOM command not allowed when used memory > 'maxmemory'.".into())
             }
@@ -196,7 +207,9 @@ impl MemoryStore {
 
 fn arg_len(cmd: &Cmd) -> usize {
     match cmd {
-        Cmd::Get(k) | Cmd::Del(k) | Cmd::Exists(k) | Cmd::Persist(k) => k.len(),
+        Cmd::Get(k) | Cmd::Del(k) | Cmd::Exists(k) | Cmd::Persist(k) | Cmd::GetRange(k, ..) => {
+            k.len()
+        }
         Cmd::Expire(k, _) | Cmd::IncrBy(k, _) => k.len(),
         Cmd::Copy { from, to } => from.len() + to.len(),
         Cmd::MGet(keys) => keys.iter().map(String::len).sum(),

@@ -45,6 +45,9 @@ pub enum Cmd {
     },
     /// `PERSIST key`: drops its TTL.
     Persist(String),
+    /// `GETRANGE key start end` (negative offsets count from the end): `Bytes`, empty when
+    /// the key is missing. Checks a stored value's ends without moving it.
+    GetRange(String, i64, i64),
     /// Delete `key` only while it holds `value` (lock release by its owner).
     DelIfEq(String, String),
 }

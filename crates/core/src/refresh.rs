@@ -370,13 +370,26 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
     }
 
     async fn fetch_payload(&self, market: Market) -> Result<upstream::Fetched, FetchError> {
+        if let Some(secs) = self.upstream_blocked_secs(market) {
+            return Err(FetchError {
+                reason: FailureReason::RateLimited,
+                detail: "upstream back-off in effect (Retry-After, held in this isolate)".into(),
+                retry_after_secs: Some(secs),
+                status: None,
+            });
+        }
         let fetched = upstream::fetch(
             &self.http,
             &self.clock,
             self.config.upstream(market),
             market,
         )
-        .await?;
+        .await
+        .inspect_err(|e| {
+            if let Some(secs) = e.retry_after_secs {
+                self.note_backoff(market, secs);
+            }
+        })?;
         if let Some(w) = &fetched.used_weight {
             self.log.emit(
                 Level::Info,
@@ -427,36 +440,49 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
         all_ok(self.store.exec(cmds).await)
     }
 
-    /// The stored list is this one: extend the TTLs. A key that has gone meanwhile (it
-    /// expired, or someone deleted it) is restored from its pair by a server-side copy,
-    /// or written again when both are gone.
+    /// The stored list is this one: extend the primary keys' TTLs, after checking the
+    /// ends of all four values (our document's head names its version; both ends must
+    /// close). A key that is gone, garbage or truncated meanwhile is restored from its pair
+    /// by a server-side copy, or written again when its pair is no good either.
     async fn extend(&self, market: Market, fresh: &Fresh) -> Result<(), String> {
         let ttl = self.config.cache_ttl_secs(market);
+        let version = format!("\"version\":\"{}\"", fresh.doc.header().version);
         let pairs = [
             (
                 keys::original_list(market),
                 keys::original_last_good(market),
                 &fresh.original.bytes[..],
+                Probe::Array,
             ),
             (
                 keys::document(market),
                 keys::document_last_good(market),
                 fresh.doc.as_bytes(),
+                Probe::Document(&version),
             ),
         ];
-        let mut probe = Vec::with_capacity(4);
-        for (primary, last_good, _) in &pairs {
+        let mut probe = Vec::with_capacity(10);
+        for (primary, last_good, _, kind) in &pairs {
             probe.push(Cmd::Expire(primary.clone(), ttl));
-            probe.push(Cmd::Exists(last_good.clone()));
+            for key in [primary, last_good] {
+                probe.push(Cmd::GetRange(key.clone(), 0, kind.head_len()));
+                probe.push(Cmd::GetRange(key.clone(), -2, -1));
+            }
         }
         let replies = self.store.exec(probe).await.map_err(|e| e.to_string())?;
         if let Some(Reply::Error(e)) = replies.iter().find(|r| matches!(r, Reply::Error(_))) {
             return Err(e.clone());
         }
-        let present = |i: usize| matches!(replies.get(i), Some(Reply::Int(1)));
+        let bytes = |i: usize| match replies.get(i) {
+            Some(Reply::Bytes(b)) => &b[..],
+            _ => &[][..],
+        };
         let mut repair = Vec::new();
-        for (n, (primary, last_good, value)) in pairs.into_iter().enumerate() {
-            match (present(2 * n), present(2 * n + 1)) {
+        for (n, (primary, last_good, value, kind)) in pairs.into_iter().enumerate() {
+            let at = 5 * n;
+            let primary_ok = kind.holds(bytes(at + 1), bytes(at + 2));
+            let last_good_ok = kind.holds(bytes(at + 3), bytes(at + 4));
+            match (primary_ok, last_good_ok) {
                 (true, true) => {}
                 (false, true) => {
                     repair.push(Cmd::Copy {
@@ -485,7 +511,53 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
         if repair.is_empty() {
             return Ok(());
         }
-        all_ok(self.store.exec(repair).await)
+        self.log.emit(
+            Level::Warn,
+            "stored_value_repaired",
+            json!({"market": market.as_str(), "commands": repair.len()}),
+        );
+        // PERSIST answers 0 when the copy had no TTL to drop: not a failure.
+        let cmds: Vec<Cmd> = repair;
+        let persists: Vec<bool> = cmds.iter().map(|c| matches!(c, Cmd::Persist(_))).collect();
+        let replies = self.store.exec(cmds).await.map_err(|e| e.to_string())?;
+        let kept = replies
+            .into_iter()
+            .zip(persists)
+            .filter(|(_, p)| !p)
+            .map(|(r, _)| r)
+            .collect();
+        all_ok(Ok(kept))
+    }
+}
+
+/// What a stored value of each kind must look like at its ends.
+#[derive(Clone, Copy)]
+enum Probe<'a> {
+    /// The original's array: `[` ... `]`.
+    Array,
+    /// Our document: its head names this version, and it ends with `]}`.
+    Document(&'a str),
+}
+
+impl Probe<'_> {
+    /// Bytes of the head to read (inclusive end offset of `GETRANGE`).
+    fn head_len(self) -> i64 {
+        match self {
+            Probe::Array => 0,
+            // `{"market":"futures","version":"<16 hex>"` fits in 64 bytes.
+            Probe::Document(_) => 63,
+        }
+    }
+
+    fn holds(self, head: &[u8], tail: &[u8]) -> bool {
+        match self {
+            Probe::Array => head == b"[" && tail.last() == Some(&b']'),
+            Probe::Document(version) => {
+                head.starts_with(b"{")
+                    && head.windows(version.len()).any(|w| w == version.as_bytes())
+                    && tail == b"]}"
+            }
+        }
     }
 }
 

@@ -5,9 +5,15 @@
 //! Every Redis interaction is one batched round trip (see [`Store::exec`]); the
 //! comments on each step say which.
 
+use std::cell::Cell;
+use std::rc::Rc;
+
+use futures::future::Either;
+pub use futures::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::bypass::BypassState;
 use crate::config::Config;
 use crate::keys;
 use crate::log::{Level, Logger};
@@ -131,7 +137,17 @@ pub struct Service<S, H, C> {
     pub log: Logger,
     /// Hits counted here but not yet in Redis (see [`Service::record`]).
     tally: HitTally,
+    /// Per market: the Redis-down path's state in this isolate ([`crate::bypass`]).
+    pub(crate) bypass_state: [BypassState; 2],
+    /// Per market: unix ms before which Binance is not called, as this isolate last heard
+    /// it (429/418 `Retry-After`); honoured also when Redis cannot hold the back-off.
+    blocked_until: [Cell<u64>; 2],
 }
+
+/// Work the platform keeps running after the response (`ctx.wait_until` in the Worker):
+/// [`Service::list`] hands it a refresh it stopped waiting for. `None`: the caller waits
+/// for everything itself (the CLI, tests).
+pub type Spawn<'s, 'a> = Option<&'s dyn Fn(LocalBoxFuture<'a, ()>)>;
 
 /// Per-market hits waiting for their coalesced `INCRBY`, and when the flush that will
 /// write them was scheduled (unix ms). Single-threaded (one per isolate), hence `Cell`.
@@ -166,6 +182,8 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
             config,
             log,
             tally: HitTally::default(),
+            bypass_state: Default::default(),
+            blocked_until: Default::default(),
         }
     }
 
@@ -177,9 +195,20 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
     /// Serves `market`'s list: one round trip on a hit (MGET of our document and the
     /// back-off key); counting is left to [`Service::record`], off the critical path.
     ///
+    /// A miss waits at most `REFRESH_WAIT_MS` for Binance when a last good list exists:
+    /// then that list is served (STALE) and the refresh goes on through `spawn`, storing
+    /// its result when it arrives. Without `spawn` the call waits for the refresh.
+    ///
     /// # Errors
     /// [`Unavailable`] when neither cache, upstream nor a last good list can serve.
-    pub async fn list(&self, market: Market) -> Result<Served, Unavailable> {
+    pub async fn list<'a>(
+        self: &Rc<Self>,
+        market: Market,
+        spawn: Spawn<'_, 'a>,
+    ) -> Result<Served, Unavailable>
+    where
+        Self: 'a,
+    {
         let read = self
             .store
             .exec(vec![Cmd::MGet(vec![
@@ -209,7 +238,47 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
             });
         }
         let blocked_until = items.next().and_then(|r| r.as_int()).unwrap_or(0);
-        self.miss(market, blocked_until).await
+        let me = Rc::clone(self);
+        let miss: LocalBoxFuture<'a, Result<Served, Unavailable>> =
+            Box::pin(async move { me.miss(market, blocked_until).await });
+        let Some(spawn) = spawn else {
+            return miss.await;
+        };
+        let deadline = Box::pin(self.clock.sleep(self.config.wait_ms));
+        match futures::future::select(miss, deadline).await {
+            Either::Left((done, _)) => done,
+            Either::Right(((), miss)) => {
+                match self.fallback(market, 2, 0, String::new(), None).await {
+                    Ok(stale) => {
+                        self.log.emit(
+                        Level::Info,
+                        "refresh_continues",
+                        json!({"market": market.as_str(), "waited_ms": self.config.wait_ms, "served": stale.source.as_str()}),
+                    );
+                        spawn(Box::pin(async move {
+                            let _ = miss.await;
+                        }));
+                        Ok(stale)
+                    }
+                    // Nothing to serve instead: waiting is better than a 503.
+                    Err(_) => miss.await,
+                }
+            }
+        }
+    }
+
+    /// Seconds left of a 429/418 back-off this isolate heard of, if any.
+    pub(crate) fn upstream_blocked_secs(&self, market: Market) -> Option<u64> {
+        let until = self.blocked_until[market.index()].get();
+        let now = self.clock.now_ms();
+        (until > now).then(|| (until - now).div_ceil(1000))
+    }
+
+    /// Remembers a back-off in this isolate (Redis may not be able to hold it).
+    pub(crate) fn note_backoff(&self, market: Market, secs: u64) {
+        let until = self.clock.now_ms() + secs * 1000;
+        let slot = &self.blocked_until[market.index()];
+        slot.set(slot.get().max(until));
     }
 
     async fn miss(&self, market: Market, blocked_until_ms: i64) -> Result<Served, Unavailable> {
@@ -421,29 +490,6 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
             None,
         )
         .await
-    }
-
-    /// Redis is unreachable: fetch and answer directly; nothing can be stored or locked.
-    async fn bypass(&self, market: Market, err: StoreError) -> Result<Served, Unavailable> {
-        self.log.emit(
-            Level::Warn,
-            "redis_unavailable",
-            json!({"market": market.as_str(), "error": err.to_string()}),
-        );
-        match self.fetch_document(market).await {
-            Ok(list) => Ok(Served {
-                list,
-                status: CacheStatus::Bypass,
-                source: Source::Upstream,
-                redis_round_trips: 1,
-                upstream_status: Some(200),
-            }),
-            Err(e) => Err(Unavailable {
-                market,
-                retry_after_secs: e.retry_after_secs.unwrap_or(RETRY_AFTER_FAILED_SECS),
-                reason: format!("redis unreachable and {e}"),
-            }),
-        }
     }
 
     /// The cron warmup: both markets, independently (one failing never stops the other).

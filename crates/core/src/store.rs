@@ -43,6 +43,10 @@ fn to_command(cmd: Cmd) -> Command {
         Cmd::Exists(k) => Command::new("EXISTS").arg(k),
         Cmd::Copy { from, to } => Command::new("COPY").arg(from).arg(to).arg("REPLACE"),
         Cmd::Persist(k) => Command::new("PERSIST").arg(k),
+        Cmd::GetRange(k, start, end) => Command::new("GETRANGE")
+            .arg(k)
+            .arg(start.to_string())
+            .arg(end.to_string()),
         Cmd::DelIfEq(k, v) => Command::eval(DEL_IF_EQ, [k], [v]),
     }
 }

@@ -108,7 +108,13 @@ pub struct UpstreamConfig {
     pub api_key: Option<String>,
     /// Per-attempt deadline.
     pub timeout_ms: u64,
+    /// One deadline across all attempts of a fetch (each attempt gets what is left, at
+    /// most `timeout_ms`): bases x (key, public) can never add up past it.
+    pub deadline_ms: u64,
 }
+
+/// An attempt with less time than this left is not started.
+const MIN_ATTEMPT_MS: u64 = 250;
 
 /// Default Retry-After when 429/418 come without a usable header.
 pub const DEFAULT_BACKOFF_SECS: u64 = 60;
@@ -132,6 +138,7 @@ pub async fn fetch(
         status: None,
     };
     let mut attempts = 0;
+    let deadline = clock.now_ms() + cfg.deadline_ms;
     for base in &cfg.bases {
         let base = base.trim_end_matches('/');
         let url = format!("{base}{}", market.exchange_info_path());
@@ -141,18 +148,30 @@ pub async fn fetch(
             .map(|k| vec![("X-MBX-APIKEY".to_string(), k.clone())]);
         let plans = keyed.into_iter().chain(std::iter::once(Vec::new()));
         for headers in plans {
+            let left = deadline.saturating_sub(clock.now_ms());
+            if left < MIN_ATTEMPT_MS {
+                if attempts == 0 {
+                    last.detail = "no time left for an attempt".into();
+                }
+                last.detail = format!(
+                    "{} (refresh deadline of {} ms reached)",
+                    last.detail, cfg.deadline_ms
+                );
+                return Err(last);
+            }
             attempts += 1;
+            let timeout_ms = cfg.timeout_ms.min(left);
             let req = HttpRequest {
                 url: url.clone(),
                 headers,
-                timeout_ms: cfg.timeout_ms,
+                timeout_ms,
             };
             let started = clock.now_ms();
             let mut res = http.get(req).await;
             // Some platforms (fetch + AbortController) report the deadline as a plain
             // network error: an error at the deadline is a timeout.
             if matches!(res, Err(HttpError::Network(_)))
-                && clock.now_ms().saturating_sub(started) + 50 >= cfg.timeout_ms
+                && clock.now_ms().saturating_sub(started) + 50 >= timeout_ms
             {
                 res = Err(HttpError::Timeout);
             }

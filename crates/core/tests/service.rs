@@ -101,7 +101,7 @@ impl Fixture {
             http: ScriptedHttp::default(),
         }
     }
-    fn service(&self, vars: &[(&str, &str)]) -> Svc<'_> {
+    fn service(&self, vars: &[(&str, &str)]) -> std::rc::Rc<Svc<'_>> {
         let vars: Vec<(String, String)> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -114,7 +114,13 @@ impl Fixture {
             store: &*self.store,
             n: Cell::new(0),
         };
-        Service::new(&*self.store, &self.http, clock, config, Logger::null())
+        std::rc::Rc::new(Service::new(
+            &*self.store,
+            &self.http,
+            clock,
+            config,
+            Logger::null(),
+        ))
     }
     fn push(&self, r: Result<HttpResponse, HttpError>) {
         self.http.script.borrow_mut().push_back(r);
@@ -128,7 +134,7 @@ impl Fixture {
 fn miss_then_hit_writes_every_key_with_the_right_ttl() {
     let fx = Fixture::new();
     let svc = fx.service(&[]);
-    let first = block_on(svc.list(Market::Spot)).unwrap();
+    let first = block_on(svc.list(Market::Spot, None)).unwrap();
     assert_eq!(first.status, CacheStatus::Miss);
     assert_eq!(first.list.header().count, 10);
     // Before the hit below: its counter flush waits out a (manual) 250 ms window.
@@ -142,7 +148,7 @@ fn miss_then_hit_writes_every_key_with_the_right_ttl() {
         "the original's TTL"
     );
     block_on(svc.record(Market::Spot, first.status));
-    let second = block_on(svc.list(Market::Spot)).unwrap();
+    let second = block_on(svc.list(Market::Spot, None)).unwrap();
     assert_eq!(second.status, CacheStatus::Hit);
     assert_eq!(second.redis_round_trips, 1);
     block_on(svc.record(Market::Spot, second.status));
@@ -208,7 +214,7 @@ fn failures_fall_back_to_the_next_base_or_last_good() {
     fx.store.put(&keys::document(Market::Spot), b"garbage");
     fx.push(status(500, None));
     fx.push(Err(HttpError::Timeout));
-    let served = block_on(svc.list(Market::Spot)).unwrap();
+    let served = block_on(svc.list(Market::Spot, None)).unwrap();
     assert_eq!(served.status, CacheStatus::Stale);
     assert_eq!(
         fx.store
@@ -250,7 +256,7 @@ fn rate_limit_records_a_backoff_that_stops_further_calls() {
     assert!(matches!(r, Refresh::Failed { .. }));
     assert_eq!(fx.calls(), 2, "no call inside the window");
     fx.store.put(&keys::document(Market::Spot), b"");
-    let served = block_on(svc.list(Market::Spot)).unwrap();
+    let served = block_on(svc.list(Market::Spot, None)).unwrap();
     assert_eq!(served.status, CacheStatus::Stale);
     assert_eq!(fx.calls(), 2);
 }
@@ -295,7 +301,7 @@ fn held_lock_waits_then_serves_last_good_or_503() {
     let svc = fx.service(&[("REFRESH_WAIT_MS", "1000")]);
     fx.store
         .put(&keys::refresh_lock(Market::Futures), b"someone-else");
-    let err = block_on(svc.list(Market::Futures)).unwrap_err();
+    let err = block_on(svc.list(Market::Futures, None)).unwrap_err();
     assert_eq!(err.market, Market::Futures);
     assert_eq!(
         fx.calls(),
@@ -306,21 +312,148 @@ fn held_lock_waits_then_serves_last_good_or_503() {
     let list = symbols_core::symbols::StoredList::build(Market::Futures, "u", "t".into(), &[]);
     fx.store
         .put(&keys::document_last_good(Market::Futures), list.as_bytes());
-    let served = block_on(svc.list(Market::Futures)).unwrap();
+    let served = block_on(svc.list(Market::Futures, None)).unwrap();
     assert_eq!(served.status, CacheStatus::Stale);
 }
 
 #[test]
-fn store_down_bypasses_to_upstream() {
+fn store_down_bypasses_to_upstream_once_per_window() {
     let fx = Fixture::new();
     let svc = fx.service(&[]);
     fx.store.set_down(true);
-    let served = block_on(svc.list(Market::Spot)).unwrap();
-    assert_eq!(served.status, CacheStatus::Bypass);
+    // Nothing fetched yet and Binance failing: 503 naming both.
     fx.push(status(500, None));
     fx.push(status(500, None));
-    let err = block_on(svc.list(Market::Spot)).unwrap_err();
+    let err = block_on(svc.list(Market::Spot, None)).unwrap_err();
     assert!(err.reason.contains("redis unreachable"), "{}", err.reason);
+    assert_eq!(fx.calls(), 2);
+    let served = block_on(svc.list(Market::Spot, None)).unwrap();
+    assert_eq!(served.status, CacheStatus::Bypass);
+    assert_eq!(fx.calls(), 3);
+    // Within BYPASS_CACHE_SECONDS the isolate's copy answers: no Binance call.
+    for _ in 0..20 {
+        assert_eq!(
+            block_on(svc.list(Market::Spot, None)).unwrap().status,
+            CacheStatus::Bypass
+        );
+    }
+    assert_eq!(fx.calls(), 3, "one Binance call per window");
+    // After it, Binance failing: the last bypass list, STALE, beats nothing.
+    svc.clock.now.set(svc.clock.now.get() + 31_000);
+    fx.push(status(500, None));
+    fx.push(status(500, None));
+    let stale = block_on(svc.list(Market::Spot, None)).unwrap();
+    assert_eq!(stale.status, CacheStatus::Stale);
+    // A 429 seen with Redis down is honoured in memory: no call inside its window.
+    svc.clock.now.set(svc.clock.now.get() + 31_000);
+    fx.push(status(429, Some("120")));
+    let _ = block_on(svc.list(Market::Spot, None));
+    let calls = fx.calls();
+    svc.clock.now.set(svc.clock.now.get() + 60_000);
+    let _ = block_on(svc.list(Market::Spot, None));
+    assert_eq!(fx.calls(), calls, "no call inside the Retry-After window");
+    fx.store.set_down(false);
+    let r = block_on(svc.refresh(Market::Spot, Trigger::Cron));
+    assert!(
+        matches!(
+            r,
+            Refresh::Failed {
+                retry_after_secs: Some(60),
+                ..
+            }
+        ),
+        "the back-off holds for the refresh too: {r:?}"
+    );
+    assert_eq!(fx.calls(), calls);
+}
+
+/// An upstream whose calls wait until the test opens the gate (a slow Binance).
+#[derive(Default)]
+struct GatedHttp {
+    open: Cell<bool>,
+    calls: Cell<usize>,
+}
+
+impl Http for &GatedHttp {
+    async fn get(&self, _req: HttpRequest) -> Result<HttpResponse, HttpError> {
+        self.calls.set(self.calls.get() + 1);
+        std::future::poll_fn(|cx| {
+            if self.open.get() {
+                std::task::Poll::Ready(())
+            } else {
+                cx.waker().wake_by_ref();
+                std::task::Poll::Pending
+            }
+        })
+        .await;
+        ok(12)
+    }
+}
+
+#[test]
+fn a_slow_binance_never_holds_a_request_past_the_wait_when_a_last_good_exists() {
+    let store = MemoryStore::new();
+    let http = GatedHttp::default();
+    let config = Config::resolve(|k| (k == "REFRESH_WAIT_MS").then(|| "1000".to_string())).unwrap();
+    let svc = std::rc::Rc::new(Service::new(
+        &store,
+        &http,
+        YieldingClock::default(),
+        config,
+        Logger::null(),
+    ));
+    let old = symbols_core::symbols::StoredList::build(
+        Market::Spot,
+        "u",
+        "2026-01-01T00:00:00Z".into(),
+        &[],
+    );
+    store.put(&keys::document_last_good(Market::Spot), old.as_bytes());
+    let spawned: RefCell<Vec<futures::future::LocalBoxFuture<'_, ()>>> = RefCell::default();
+    let spawn = |f| spawned.borrow_mut().push(f);
+    let served = block_on(svc.list(Market::Spot, Some(&spawn))).unwrap();
+    assert_eq!(
+        (served.status, served.list.header().count),
+        (CacheStatus::Stale, 0),
+        "last good, at the deadline"
+    );
+    assert_eq!(spawned.borrow().len(), 1, "the refresh goes on");
+    assert!(
+        store.raw(&keys::refresh_lock(Market::Spot)).is_some(),
+        "still refreshing"
+    );
+    // Binance answers: the continued refresh stores the list and unlocks.
+    http.open.set(true);
+    let rest = std::mem::take(&mut *spawned.borrow_mut());
+    block_on(futures::future::join_all(rest));
+    let doc = symbols_core::symbols::StoredList::from_bytes(
+        Market::Spot,
+        store.raw(&keys::document(Market::Spot)).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(doc.header().count, 12);
+    assert!(store.raw(&keys::refresh_lock(Market::Spot)).is_none());
+    assert_eq!(http.calls.get(), 1);
+    // With nothing to serve instead, the request waits for Binance.
+    let (store, http) = (MemoryStore::new(), GatedHttp::default());
+    let config = Config::resolve(|k| (k == "REFRESH_WAIT_MS").then(|| "1000".to_string())).unwrap();
+    let svc = std::rc::Rc::new(Service::new(
+        &store,
+        &http,
+        YieldingClock::default(),
+        config,
+        Logger::null(),
+    ));
+    let spawn = |_f| panic!("nothing to serve early");
+    let waiting = svc.list(Market::Spot, Some(&spawn));
+    let open = async {
+        for _ in 0..50 {
+            YieldingClock::default().sleep(0).await;
+        }
+        http.open.set(true);
+    };
+    let (served, ()) = block_on(futures::future::join(waiting, open));
+    assert_eq!(served.unwrap().status, CacheStatus::Miss);
 }
 
 #[test]
@@ -332,7 +465,7 @@ fn garbage_under_last_good_is_treated_as_absent_and_repaired() {
         b"{\"market\":\"spot\",\"symbols\":[1,2",
     );
     fx.push(ok(3));
-    let served = block_on(svc.list(Market::Spot)).unwrap();
+    let served = block_on(svc.list(Market::Spot, None)).unwrap();
     assert_eq!(served.status, CacheStatus::Miss);
     let repaired = fx
         .store
@@ -524,6 +657,45 @@ fn an_unchanged_list_extends_ttls_instead_of_rewriting() {
         fx.store.raw(&keys::original_list(Market::Spot)).is_some(),
         "rewritten"
     );
+    // Garbage or truncation under any of the four keys is repaired by the next unchanged
+    // refresh (from its pair, or written again when both are bad).
+    let good_doc = fx.store.raw(&keys::document(Market::Spot)).unwrap();
+    let good_orig = fx.store.raw(&keys::original_list(Market::Spot)).unwrap();
+    fx.store.put(
+        &keys::document(Market::Spot),
+        b"{\"market\":\"spot\",\"symbols\":[{\"sym",
+    );
+    fx.store
+        .put(&keys::original_list(Market::Spot), b"not json at all");
+    fx.store
+        .put(&keys::original_last_good(Market::Spot), b"[{\"symbol\":");
+    fx.push(ok(2000));
+    assert!(matches!(
+        block_on(svc.refresh(Market::Spot, Trigger::Cron)),
+        Refresh::Stored(_)
+    ));
+    assert_eq!(
+        fx.store.raw(&keys::document(Market::Spot)).unwrap(),
+        good_doc
+    );
+    assert_eq!(
+        fx.store.raw(&keys::original_list(Market::Spot)).unwrap(),
+        good_orig
+    );
+    assert_eq!(
+        fx.store
+            .raw(&keys::original_last_good(Market::Spot))
+            .unwrap(),
+        good_orig
+    );
+    assert_eq!(
+        fx.store.ttl_ms(&keys::original_last_good(Market::Spot)),
+        None
+    );
+    assert_eq!(
+        fx.store.ttl_ms(&keys::document(Market::Spot)),
+        Some(300_000)
+    );
     fx.push(mixed(1500, 0, "LIMIT"));
     block_on(svc.refresh(Market::Spot, Trigger::Cron));
     fx.push(mixed(1500, 0, "MARKET"));
@@ -587,7 +759,7 @@ fn a_failed_write_is_one_warmup_error_and_the_list_is_still_served() {
         fx.store.raw(&keys::refresh_lock(Market::Spot)).is_none(),
         "unlocked"
     );
-    let served = block_on(svc.list(Market::Spot)).unwrap();
+    let served = block_on(svc.list(Market::Spot, None)).unwrap();
     assert_eq!(served.status, CacheStatus::Miss);
 }
 
@@ -603,7 +775,7 @@ fn the_originals_last_good_is_the_second_fallback_and_is_never_overwritten_by_a_
     for _ in 0..4 {
         fx.push(status(500, None));
     }
-    let served = block_on(svc.list(Market::Spot)).unwrap();
+    let served = block_on(svc.list(Market::Spot, None)).unwrap();
     assert_eq!(served.status, CacheStatus::Stale);
     assert_eq!(
         served.source,
@@ -626,7 +798,7 @@ fn the_originals_last_good_is_the_second_fallback_and_is_never_overwritten_by_a_
     let list = symbols_core::symbols::StoredList::build(Market::Spot, "u", "t".into(), &[]);
     fx.store
         .put(&keys::document_last_good(Market::Spot), list.as_bytes());
-    let served = block_on(svc.list(Market::Spot)).unwrap();
+    let served = block_on(svc.list(Market::Spot, None)).unwrap();
     assert_eq!(served.source, symbols_core::symbols::Source::LastGood);
     // A validated refresh then replaces theirs with the same kind of value.
     fx.store.put(&keys::document_last_good(Market::Spot), b"");
@@ -658,7 +830,7 @@ fn a_document_of_the_previous_version_under_the_originals_key_is_read_then_repla
         .put(&keys::original_last_good(Market::Spot), old.as_bytes());
     fx.push(status(500, None));
     fx.push(status(500, None));
-    let served = block_on(svc.list(Market::Spot)).unwrap();
+    let served = block_on(svc.list(Market::Spot, None)).unwrap();
     assert_eq!(
         (served.status, served.source),
         (CacheStatus::Stale, symbols_core::symbols::Source::LastGood)
@@ -676,9 +848,9 @@ fn a_document_of_the_previous_version_under_the_originals_key_is_read_then_repla
 #[test]
 fn a_request_that_waited_for_another_refresh_is_a_miss() {
     let (store, http) = (MemoryStore::new(), ScriptedHttp::default());
-    let svc = counting(&store, &http, None);
+    let svc = std::rc::Rc::new(counting(&store, &http, None));
     store.put(&keys::refresh_lock(Market::Spot), b"someone-else");
-    let waiting = svc.list(Market::Spot);
+    let waiting = svc.list(Market::Spot, None);
     let other = async {
         // The holder finishes: its list lands and the lock goes.
         svc.clock.sleep(0).await;

@@ -22,7 +22,7 @@ use crate::progress::drive;
 /// not in the (filtered) list.
 pub async fn run(app: &App, args: &GetArgs) -> Result<(), CliError> {
     let market = Market::from(args.market);
-    let served = drive(&app.board, app.service.list(market)).await;
+    let served = drive(&app.board, app.service.list(market, None)).await;
     let served = match served {
         Ok(s) => s,
         Err(u) => {
