@@ -12,6 +12,8 @@ mod service;
 mod failures;
 // Single flight, admin refresh, request limits, CORS, secrets.
 mod reliability;
+// The cold stampede at the machine's fd limit, under bare workerd (and wrangler dev, ignored).
+mod stampede;
 // The fault matrix: every failure, one row each, with the data-loss count.
 mod matrix;
 // Prometheus, OpenAPI + schemathesis, the status page in Chromium, deploy dry run.

@@ -2,6 +2,11 @@
 //! redis-server (own port, own temp dir), the Upstash-compatible gateway and the fake
 //! exchange (in-process, real HTTP on free ports), and the built Worker in workerd via
 //! `wrangler dev` — and tears all of it down on drop, even when the test panics.
+//!
+//! [`Options::workerd`] runs the Worker under bare `workerd serve` instead: the bundle of
+//! `wrangler deploy --dry-run --outdir` with a generated `config.capnp` (no dev proxy, no
+//! loopback service, closer to production); the cron is fired through a second socket whose
+//! tiny Worker calls the Worker's `scheduled()` handler over a service binding.
 
 #![allow(dead_code)]
 
@@ -165,12 +170,25 @@ impl Resp {
     }
 }
 
+/// What runs the Worker.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Runtime {
+    /// `wrangler dev` (workerd behind wrangler's dev proxy and loopback service), the default.
+    #[default]
+    WranglerDev,
+    /// Bare `workerd serve` on the `wrangler deploy --dry-run` bundle.
+    Workerd,
+}
+
 /// What a test may change about the Worker's vars.
 #[derive(Clone, Debug)]
 pub struct Options {
     pub vars: Vec<(String, String)>,
     /// Run with no other stack alive (load tests).
     pub exclusive: bool,
+    pub runtime: Runtime,
+    /// The fake exchange's spot payload (default: the recorded fixture).
+    pub spot_payload: Option<std::sync::Arc<Vec<u8>>>,
 }
 
 impl Default for Options {
@@ -184,6 +202,8 @@ impl Default for Options {
                 ("REFRESH_WAIT_MS".into(), "8000".into()),
             ],
             exclusive: false,
+            runtime: Runtime::WranglerDev,
+            spot_payload: None,
         }
     }
 }
@@ -199,6 +219,23 @@ impl Options {
         self.vars.push((k.into(), v.into()));
         self
     }
+
+    /// Run under bare `workerd serve` (see the module docs).
+    pub fn workerd(mut self) -> Self {
+        self.runtime = Runtime::Workerd;
+        self
+    }
+
+    pub fn runtime(mut self, runtime: Runtime) -> Self {
+        self.runtime = runtime;
+        self
+    }
+
+    /// The fake exchange serves `payload` as the spot exchangeInfo.
+    pub fn spot_payload(mut self, payload: Vec<u8>) -> Self {
+        self.spot_payload = Some(std::sync::Arc::new(payload));
+        self
+    }
 }
 
 /// The whole stack for one test.
@@ -207,6 +244,9 @@ pub struct Stack {
     pub gateway: Gateway,
     pub exchange: fake_exchange::Running,
     pub worker_port: u16,
+    pub runtime: Runtime,
+    /// Bare workerd only: the socket whose Worker fires the cron.
+    cron_port: Option<u16>,
     worker: ChildGuard,
     pub dir: tempfile::TempDir,
     pub http: reqwest::Client,
@@ -247,7 +287,13 @@ impl Stack {
         let slot = tokio::task::spawn_blocking(move || Slot::acquire(weight)).await.expect("slot");
         let redis = RedisServer::start();
         let gateway = Gateway::start(&redis.url(), TOKEN).await;
-        let exchange = fake_exchange::start().await;
+        let exchange = match &opts.spot_payload {
+            None => fake_exchange::start().await,
+            Some(spot) => {
+                let state = fake_exchange::FakeExchange::with_spot_payload(spot.as_ref().clone()).expect("spot payload");
+                fake_exchange::start_with(state).await.expect("start fake exchange")
+            }
+        };
         let dir = tempfile::tempdir().expect("temp dir");
         let mut vars = vec![
             ("REDIS_REST_URL".to_string(), gateway.url()),
@@ -260,7 +306,16 @@ impl Stack {
             vars.push((k, v));
         }
         let config = write_config(dir.path(), &vars);
-        let (worker, worker_port) = start_worker_retrying(dir.path(), &config).await;
+        let (worker, worker_port, cron_port) = match opts.runtime {
+            Runtime::WranglerDev => {
+                let (worker, port) = start_worker_retrying(dir.path(), &config).await;
+                (worker, port, None)
+            }
+            Runtime::Workerd => {
+                let (worker, port, cron) = start_workerd_retrying(dir.path(), &config, &vars).await;
+                (worker, port, Some(cron))
+            }
+        };
         // No idle connection reuse: wrangler's dev proxy drops idle keep-alive connections
         // under load, and a request sent on one of those gets "connection reset".
         let http = reqwest::Client::builder()
@@ -268,7 +323,7 @@ impl Stack {
             .pool_max_idle_per_host(0)
             .build()
             .expect("client");
-        Stack { redis, gateway, exchange, worker_port, worker, dir, http, _slot: slot }
+        Stack { redis, gateway, exchange, worker_port, runtime: opts.runtime, cron_port, worker, dir, http, _slot: slot }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -300,10 +355,40 @@ impl Stack {
         self.request("GET", path, &[]).await
     }
 
-    /// Fires the scheduled handler (wrangler's `--test-scheduled` endpoint) and waits for it.
+    /// Fires the scheduled handler (wrangler's `--test-scheduled` endpoint, or under bare
+    /// workerd the cron socket) and waits for it.
     pub async fn fire_cron(&self) {
-        let r = self.get("/__scheduled?cron=*/5+*+*+*+*").await;
+        let path = "/__scheduled?cron=*/5+*+*+*+*";
+        let r = match self.cron_port {
+            None => self.get(path).await,
+            Some(port) => {
+                let resp = self.http.get(format!("http://127.0.0.1:{port}{path}")).send().await.expect("cron trigger");
+                let status = resp.status().as_u16();
+                let headers = resp.headers().clone();
+                Resp { status, headers, body: resp.bytes().await.expect("body").to_vec() }
+            }
+        };
         assert_eq!(r.status, 200, "cron trigger: {}", r.text());
+    }
+
+    /// The workerd processes running the Worker (under `wrangler dev` the runtime and the dev
+    /// proxy, both descendants of wrangler's node process).
+    pub fn workerd_pids(&self) -> Vec<u32> {
+        let root = self.worker.id();
+        match self.runtime {
+            Runtime::Workerd => vec![root],
+            Runtime::WranglerDev => descendants(root).into_iter().filter(|p| comm(*p).as_deref() == Some("workerd")).collect(),
+        }
+    }
+
+    /// Open file descriptors of each of [`Stack::workerd_pids`].
+    pub fn workerd_fds(&self) -> Vec<(u32, usize)> {
+        self.workerd_pids().into_iter().map(|p| (p, open_fds(p))).collect()
+    }
+
+    /// Samples the open fds of the workerd processes every `every` until stopped.
+    pub fn sample_fds(&self, every: Duration) -> FdSampler {
+        FdSampler::start(self.workerd_pids(), every)
     }
 
     /// A key read straight from redis-server (not through the gateway), raw.
@@ -393,7 +478,7 @@ async fn start_worker(dir: &Path, config: &Path) -> Result<(ChildGuard, u16), St
     // a burst of concurrent requests can pass a default 1024-fd limit.
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
-        .arg("ulimit -n 65536 2>/dev/null || ulimit -n \"$(ulimit -Hn)\" 2>/dev/null; exec node \"$@\"")
+        .arg(format!("{RAISE_FD_LIMIT}; exec node \"$@\""))
         .arg("node")
         .arg(&wrangler)
         .args(["dev", "--config"])
@@ -427,6 +512,287 @@ async fn start_worker(dir: &Path, config: &Path) -> Result<(ChildGuard, u16), St
             return Err(format!("not ready in 90 s:\n{}", std::fs::read_to_string(dir.join("worker.log")).unwrap_or_default()));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Raises the soft open-file limit to the hard limit (at most 65536), never past it: the
+/// hard limit is what the machine allows (20,000 on the 2-core CI box).
+const RAISE_FD_LIMIT: &str = r#"h=$(ulimit -Hn); case "$h" in unlimited) h=65536;; esac; [ "$h" -gt 65536 ] && h=65536; ulimit -n "$h" 2>/dev/null"#;
+
+/// The hard open-file limit of this process (what a child may raise its soft limit to).
+pub fn hard_fd_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(4).and_then(|v| v.parse().ok())
+}
+
+/// The soft open-file limit of `pid`.
+pub fn fd_limit_of(pid: u32) -> Option<u64> {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3).and_then(|v| v.parse().ok())
+}
+
+/// Open file descriptors of `pid` (0 once it is gone).
+pub fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0)
+}
+
+fn comm(pid: u32) -> Option<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/comm")).ok().map(|s| s.trim().to_string())
+}
+
+/// Every live descendant of `root` (from `/proc/*/stat` parent ids).
+fn descendants(root: u32) -> Vec<u32> {
+    let mut parent = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        // pid (comm) state ppid ...: comm may hold spaces, so split after the last ')'.
+        let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)).and_then(|p| p.parse::<u32>().ok());
+        if let Some(ppid) = ppid {
+            parent.push((pid, ppid));
+        }
+    }
+    let mut found = vec![root];
+    let mut i = 0;
+    while i < found.len() {
+        let p = found[i];
+        found.extend(parent.iter().filter(|(_, pp)| *pp == p).map(|(c, _)| *c));
+        i += 1;
+    }
+    found.remove(0);
+    found
+}
+
+/// Peak and last open-fd counts of a set of processes, sampled on a thread of its own (so a
+/// busy test runtime does not skew it).
+pub struct FdSampler {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<FdReport>>,
+}
+
+/// What an [`FdSampler`] saw.
+#[derive(Clone, Debug, Default)]
+pub struct FdReport {
+    /// Highest sum over the processes at one sample.
+    pub peak_total: usize,
+    /// Highest count per process (pid, fds).
+    pub peak_each: Vec<(u32, usize)>,
+    /// Sum at the first and at the last sample.
+    pub first_total: usize,
+    pub last_total: usize,
+    pub samples: usize,
+}
+
+impl FdSampler {
+    fn start(pids: Vec<u32>, every: Duration) -> FdSampler {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut report = FdReport { peak_each: pids.iter().map(|p| (*p, 0)).collect(), ..FdReport::default() };
+            loop {
+                let counts: Vec<usize> = pids.iter().map(|p| open_fds(*p)).collect();
+                let total: usize = counts.iter().sum();
+                if report.samples == 0 {
+                    report.first_total = total;
+                }
+                report.samples += 1;
+                report.last_total = total;
+                report.peak_total = report.peak_total.max(total);
+                for (slot, n) in report.peak_each.iter_mut().zip(&counts) {
+                    slot.1 = slot.1.max(*n);
+                }
+                if flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    return report;
+                }
+                std::thread::sleep(every);
+            }
+        });
+        FdSampler { stop, thread: Some(thread) }
+    }
+
+    /// Takes a last sample and returns the report.
+    pub fn stop(mut self) -> FdReport {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.take().and_then(|t| t.join().ok()).unwrap_or_default()
+    }
+}
+
+impl Drop for FdSampler {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Starts the Worker under bare workerd; a port taken between our check and workerd's bind
+/// is retried.
+async fn start_workerd_retrying(dir: &Path, config: &Path, vars: &[(String, String)]) -> (ChildGuard, u16, u16) {
+    let bundle = dir.join("bundle");
+    dry_run_bundle(dir, config, &bundle).await;
+    for attempt in 1..=3 {
+        match start_workerd(dir, &bundle, vars).await {
+            Ok(started) => return started,
+            Err(log) if log.contains("Address already in use") && attempt < 3 => continue,
+            Err(log) => panic!("workerd serve did not start:\n{log}"),
+        }
+    }
+    unreachable!("the last attempt returns or panics")
+}
+
+/// `wrangler deploy --dry-run --outdir bundle` for the test's `wrangler.toml` (no `[build]`:
+/// it bundles the `build/` that exists now).
+async fn dry_run_bundle(dir: &Path, config: &Path, bundle: &Path) {
+    let wrangler = root().join("node_modules/wrangler/bin/wrangler.js");
+    assert!(wrangler.exists(), "wrangler is missing: run scripts/setup.sh (make test does)");
+    let out = tokio::process::Command::new("node")
+        .arg(&wrangler)
+        .args(["deploy", "--dry-run", "--config"])
+        .arg(config)
+        .arg("--outdir")
+        .arg(bundle)
+        .current_dir(dir)
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("WRANGLER_LOG_PATH", dir.join("wrangler-logs"))
+        .env("XDG_CONFIG_HOME", dir.join("xdg"))
+        .env("NO_COLOR", "1")
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(90), out).await.expect("wrangler deploy --dry-run within 90 s").expect("run wrangler");
+    assert!(
+        out.status.success(),
+        "wrangler deploy --dry-run failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The workerd binary wrangler itself runs (`node_modules/@cloudflare/workerd-linux-64`).
+pub fn workerd_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("WORKERD_BIN") {
+        return PathBuf::from(bin);
+    }
+    let modules = root().join("node_modules/@cloudflare");
+    let found = std::fs::read_dir(&modules)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("bin/workerd"))
+        .find(|p| p.exists() && p.parent().and_then(|d| d.parent()).is_some_and(|d| d.to_string_lossy().contains("workerd-")));
+    found.unwrap_or_else(|| panic!("no workerd binary under {}: run npm install", modules.display()))
+}
+
+/// A Cap'n Proto text string literal.
+fn capnp_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The cron socket's Worker: `GET /__scheduled?cron=...` runs the Worker's scheduled handler.
+const CRON_TRIGGER_JS: &str = r#"export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    if (url.pathname !== "/__scheduled") return new Response("not found", { status: 404 });
+    const cron = url.searchParams.get("cron") ?? "*/5 * * * *";
+    const result = await env.WORKER.scheduled({ cron, scheduledTime: new Date() });
+    return new Response(JSON.stringify(result), { status: result.outcome === "ok" ? 200 : 500 });
+  },
+};
+"#;
+
+/// Writes `config.capnp` for `bundle` (every var and secret a text binding, outbound network
+/// allowed to loopback) and starts `workerd serve` with the fd limit at the hard limit.
+async fn start_workerd(dir: &Path, bundle: &Path, vars: &[(String, String)]) -> Result<(ChildGuard, u16, u16), String> {
+    let mut modules = Vec::new();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(bundle).expect("bundle dir").flatten().map(|e| e.path()).collect();
+    files.sort();
+    // The entry module first: workerd takes the first module as the main one.
+    files.sort_by_key(|p| p.file_name().is_none_or(|n| n != "index.js"));
+    for path in &files {
+        let name = path.file_name().and_then(|n| n.to_str()).expect("bundle file name").to_string();
+        let kind = match path.extension().and_then(|e| e.to_str()) {
+            Some("js" | "mjs") => "esModule",
+            Some("wasm") => "wasm",
+            Some("txt" | "html") => "text",
+            Some("bin") => "data",
+            _ => continue, // README.md, source maps
+        };
+        // Relative to config.capnp (an absolute embed path is looked up in capnp's import path).
+        let relative = path.strip_prefix(dir).expect("bundle inside the stack dir");
+        modules.push(format!("(name = {}, {kind} = embed {})", capnp_str(&name), capnp_str(&relative.to_string_lossy())));
+    }
+    std::fs::write(dir.join("cron-trigger.js"), CRON_TRIGGER_JS).expect("write cron-trigger.js");
+    let bindings: Vec<String> = vars.iter().map(|(k, v)| format!("(name = {}, text = {})", capnp_str(k), capnp_str(v))).collect();
+    let port = free_port();
+    let cron_port = free_port();
+    let config = format!(
+        r#"using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [
+    (name = "main", worker = .worker),
+    (name = "cron", worker = .cronWorker),
+    (name = "internet", network = (allow = ["public", "private", "local"], tlsOptions = (trustBrowserCas = true))),
+  ],
+  sockets = [
+    (name = "http", address = "127.0.0.1:{port}", http = (), service = "main"),
+    (name = "cron", address = "127.0.0.1:{cron_port}", http = (), service = "cron"),
+  ],
+);
+const worker :Workerd.Worker = (
+  modules = [{modules}],
+  compatibilityDate = "2026-04-01",
+  bindings = [{bindings}],
+  globalOutbound = "internet",
+);
+const cronWorker :Workerd.Worker = (
+  modules = [(name = "cron-trigger.js", esModule = embed {cron})],
+  compatibilityDate = "2026-04-01",
+  compatibilityFlags = ["service_binding_extra_handlers"],
+  bindings = [(name = "WORKER", service = "main")],
+);
+"#,
+        modules = modules.join(", "),
+        bindings = bindings.join(", "),
+        cron = capnp_str("cron-trigger.js"),
+    );
+    let capnp = dir.join("config.capnp");
+    std::fs::write(&capnp, config).expect("write config.capnp");
+    let log = std::fs::File::create(dir.join("worker.log")).expect("worker log");
+    let log2 = log.try_clone().expect("log clone");
+    let mut cmd = Command::new("sh");
+    // `--experimental`: the cron Worker's `scheduled()` call over a service binding.
+    cmd.arg("-c")
+        .arg(format!("{RAISE_FD_LIMIT}; exec \"$0\" serve --experimental \"$1\""))
+        .arg(workerd_bin())
+        .arg(&capnp)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log2);
+    let mut guard = ChildGuard::spawn("workerd serve", &mut cmd).expect("start workerd");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let probe = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("client");
+    loop {
+        if guard.has_exited() {
+            return Err(std::fs::read_to_string(dir.join("worker.log")).unwrap_or_default());
+        }
+        if probe.get(format!("http://127.0.0.1:{port}/openapi.json")).send().await.is_ok_and(|r| r.status().as_u16() == 200) {
+            return Ok((guard, port, cron_port));
+        }
+        if Instant::now() > deadline {
+            return Err(format!("not ready in 30 s:\n{}", std::fs::read_to_string(dir.join("worker.log")).unwrap_or_default()));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
