@@ -127,3 +127,48 @@ async fn redis_down_bypasses_and_cron_failures_are_isolated() {
     let r = stack.get("/api/symbols/spot").await;
     assert_eq!(r.header("x-cache"), Some("HIT"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_down_many_clients_share_one_binance_call() {
+    // One slow fetch under 64 clients on 2 shared cores: give it time, it is shared.
+    let mut stack = Stack::start_with(Options::default().var("UPSTREAM_TIMEOUT_MS", "8000")).await;
+    stack.gateway.stop().await;
+    let started = std::time::Instant::now();
+    let (mut bypass, mut other) = (0, 0);
+    // 1,000 requests from 64 concurrent clients.
+    for _ in 0..(1_000 / 64 + 1) {
+        let batch = (0..64).map(|_| stack.get("/api/symbols/futures"));
+        for r in futures::future::join_all(batch).await {
+            assert_eq!(r.status, 200, "{}", r.text());
+            if r.header("X-Cache") == Some("BYPASS") { bypass += 1 } else { other += 1 }
+        }
+    }
+    let calls = stack.exchange.requests(FxMarket::Futures);
+    eprintln!("redis down: {} requests in {:?}, {bypass} BYPASS, {other} other, {calls} Binance call(s)", bypass + other, started.elapsed());
+    assert_eq!(other, 0);
+    assert_eq!(calls, 1, "one Binance call per market and isolate per BYPASS_CACHE_SECONDS");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_binance_holds_no_request_past_the_wait_and_the_refresh_still_lands() {
+    let stack = Stack::start_with(Options::default().var("REFRESH_WAIT_MS", "1000").var("UPSTREAM_TIMEOUT_MS", "5000")).await;
+    stack.fire_cron().await;
+    let before = stack.redis_get("symbols-edge:spot:stored").unwrap();
+    expire_cache(&stack);
+    stack.exchange.push_fault(FxMarket::Spot, Fault::Delay { ms: 3_000 });
+    let started = std::time::Instant::now();
+    let r = stack.get("/api/symbols/spot").await;
+    let waited = started.elapsed();
+    assert_eq!((r.status, r.header("X-Cache")), (200, Some("STALE")), "{}", r.text());
+    assert!(waited < std::time::Duration::from_millis(2_500), "answered after {waited:?}");
+    // The refresh went on after the response and stored what Binance sent.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while stack.redis_get("symbols-edge:spot:document").is_none() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(stack.redis_get("symbols-edge:spot:document").is_some(), "the continued refresh stored the list");
+    assert!(stack.redis_get("lock:symbols:spot:refresh").is_none(), "and unlocked");
+    assert_eq!(stack.redis_get("symbols-edge:spot:stored").unwrap(), before, "same list: only TTLs extended");
+    assert_eq!(stack.exchange.requests(FxMarket::Spot), 2, "the cron and the one refresh");
+    assert!(stack.log().contains("\"refresh_continues\""));
+}

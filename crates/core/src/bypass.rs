@@ -30,17 +30,20 @@ pub(crate) struct BypassState {
     list: RefCell<Option<(StoredList, u64)>>,
     /// A fetch is running; others wait for it.
     fetching: Cell<bool>,
-    /// Why the last fetch failed (log-safe), for the requests that shared it.
-    failure: RefCell<Option<String>>,
+    /// Counts finished fetches: a waiter knows the one it waited for has landed.
+    generation: Cell<u64>,
+    /// The last fetch's result, for the requests that shared it (errors log-safe).
+    shared: RefCell<Option<Result<StoredList, String>>>,
 }
 
-/// Clears `fetching` however the fetch ends (a dropped request future included), so one
-/// cancelled request never blocks the isolate's later fetches.
-struct Fetching<'a>(&'a Cell<bool>);
+/// Ends a fetch however it ends (a dropped request future included): clears `fetching`
+/// and wakes the waiters, so one cancelled request never blocks the isolate's later ones.
+struct Fetching<'a>(&'a BypassState);
 
 impl Drop for Fetching<'_> {
     fn drop(&mut self) {
-        self.0.set(false);
+        self.0.fetching.set(false);
+        self.0.generation.set(self.0.generation.get() + 1);
     }
 }
 
@@ -70,35 +73,40 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
         }
         if state.fetching.get() {
             // Another request of this isolate is fetching: its answer is ours too.
+            let before = state.generation.get();
             let deadline = now + self.config.upstream(market).deadline_ms + SHARE_POLL_MS;
-            while state.fetching.get() && self.clock.now_ms() < deadline {
+            while state.generation.get() == before && self.clock.now_ms() < deadline {
                 self.clock.sleep(SHARE_POLL_MS).await;
             }
-            if let Some(list) = state.fresh(self.clock.now_ms()) {
-                return Ok(bypassed(list));
-            }
-            let why = state
-                .failure
-                .borrow()
-                .clone()
-                .unwrap_or_else(|| "the shared fetch did not finish".into());
-            return state.stale_or(
-                market,
-                RETRY_AFTER_BOTH_DOWN_SECS,
-                format!("redis unreachable and {why}"),
-            );
+            let shared = state.shared.borrow().clone();
+            return match shared {
+                Some(Ok(list)) if state.generation.get() != before => Ok(bypassed(list)),
+                Some(Err(why)) if state.generation.get() != before => state.stale_or(
+                    market,
+                    RETRY_AFTER_BOTH_DOWN_SECS,
+                    format!("redis unreachable and {why}"),
+                ),
+                _ => state.stale_or(
+                    market,
+                    RETRY_AFTER_BOTH_DOWN_SECS,
+                    "redis unreachable and the shared Binance fetch did not finish".into(),
+                ),
+            };
         }
         state.fetching.set(true);
-        let _fetching = Fetching(&state.fetching);
-        match self.fetch_document(market).await {
+        let _fetching = Fetching(state);
+        let fetched = self.fetch_document(market).await;
+        *state.shared.borrow_mut() = Some(fetched.clone().map_err(|e| e.to_string()));
+        match fetched {
             Ok(list) => {
-                let until = self.clock.now_ms() + self.config.bypass_cache_secs * 1000;
-                *state.list.borrow_mut() = Some((list.clone(), until));
-                *state.failure.borrow_mut() = None;
+                // 0 keeps nothing: requests arriving later ask Binance again.
+                if self.config.bypass_cache_secs > 0 {
+                    let until = self.clock.now_ms() + self.config.bypass_cache_secs * 1000;
+                    *state.list.borrow_mut() = Some((list.clone(), until));
+                }
                 Ok(bypassed(list))
             }
             Err(e) => {
-                *state.failure.borrow_mut() = Some(e.to_string());
                 let retry = e.retry_after_secs.unwrap_or(RETRY_AFTER_BOTH_DOWN_SECS);
                 state.stale_or(market, retry, format!("redis unreachable and {e}"))
             }

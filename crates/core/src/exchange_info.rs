@@ -233,12 +233,19 @@ pub fn parse_with_raw(market: Market, payload: &[u8]) -> Result<Parsed<'_>, Proc
     // serde_json accepted a shape the scanner leaves to it; the objects' text is still
     // found by stepping over them (the last `symbols` array wins, as in serde_json).
     let spans = scan::symbol_spans(payload).map_err(|_| {
-        ProcessError::Parse("the symbols array could not be cut into objects (escaped `symbols` key?)".into())
+        ProcessError::Parse(
+            "the symbols array could not be cut into objects (escaped `symbols` key?)".into(),
+        )
     })?;
     if spans.len() != symbols.len() {
-        return Err(ProcessError::Parse("symbols changed between two parses".into()));
+        return Err(ProcessError::Parse(
+            "symbols changed between two parses".into(),
+        ));
     }
-    let raw = spans.into_iter().map(|r| Cow::Borrowed(payload.get(r).unwrap_or_default())).collect();
+    let raw = spans
+        .into_iter()
+        .map(|r| Cow::Borrowed(payload.get(r).unwrap_or_default()))
+        .collect();
     Ok(Parsed { symbols, raw })
 }
 

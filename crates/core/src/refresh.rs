@@ -369,6 +369,9 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
         ))
     }
 
+    /// Honours a 429/418 this isolate heard of even where Redis does not hold it (it was
+    /// down, or flushed): Binance's limits are per IP, whatever Redis says. A refresh then
+    /// writes the back-off to Redis for the other isolates.
     async fn fetch_payload(&self, market: Market) -> Result<upstream::Fetched, FetchError> {
         if let Some(secs) = self.upstream_blocked_secs(market) {
             return Err(FetchError {
