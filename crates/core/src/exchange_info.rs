@@ -250,19 +250,17 @@ pub fn parse_with_raw(market: Market, payload: &[u8]) -> Result<Parsed<'_>, Proc
 }
 
 /// Parses a bare JSON array of exchangeInfo symbol objects (the original system's stored
-/// list) and projects each like [`parse`].
+/// list) and projects each like [`parse`], with the scanner alone.
 ///
 /// # Errors
 /// [`ProcessError::Parse`] when it is not such an array.
 pub fn parse_array(market: Market, bytes: &[u8]) -> Result<Vec<Symbol>, ProcessError> {
-    if let Ok(symbols) = scan::array(market, bytes) {
-        return Ok(symbols);
-    }
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let symbols = de::DeserializeSeed::deserialize(SymbolsSeed(market), &mut de)
-        .map_err(|e| ProcessError::Parse(e.to_string()))?;
-    de.end().map_err(|e| ProcessError::Parse(e.to_string()))?;
-    Ok(symbols)
+    // The scanner alone (no serde_json fallback, which would cost the Worker's bundle a
+    // second copy of the symbols visitor): what `json.dumps` writes is plain JSON it reads
+    // (spacing, `\uXXXX` escapes); anything else is reported, never guessed at.
+    scan::array(market, bytes).map_err(|scan::Bail| {
+        ProcessError::Parse("not a JSON array of exchangeInfo symbol objects".into())
+    })
 }
 
 /// The serde_json visitor implementation: [`parse`]'s fallback (the exact errors) and the
@@ -271,6 +269,7 @@ pub fn parse_array(market: Market, bytes: &[u8]) -> Result<Vec<Symbol>, ProcessE
 /// # Errors
 /// [`ProcessError::Parse`] for anything that is not exchangeInfo-shaped JSON.
 #[doc(hidden)]
+#[inline(never)] // one copy for parse and parse_with_raw (the Worker's bundle)
 pub fn parse_serde(market: Market, payload: &[u8]) -> Result<Vec<Symbol>, ProcessError> {
     let mut de = serde_json::Deserializer::from_slice(payload);
     let symbols = de

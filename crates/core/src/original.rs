@@ -50,13 +50,14 @@ pub fn build(market: Market, parsed: &Parsed<'_>) -> OriginalList {
             .position(|b| *b == s.base_asset)
             .unwrap_or(prio.len())
     };
-    let mut kept: Vec<usize> = (0..parsed.symbols.len())
-        .filter(|&i| parsed.symbols[i].quote_asset == QUOTE)
-        .collect();
-    kept.sort_by(|&a, &b| {
-        let (x, y) = (&parsed.symbols[a], &parsed.symbols[b]);
-        rank(x).cmp(&rank(y)).then_with(|| x.symbol.cmp(&y.symbol))
-    });
+    // A binary insertion sort: a few hundred USDT symbols, and no generic sort to carry in
+    // the Worker's bundle (std's stable sort is ~9 KB of wasm).
+    let key = |i: usize| (rank(&parsed.symbols[i]), parsed.symbols[i].symbol.as_str());
+    let mut kept: Vec<usize> = Vec::new();
+    for i in (0..parsed.symbols.len()).filter(|&i| parsed.symbols[i].quote_asset == QUOTE) {
+        let at = kept.partition_point(|&j| key(j) <= key(i));
+        kept.insert(at, i);
+    }
     let size =
         2 + kept.len().saturating_sub(1) + kept.iter().map(|&i| parsed.raw[i].len()).sum::<usize>();
     let mut bytes = Vec::with_capacity(size);
@@ -152,6 +153,16 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&list.bytes).unwrap();
         let want: serde_json::Value = serde_json::from_str(odd).unwrap();
         assert_eq!(v, want["symbols"]);
+    }
+
+    #[test]
+    fn what_pythons_json_dumps_writes_is_read() {
+        // `json.dumps` defaults: `", "` and `": "` separators, non-ASCII as `\uXXXX`.
+        let dumped = r#"[{"symbol": "\u5e01\u5b89USDT", "status": "TRADING", "baseAsset": "\u5e01\u5b89", "quoteAsset": "USDT", "filters": [{"filterType": "PRICE_FILTER", "tickSize": "0.0001"}], "contractType": "PERPETUAL", "deliveryDate": 4133404800000, "onboardDate": 1760000000000, "marginAsset": "USDT"}]"#;
+        let symbols = parse(Market::Futures, dumped.as_bytes()).unwrap();
+        assert_eq!(symbols[0].symbol, "币安USDT");
+        assert_eq!(symbols[0].tick_size.as_deref(), Some("0.0001"));
+        assert_eq!(symbols[0].delivery_date, Some(4_133_404_800_000));
     }
 
     #[test]

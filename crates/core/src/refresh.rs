@@ -347,7 +347,8 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
     /// Fetches and processes our document only (Redis is down: nothing will be stored).
     pub(crate) async fn fetch_document(&self, market: Market) -> Result<StoredList, FetchError> {
         let fetched = self.fetch_payload(market).await?;
-        let symbols = exchange_info::parse(market, &fetched.body).map_err(|e| FetchError {
+        let symbols = exchange_info::parse_with_raw(market, &fetched.body)
+            .map(|p| p.symbols).map_err(|e| FetchError {
             reason: FailureReason::Malformed,
             detail: e.to_string(),
             retry_after_secs: None,
@@ -574,6 +575,7 @@ fn all_ok(result: Result<Vec<Reply>, crate::ports::StoreError>) -> Result<(), St
     {
         None => Ok(()),
         Some(Reply::Error(e)) => Err(e),
-        Some(other) => Err(format!("unexpected reply {other:?}")),
+        Some(Reply::Int(0)) => Err("a copy or expiry found no key: a write did not land".into()),
+        Some(_) => Err("unexpected reply to a write".into()),
     }
 }

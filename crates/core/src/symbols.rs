@@ -203,32 +203,21 @@ impl StoredList {
     }
 
     /// The same list dated `fetched_at` (an unchanged refresh serves the stored version's
-    /// time, so every tier shows one `fetchedAt` per version). RFC 3339 times of one width
-    /// are patched in place; anything else rebuilds the document.
+    /// time, so every tier shows one `fetchedAt` per version), patched in place.
     pub fn with_fetched_at(mut self, fetched_at: &str) -> Self {
-        if fetched_at == self.header.fetched_at {
-            return self;
-        }
         let mut old = Vec::with_capacity(self.header.fetched_at.len() + 2);
         json_str(&mut old, &self.header.fetched_at);
         let mut new = Vec::with_capacity(fetched_at.len() + 2);
         json_str(&mut new, fetched_at);
         let head_end = find(&self.bytes, SYMBOLS_MARKER).unwrap_or(0);
         let at = self.bytes.get(..head_end).and_then(|head| find(head, &old));
-        match at {
-            Some(at) if old.len() == new.len() => {
-                self.bytes[at..at + new.len()].copy_from_slice(&new);
-                self.header.fetched_at = fetched_at.to_string();
-                self
-            }
-            _ => match self.parse() {
-                Ok(mut doc) => {
-                    doc.header.fetched_at = fetched_at.to_string();
-                    Self::build_with_header(doc.header, &doc.symbols)
-                }
-                Err(_) => self,
-            },
+        // Our times are always `YYYY-MM-DDTHH:MM:SSZ`; a time of another width (never
+        // written by us) leaves the document as it is.
+        if let Some(at) = at.filter(|_| old.len() == new.len()) {
+            self.bytes[at..at + new.len()].copy_from_slice(&new);
+            self.header.fetched_at = fetched_at.to_string();
         }
+        self
     }
 
     /// The strong `ETag` of this list version: `"<market>-<version>"`.
