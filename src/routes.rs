@@ -220,16 +220,10 @@ async fn serve(app: &Rc<App>, ctx: &Context, market: Market, trace: &mut Trace) 
     let (app2, list, status) = (app.clone(), served.list.clone(), served.status);
     ctx.wait_until(async move {
         app2.record(market, status).await;
-        // Only lists that are current go to the edge: a STALE one must not look like a HIT.
-        // A list fetched with Redis down is current for BYPASS_CACHE_SECONDS: the edge copy
-        // spares the colo's other isolates a Binance call each.
-        match status {
-            CacheStatus::Hit | CacheStatus::Miss => fill_edge(&app2, market, &list).await,
-            CacheStatus::Bypass => {
-                let secs = app2.config.bypass_cache_secs;
-                edge_cache::put(market, &list, app2.config.edge_ttl_secs.min(secs), app2.config.isolate_ttl_secs.min(secs)).await;
-            }
-            CacheStatus::Stale => {}
+        // Only lists from Redis go to the edge: a STALE or BYPASS one must not come back as a
+        // HIT (the service keeps its own BYPASS copy for BYPASS_CACHE_SECONDS).
+        if matches!(status, CacheStatus::Hit | CacheStatus::Miss) {
+            fill_edge(&app2, market, &list).await;
         }
     });
     Ok(served)

@@ -21,6 +21,7 @@ pub struct MemoryStore {
     down: Cell<bool>,
     round_trips: Cell<u32>,
     arg_bytes: Cell<u64>,
+    reply_bytes: Cell<u64>,
     refused: RefCell<Vec<String>>,
 }
 
@@ -45,6 +46,10 @@ impl MemoryStore {
     /// request bandwidth, without the envelope).
     pub fn arg_bytes(&self) -> u64 {
         self.arg_bytes.get()
+    }
+    /// Bytes of every value read so far (what reads cost in response bandwidth).
+    pub fn reply_bytes(&self) -> u64 {
+        self.reply_bytes.get()
     }
     /// Makes every `SET` or `COPY` to `key` fail with a Redis error (a write refused, e.g. OOM).
     pub fn refuse_writes_to(&self, key: &str) {
@@ -226,7 +231,18 @@ impl Store for MemoryStore {
         self.round_trips.set(self.round_trips.get() + 1);
         let bytes: usize = cmds.iter().map(arg_len).sum();
         self.arg_bytes.set(self.arg_bytes.get() + bytes as u64);
-        Ok(cmds.into_iter().map(|c| self.apply(c)).collect())
+        let replies: Vec<Reply> = cmds.into_iter().map(|c| self.apply(c)).collect();
+        let read: usize = replies.iter().map(reply_len).sum();
+        self.reply_bytes.set(self.reply_bytes.get() + read as u64);
+        Ok(replies)
+    }
+}
+
+fn reply_len(reply: &Reply) -> usize {
+    match reply {
+        Reply::Bytes(b) => b.len(),
+        Reply::Array(items) => items.iter().map(reply_len).sum(),
+        _ => 0,
     }
 }
 

@@ -270,6 +270,10 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
             Level::Warn
         };
         self.log.emit(level, "refresh", fields);
+        if let Ok(fresh) = &fetched {
+            // This isolate's waiters take it from here, not from Redis one by one.
+            self.note_landed(market, &fresh.doc);
+        }
         match (fetched, written) {
             (Ok(fresh), Some(Ok(()))) => Refresh::Stored(fresh.doc),
             (Ok(fresh), Some(Err(error))) => Refresh::NotStored {
@@ -348,12 +352,13 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
     pub(crate) async fn fetch_document(&self, market: Market) -> Result<StoredList, FetchError> {
         let fetched = self.fetch_payload(market).await?;
         let symbols = exchange_info::parse_with_raw(market, &fetched.body)
-            .map(|p| p.symbols).map_err(|e| FetchError {
-            reason: FailureReason::Malformed,
-            detail: e.to_string(),
-            retry_after_secs: None,
-            status: Some(200),
-        })?;
+            .map(|p| p.symbols)
+            .map_err(|e| FetchError {
+                reason: FailureReason::Malformed,
+                detail: e.to_string(),
+                retry_after_secs: None,
+                status: Some(200),
+            })?;
         exchange_info::validate(symbols.len(), None, self.config.max_shrink).map_err(|e| {
             FetchError {
                 reason: FailureReason::Rejected,

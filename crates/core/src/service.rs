@@ -5,7 +5,7 @@
 //! Every Redis interaction is one batched round trip (see [`Store::exec`]); the
 //! comments on each step say which.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use futures::future::Either;
@@ -142,6 +142,10 @@ pub struct Service<S, H, C> {
     /// Per market: unix ms before which Binance is not called, as this isolate last heard
     /// it (429/418 `Retry-After`); honoured also when Redis cannot hold the back-off.
     blocked_until: [Cell<u64>; 2],
+    /// Per market: the last list a refresh in this isolate stored (or a waiter read), and
+    /// when (unix ms): the other waiters of the isolate take it instead of each pulling the
+    /// whole document from Redis.
+    landed: [RefCell<Option<(StoredList, u64)>>; 2],
 }
 
 /// Work the platform keeps running after the response (`ctx.wait_until` in the Worker):
@@ -184,6 +188,7 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
             tally: HitTally::default(),
             bypass_state: Default::default(),
             blocked_until: Default::default(),
+            landed: Default::default(),
         }
     }
 
@@ -272,6 +277,20 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
         let until = self.blocked_until[market.index()].get();
         let now = self.clock.now_ms();
         (until > now).then(|| (until - now).div_ceil(1000))
+    }
+
+    /// A list this isolate has just stored or read: waiters in it take this copy.
+    pub(crate) fn note_landed(&self, market: Market, list: &StoredList) {
+        *self.landed[market.index()].borrow_mut() = Some((list.clone(), self.clock.now_ms()));
+    }
+
+    /// The list that landed in this isolate since `since` (unix ms), if any.
+    fn landed_since(&self, market: Market, since: u64) -> Option<StoredList> {
+        self.landed[market.index()]
+            .borrow()
+            .as_ref()
+            .filter(|(_, at)| *at >= since)
+            .map(|(l, _)| l.clone())
     }
 
     /// Remembers a back-off in this isolate (Redis may not be able to hold it).
@@ -411,6 +430,15 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
                 .sleep(pause.min(deadline.saturating_sub(self.clock.now_ms()).max(10)))
                 .await;
             pause = (pause * 2).min(POLL_MAX_MS);
+            if let Some(list) = self.landed_since(market, started) {
+                return Ok(Served {
+                    list,
+                    status: CacheStatus::Miss,
+                    source: Source::Upstream,
+                    redis_round_trips: round_trips,
+                    upstream_status: None,
+                });
+            }
             round_trips += 1;
             // Poll the small keys only: with many waiters, re-reading the whole list every
             // poll would move megabytes through Redis for nothing.
@@ -442,6 +470,7 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
                 Err(_) => continue,
             };
             if let Some(list) = cached {
+                self.note_landed(market, &list);
                 return Ok(Served {
                     list,
                     status: CacheStatus::Miss,

@@ -868,3 +868,41 @@ fn a_request_that_waited_for_another_refresh_is_a_miss() {
     assert_eq!(store.int(&keys::cache_miss(Market::Spot)), 1);
     assert_eq!(store.int(&keys::cache_hit(Market::Spot)), 0);
 }
+
+#[test]
+fn waiters_in_the_isolate_take_the_holders_list_instead_of_reading_redis() {
+    let store = MemoryStore::new();
+    let http = GatedHttp::default();
+    let config = Config::resolve(|_| None).unwrap();
+    let svc = std::rc::Rc::new(Service::new(
+        &store,
+        &http,
+        YieldingClock::default(),
+        config,
+        Logger::null(),
+    ));
+    let holder = svc.list(Market::Spot, None);
+    let waiters = futures::future::join_all((0..5).map(|_| svc.list(Market::Spot, None)));
+    let open = async {
+        for _ in 0..20 {
+            YieldingClock::default().sleep(0).await;
+        }
+        http.open.set(true);
+    };
+    let (first, rest, ()) = block_on(futures::future::join3(holder, waiters, open));
+    let first = first.unwrap();
+    assert_eq!(http.calls.get(), 1, "single flight");
+    for w in rest {
+        let w = w.unwrap();
+        assert_eq!(
+            (w.status, w.list.as_bytes()),
+            (CacheStatus::Miss, first.list.as_bytes())
+        );
+    }
+    // Nobody read the document back from Redis: the five waiters took the holder's copy.
+    assert!(
+        store.reply_bytes() < first.list.as_bytes().len() as u64,
+        "{} bytes read",
+        store.reply_bytes()
+    );
+}
