@@ -247,7 +247,10 @@ fn warmup_all_seeds_both_markets_and_status_reports_it() {
         assert_eq!(outcome["ok"], true);
     }
     assert_eq!(count_of(&stack, "symbols-edge:spot:document"), 2292);
-    assert_eq!(count_of(&stack, "symbols-edge:futures:document:last_good"), 660);
+    assert_eq!(
+        count_of(&stack, "symbols-edge:futures:document:last_good"),
+        660
+    );
 
     // Again, as JSON.
     let v = stack.run(&["warmup", "--json"]).ok().json();
@@ -331,7 +334,10 @@ fn a_failing_exchange_fails_the_warmup_and_keeps_last_good() {
         before,
         "last_good untouched"
     );
-    assert_eq!(stack.int(&["GET", "metrics:warmup_spot_symbols_cache:error"]), 1);
+    assert_eq!(
+        stack.int(&["GET", "metrics:warmup_spot_symbols_cache:error"]),
+        1
+    );
     assert_eq!(
         stack.int(&["GET", "metrics:warmup_spot_symbols_cache:success"]),
         1
@@ -350,7 +356,10 @@ fn a_failing_exchange_fails_the_warmup_and_keeps_last_good() {
     assert_eq!(v["markets"][0]["reason"], "5xx");
     assert_eq!(v["markets"][0]["lastGoodCount"], 2292);
     assert_eq!(v["markets"][1]["outcome"], "stored");
-    assert_eq!(stack.raw(&["GET", "symbols-edge:spot:document:last_good"]), before);
+    assert_eq!(
+        stack.raw(&["GET", "symbols-edge:spot:document:last_good"]),
+        before
+    );
 
     let status = stack.run(&["status", "--json"]).ok().json();
     assert_eq!(status["markets"]["spot"]["warmupError"], 2);
@@ -453,7 +462,11 @@ fn keys_lists_every_key_with_ttl_and_size() {
     stack.run(&["warmup"]).ok();
     let v = stack.run(&["keys", "--json"]).ok().json();
     let rows = v.as_array().expect("array");
-    assert_eq!(rows.len(), 2 * (13 + 10), "13 keys and 10 failure counters per market");
+    assert_eq!(
+        rows.len(),
+        2 * (13 + 10),
+        "13 keys and 10 failure counters per market"
+    );
     let row = |key: &str| {
         rows.iter()
             .find(|r| r["key"] == key)
@@ -471,7 +484,10 @@ fn keys_lists_every_key_with_ttl_and_size() {
     assert!(size > 100_000);
     assert_eq!(cache["market"], "spot");
     assert_eq!(row("symbols-edge:futures:document:last_good")["ttl"], -1);
-    assert_eq!(row("metrics:warmup_futures_symbols_cache:success")["bytes"], 1);
+    assert_eq!(
+        row("metrics:warmup_futures_symbols_cache:success")["bytes"],
+        1
+    );
     let lock = row("lock:symbols:spot:refresh");
     assert_eq!(lock["ttl"], -2);
     assert_eq!(lock["bytes"], 0);
