@@ -43,15 +43,30 @@ fn build(env: &Env) -> Result<App, SetupError> {
     let log = Logger::new(log_sink);
     let source = |name: &str| lookup(env, name);
     let config = Config::resolve(source).map_err(|errs| {
-        SetupError(errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
+        SetupError(
+            errs.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
     })?;
     let conn = upstash_rest::resolve(source).map_err(|e| SetupError(e.to_string()))?;
-    log.emit(Level::Info, "startup", json!({"redis": conn.describe(), "config": format!("{config:?}")}));
+    log.emit(
+        Level::Info,
+        "startup",
+        json!({"redis": conn.describe(), "config": format!("{config:?}")}),
+    );
     let opts = ClientOptions {
         timeout: Duration::from_millis(config.redis_timeout_ms),
         log: Some(client_log),
         ..ClientOptions::default()
     };
     let client = Client::new(conn, opts).map_err(|e| SetupError(e.to_string()))?;
-    Ok(Service::new(UpstashStore::new(client), ReqwestHttp::new(), WorkerClock, config, log))
+    Ok(Service::new(
+        UpstashStore::new(client),
+        ReqwestHttp::new(),
+        WorkerClock,
+        config,
+        log,
+    ))
 }

@@ -49,21 +49,32 @@ thread_local! {
     static LOCAL: RefCell<[Option<Local>; 2]> = const { RefCell::new([None, None]) };
 }
 
-
 /// The isolate's copy, if fresh, as a new stream over the same bytes.
 fn local_get(market: Market, now_ms: f64) -> Option<Hit> {
     LOCAL.with(|l| {
         let l = l.borrow();
-        let local = l[market.index()].as_ref().filter(|c| c.expires_ms > now_ms)?;
+        let local = l[market.index()]
+            .as_ref()
+            .filter(|c| c.expires_ms > now_ms)?;
         // `new Response(bytes).body`: a stream over the JS bytes without copying them into wasm.
         let resp = web_sys::Response::new_with_opt_buffer_source(Some(&local.body)).ok()?;
         let stream = resp.body()?;
-        Some(Hit { etag: local.etag.clone(), body: ResponseBody::Stream(stream), tier: "isolate" })
+        Some(Hit {
+            etag: local.etag.clone(),
+            body: ResponseBody::Stream(stream),
+            tier: "isolate",
+        })
     })
 }
 
 fn local_put(market: Market, etag: String, body: Uint8Array, expires_ms: f64) {
-    LOCAL.with(|l| l.borrow_mut()[market.index()] = Some(Local { etag, body, expires_ms }));
+    LOCAL.with(|l| {
+        l.borrow_mut()[market.index()] = Some(Local {
+            etag,
+            body,
+            expires_ms,
+        })
+    });
 }
 
 /// Forgets this isolate's copies (a refresh in this isolate replaces them right after).
@@ -87,14 +98,27 @@ pub async fn get_stream(market: Market, isolate_ttl_secs: u64) -> Option<Hit> {
     let resp = lookup(market).await?;
     let etag = resp.headers().get(ETAG).ok()??;
     if isolate_ttl_secs == 0 {
-        return Some(Hit { etag, body: resp.body().clone(), tier: "edge" });
+        return Some(Hit {
+            etag,
+            body: resp.body().clone(),
+            tier: "edge",
+        });
     }
-    let edge_expires = resp.headers().get(EXPIRES).ok().flatten().and_then(|v| v.parse::<u64>().ok()).map(|ms| ms as f64);
+    let edge_expires = resp
+        .headers()
+        .get(EXPIRES)
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(|ms| ms as f64);
     // Read the body as JS bytes (not into wasm) so the isolate can keep them.
     let web = web_sys::Response::from(resp);
-    let buffer = wasm_bindgen_futures::JsFuture::from(web.array_buffer().ok()?).await.ok()?;
+    let buffer = wasm_bindgen_futures::JsFuture::from(web.array_buffer().ok()?)
+        .await
+        .ok()?;
     let bytes = Uint8Array::new(&buffer);
-    let expires = (now + isolate_ttl_secs as f64 * 1000.0).min(edge_expires.unwrap_or(f64::INFINITY));
+    let expires =
+        (now + isolate_ttl_secs as f64 * 1000.0).min(edge_expires.unwrap_or(f64::INFINITY));
     local_put(market, etag, bytes, expires);
     local_get(market, now).map(|h| Hit { tier: "edge", ..h })
 }
@@ -125,7 +149,12 @@ pub async fn put(market: Market, list: &StoredList, ttl_secs: u64, isolate_ttl_s
     let _ = headers.set(ETAG, &etag);
     let _ = headers.set(EXPIRES, &(expires as u64).to_string());
     if isolate_ttl_secs > 0 {
-        local_put(market, etag, bytes.clone(), now + isolate_ttl_secs.min(ttl_secs) as f64 * 1000.0);
+        local_put(
+            market,
+            etag,
+            bytes.clone(),
+            now + isolate_ttl_secs.min(ttl_secs) as f64 * 1000.0,
+        );
     }
     if let Ok(resp) = web_sys::Response::new_with_opt_buffer_source(Some(&bytes)) {
         let resp = Response::from(resp).with_headers(headers);

@@ -30,7 +30,9 @@ impl AppError {
             AppError::Route(e) => {
                 let (status, headers) = match e {
                     RouteError::NotFound(_) | RouteError::UnknownMarket(_) => (404, vec![]),
-                    RouteError::MethodNotAllowed { allow, .. } => (405, vec![("Allow", allow.to_string())]),
+                    RouteError::MethodNotAllowed { allow, .. } => {
+                        (405, vec![("Allow", allow.to_string())])
+                    }
                     RouteError::BadRequest(_) => (400, vec![]),
                     RouteError::UriTooLong => (414, vec![]),
                 };
@@ -51,8 +53,16 @@ impl AppError {
                 vec![("WWW-Authenticate", "Bearer".to_string())],
                 json!({"error": "missing or invalid admin token"}),
             ),
-            AppError::Setup(msg) => (500, vec![], json!({"error": format!("configuration error: {msg}")})),
-            AppError::Corrupt(msg) => (502, vec![], json!({"error": format!("stored list unreadable: {msg}")})),
+            AppError::Setup(msg) => (
+                500,
+                vec![],
+                json!({"error": format!("configuration error: {msg}")}),
+            ),
+            AppError::Corrupt(msg) => (
+                502,
+                vec![],
+                json!({"error": format!("stored list unreadable: {msg}")}),
+            ),
         }
     }
 }

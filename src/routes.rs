@@ -33,7 +33,13 @@ impl Reply {
     }
 
     fn bytes(status: u16, content_type: &'static str, body: Vec<u8>) -> Self {
-        Self { status, content_type, body, headers: Vec::new(), stream: None }
+        Self {
+            status,
+            content_type,
+            body,
+            headers: Vec::new(),
+            stream: None,
+        }
     }
 
     fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
@@ -69,8 +75,14 @@ pub async fn handle(req: Request, env: &Env, ctx: &Context) -> worker::Result<Re
     let started = js_sys::Date::now();
     let method = req.method().to_string();
     let url = req.url().ok();
-    let path = url.as_ref().map(|u| u.path().to_string()).unwrap_or_else(|| "/".into());
-    let query = url.as_ref().and_then(|u| u.query().map(str::to_string)).unwrap_or_default();
+    let path = url
+        .as_ref()
+        .map(|u| u.path().to_string())
+        .unwrap_or_else(|| "/".into());
+    let query = url
+        .as_ref()
+        .and_then(|u| u.query().map(str::to_string))
+        .unwrap_or_default();
     let origin = req.headers().get("Origin").ok().flatten();
     let mut trace = Trace::default();
     let reply = match dispatch(&req, &method, &path, &query, env, ctx, &mut trace).await {
@@ -81,7 +93,11 @@ pub async fn handle(req: Request, env: &Env, ctx: &Context) -> worker::Result<Re
     let app = app::get(env).ok();
     if let Some(app) = &app {
         app.log.emit(
-            if status >= 500 { Level::Warn } else { Level::Info },
+            if status >= 500 {
+                Level::Warn
+            } else {
+                Level::Info
+            },
             "request",
             json!({
                 "request_id": req.headers().get("cf-ray").ok().flatten(),
@@ -97,7 +113,10 @@ pub async fn handle(req: Request, env: &Env, ctx: &Context) -> worker::Result<Re
             }),
         );
     }
-    let cors = app.as_ref().map(|a| a.config.cors_origins.clone()).unwrap_or_else(|| vec!["*".into()]);
+    let cors = app
+        .as_ref()
+        .map(|a| a.config.cors_origins.clone())
+        .unwrap_or_else(|| vec!["*".into()]);
     finish(reply, &method, origin.as_deref(), &cors)
 }
 
@@ -122,21 +141,28 @@ async fn dispatch(
             trace.redis_round_trips = 1;
             let mut reply = match app.ping().await {
                 Ok(()) => json!({"status": "ok", "redis": "reachable"}),
-                Err(e) => json!({"status": "degraded", "redis": "unreachable", "error": e.to_string()}),
+                Err(e) => {
+                    json!({"status": "degraded", "redis": "unreachable", "error": e.to_string()})
+                }
             };
             // Under `wrangler dev` with nothing configured: what is missing, how to start it.
             if let Some(notice) = crate::env::local_notice() {
                 reply["missing"] = json!(notice.missing());
                 reply["hint"] = json!(notice.to_string());
             }
-            let status = if reply["redis"] == "reachable" { 200 } else { 503 };
+            let status = if reply["redis"] == "reachable" {
+                200
+            } else {
+                503
+            };
             Ok(Reply::json(status, &reply))
         }
         Route::List { market, filter } => {
             trace.route = "list";
             trace.market = Some(market);
             if filter.is_empty() && app.config.edge_ttl_secs > 0 {
-                if let Some(hit) = edge_cache::get_stream(market, app.config.isolate_ttl_secs).await {
+                if let Some(hit) = edge_cache::get_stream(market, app.config.isolate_ttl_secs).await
+                {
                     count_edge_hit(&app, ctx, market, trace, hit.tier);
                     return Ok(edge_reply(req, hit));
                 }
@@ -148,11 +174,16 @@ async fn dispatch(
             trace.route = "symbol";
             trace.market = Some(market);
             let served = serve(&app, ctx, market, trace).await?;
-            let found = served.list.find(&symbol).map_err(|e| AppError::Corrupt(e.to_string()))?;
+            let found = served
+                .list
+                .find(&symbol)
+                .map_err(|e| AppError::Corrupt(e.to_string()))?;
             match found {
                 // Serialised from the struct: fields keep the list's order (json! would sort them).
-                Some(s) => Ok(Reply::bytes(200, JSON, serde_json::to_vec(&s).unwrap_or_default())
-                    .header("X-Cache", served.status.as_str())),
+                Some(s) => Ok(
+                    Reply::bytes(200, JSON, serde_json::to_vec(&s).unwrap_or_default())
+                        .header("X-Cache", served.status.as_str()),
+                ),
                 None => Err(AppError::UnknownSymbol { market, symbol }),
             }
         }
@@ -165,27 +196,40 @@ async fn dispatch(
                     reason: format!("metrics need Redis: {e}"),
                 })
             })?;
-            let body: serde_json::Map<String, serde_json::Value> =
-                metrics.into_iter().map(|(m, v)| (m.as_str().to_string(), json!(v))).collect();
-            Ok(Reply::json(200, &serde_json::Value::Object(body)).header("Cache-Control", "no-store"))
+            let body: serde_json::Map<String, serde_json::Value> = metrics
+                .into_iter()
+                .map(|(m, v)| (m.as_str().to_string(), json!(v)))
+                .collect();
+            Ok(Reply::json(200, &serde_json::Value::Object(body))
+                .header("Cache-Control", "no-store"))
         }
         Route::Prometheus => {
             trace.route = "metrics";
             let metrics = app.metrics().await.ok();
             let instance = symbols_core::exposition::InstanceGauges {
                 wasm_memory_bytes: crate::platform::wasm_memory_bytes(),
-                unflushed_hits: Market::ALL.iter().map(|&m| (m, app.unflushed_hits(m))).collect(),
+                unflushed_hits: Market::ALL
+                    .iter()
+                    .map(|&m| (m, app.unflushed_hits(m)))
+                    .collect(),
             };
             let text = symbols_core::exposition::prometheus(metrics.as_deref(), &instance);
-            Ok(Reply::bytes(200, "text/plain; version=0.0.4; charset=utf-8", text.into_bytes())
-                .header("Cache-Control", "no-store"))
+            Ok(Reply::bytes(
+                200,
+                "text/plain; version=0.0.4; charset=utf-8",
+                text.into_bytes(),
+            )
+            .header("Cache-Control", "no-store"))
         }
         Route::StatusPage => {
             trace.route = "status_page";
             let metrics = app.metrics().await.ok();
-            let html = symbols_core::exposition::status_page(metrics.as_deref(), app.clock_now_ms());
-            Ok(Reply::bytes(200, "text/html; charset=utf-8", html.into_bytes())
-                .header("Cache-Control", "no-store"))
+            let html =
+                symbols_core::exposition::status_page(metrics.as_deref(), app.clock_now_ms());
+            Ok(
+                Reply::bytes(200, "text/html; charset=utf-8", html.into_bytes())
+                    .header("Cache-Control", "no-store"),
+            )
         }
         Route::OpenApi => {
             trace.route = "openapi";
@@ -202,17 +246,31 @@ async fn dispatch(
 const OPENAPI: &str = include_str!("../openapi.json");
 
 /// Edge cache, then the service; counting and edge fills happen after the response.
-async fn serve(app: &Rc<App>, ctx: &Context, market: Market, trace: &mut Trace) -> Result<Served, AppError> {
+async fn serve(
+    app: &Rc<App>,
+    ctx: &Context,
+    market: Market,
+    trace: &mut Trace,
+) -> Result<Served, AppError> {
     let edge_ttl = app.config.edge_ttl_secs;
     if edge_ttl > 0 {
         if let Some(list) = edge_cache::get(market).await {
             count_edge_hit(app, ctx, market, trace, "edge");
-            return Ok(Served { list, status: CacheStatus::Hit, source: Source::Cache, redis_round_trips: 0, upstream_status: None });
+            return Ok(Served {
+                list,
+                status: CacheStatus::Hit,
+                source: Source::Cache,
+                redis_round_trips: 0,
+                upstream_status: None,
+            });
         }
     }
     // A refresh the request stops waiting for (a last good list was served) goes on here.
     let spawn = |rest: symbols_core::service::LocalBoxFuture<'static, ()>| ctx.wait_until(rest);
-    let served = app.list(market, Some(&spawn)).await.map_err(AppError::Unavailable)?;
+    let served = app
+        .list(market, Some(&spawn))
+        .await
+        .map_err(AppError::Unavailable)?;
     trace.cache = Some(served.status.as_str());
     trace.tier = (served.status == CacheStatus::Hit).then_some("redis");
     trace.redis_round_trips = served.redis_round_trips;
@@ -230,7 +288,13 @@ async fn serve(app: &Rc<App>, ctx: &Context, market: Market, trace: &mut Trace) 
 }
 
 /// A hit answered in front of Redis: traced, and counted after the response.
-fn count_edge_hit(app: &Rc<App>, ctx: &Context, market: Market, trace: &mut Trace, tier: &'static str) {
+fn count_edge_hit(
+    app: &Rc<App>,
+    ctx: &Context,
+    market: Market,
+    trace: &mut Trace,
+    tier: &'static str,
+) {
     trace.cache = Some("HIT");
     trace.tier = Some(tier);
     let app = app.clone();
@@ -239,7 +303,13 @@ fn count_edge_hit(app: &Rc<App>, ctx: &Context, market: Market, trace: &mut Trac
 
 /// A list that is current goes to the edge cache and this isolate's copy.
 async fn fill_edge(app: &App, market: Market, list: &symbols_core::symbols::StoredList) {
-    edge_cache::put(market, list, app.config.edge_ttl_secs, app.config.isolate_ttl_secs).await;
+    edge_cache::put(
+        market,
+        list,
+        app.config.edge_ttl_secs,
+        app.config.isolate_ttl_secs,
+    )
+    .await;
 }
 
 /// Whether `If-None-Match` names `etag` (or `*`).
@@ -250,11 +320,17 @@ fn not_modified(req: &Request, etag: &str) -> bool {
 
 /// An edge hit of the whole list: the cached body goes out as the stream it is.
 fn edge_reply(req: &Request, hit: edge_cache::Hit) -> Reply {
-    let mut r = if not_modified(req, &hit.etag) { Reply::bytes(304, JSON, Vec::new()) } else { Reply::bytes(200, JSON, Vec::new()) };
+    let mut r = if not_modified(req, &hit.etag) {
+        Reply::bytes(304, JSON, Vec::new())
+    } else {
+        Reply::bytes(200, JSON, Vec::new())
+    };
     if r.status == 200 {
         r.stream = Some(hit.body);
     }
-    r.header("X-Cache", "HIT").header("ETag", hit.etag).header("Cache-Control", "no-cache")
+    r.header("X-Cache", "HIT")
+        .header("ETag", hit.etag)
+        .header("Cache-Control", "no-cache")
 }
 
 fn list_reply(req: &Request, served: &Served, filter: &Filter) -> Result<Reply, AppError> {
@@ -276,9 +352,16 @@ fn list_reply(req: &Request, served: &Served, filter: &Filter) -> Result<Reply, 
 
 async fn admin_refresh(req: &Request, app: &Rc<App>, market: Market) -> Result<Reply, AppError> {
     let Some(expected) = app.config.admin_token.as_deref() else {
-        return Err(AppError::Route(request::RouteError::NotFound(format!("/api/symbols/{market}/refresh"))));
+        return Err(AppError::Route(request::RouteError::NotFound(format!(
+            "/api/symbols/{market}/refresh"
+        ))));
     };
-    let given = req.headers().get("Authorization").ok().flatten().unwrap_or_default();
+    let given = req
+        .headers()
+        .get("Authorization")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
     let token = given.strip_prefix("Bearer ").unwrap_or("").trim();
     if !symbols_core::auth::constant_time_eq(token.as_bytes(), expected.as_bytes()) {
         return Err(AppError::Unauthorized);
@@ -306,24 +389,37 @@ async fn admin_refresh(req: &Request, app: &Rc<App>, market: Market) -> Result<R
     })
 }
 
-fn finish(reply: Reply, method: &str, origin: Option<&str>, cors: &[String]) -> worker::Result<Response> {
+fn finish(
+    reply: Reply,
+    method: &str,
+    origin: Option<&str>,
+    cors: &[String],
+) -> worker::Result<Response> {
     let headers = Headers::new();
     let _ = headers.set("Content-Type", reply.content_type);
     let _ = headers.set("X-Content-Type-Options", "nosniff");
     let allow_origin = if cors.iter().any(|o| o == "*") {
         Some("*".to_string())
     } else {
-        origin.filter(|o| cors.iter().any(|c| c == o)).map(str::to_string)
+        origin
+            .filter(|o| cors.iter().any(|c| c == o))
+            .map(str::to_string)
     };
     if let Some(o) = allow_origin {
         let _ = headers.set("Access-Control-Allow-Origin", &o);
-        let _ = headers.set("Access-Control-Expose-Headers", "ETag, X-Cache, Retry-After");
+        let _ = headers.set(
+            "Access-Control-Expose-Headers",
+            "ETag, X-Cache, Retry-After",
+        );
         if o != "*" {
             let _ = headers.set("Vary", "Origin");
         }
         if method == "OPTIONS" {
             let _ = headers.set("Access-Control-Allow-Methods", request::READ_METHODS);
-            let _ = headers.set("Access-Control-Allow-Headers", "If-None-Match, Content-Type");
+            let _ = headers.set(
+                "Access-Control-Allow-Headers",
+                "If-None-Match, Content-Type",
+            );
             let _ = headers.set("Access-Control-Max-Age", "86400");
         }
     }
@@ -345,7 +441,10 @@ pub async fn scheduled(cron: &str, env: &Env) {
     let app = match app::get(env) {
         Ok(a) => a,
         Err(e) => {
-            worker::console_error!("{}", json!({"level": "error", "event": "cron_setup_failed", "error": e.0}));
+            worker::console_error!(
+                "{}",
+                json!({"level": "error", "event": "cron_setup_failed", "error": e.0})
+            );
             return;
         }
     };
@@ -363,5 +462,9 @@ pub async fn scheduled(cron: &str, env: &Env) {
         };
         summary.insert(market.as_str().into(), outcome.into());
     }
-    app.log.emit(Level::Info, "cron", json!({"cron": cron, "outcomes": summary, "duration_ms": js_sys::Date::now() - started}));
+    app.log.emit(
+        Level::Info,
+        "cron",
+        json!({"cron": cron, "outcomes": summary, "duration_ms": js_sys::Date::now() - started}),
+    );
 }

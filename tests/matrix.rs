@@ -42,38 +42,210 @@ struct Row {
     keeps_last_good: bool,
 }
 
-fn row(name: &'static str, start: Start, fault: Break, status: u16, cache: Option<&'static str>, calls: usize) -> Row {
-    Row { name, start, fault, cron: false, status, cache, upstream_calls: calls, keeps_last_good: true }
+fn row(
+    name: &'static str,
+    start: Start,
+    fault: Break,
+    status: u16,
+    cache: Option<&'static str>,
+    calls: usize,
+) -> Row {
+    Row {
+        name,
+        start,
+        fault,
+        cron: false,
+        status,
+        cache,
+        upstream_calls: calls,
+        keeps_last_good: true,
+    }
 }
 
 fn rows() -> Vec<Row> {
     use Break::*;
     use Start::*;
-    let f = |code| Upstream(Fault::Status { code, retry_after: None });
+    let f = |code| {
+        Upstream(Fault::Status {
+            code,
+            retry_after: None,
+        })
+    };
     vec![
-        row("gateway down -> straight from Binance", Expired, GatewayDown, 200, Some("BYPASS"), 1),
-        row("gateway stalls past the timeout", Expired, GatewayStall, 200, Some("BYPASS"), 1),
-        row("gateway 401 (wrong token)", Expired, GatewayWrongToken, 200, Some("BYPASS"), 1),
-        row("gateway 5xx (redis-server stopped)", Warm, RedisDown, 200, Some("BYPASS"), 1),
+        row(
+            "gateway down -> straight from Binance",
+            Expired,
+            GatewayDown,
+            200,
+            Some("BYPASS"),
+            1,
+        ),
+        row(
+            "gateway stalls past the timeout",
+            Expired,
+            GatewayStall,
+            200,
+            Some("BYPASS"),
+            1,
+        ),
+        row(
+            "gateway 401 (wrong token)",
+            Expired,
+            GatewayWrongToken,
+            200,
+            Some("BYPASS"),
+            1,
+        ),
+        row(
+            "gateway 5xx (redis-server stopped)",
+            Warm,
+            RedisDown,
+            200,
+            Some("BYPASS"),
+            1,
+        ),
         // Redis runs without persistence here: the restart loses its data, and the service rebuilds it.
-        Row { keeps_last_good: false, ..row("redis-server killed and restarted (empty)", Warm, RedisRestart, 200, Some("MISS"), 1) },
-        row("upstream 429 + Retry-After", Expired, Upstream(Fault::Status { code: 429, retry_after: Some(1) }), 200, Some("STALE"), 1),
-        row("upstream 418 + Retry-After", Expired, Upstream(Fault::Status { code: 418, retry_after: Some(1) }), 200, Some("STALE"), 1),
+        Row {
+            keeps_last_good: false,
+            ..row(
+                "redis-server killed and restarted (empty)",
+                Warm,
+                RedisRestart,
+                200,
+                Some("MISS"),
+                1,
+            )
+        },
+        row(
+            "upstream 429 + Retry-After",
+            Expired,
+            Upstream(Fault::Status {
+                code: 429,
+                retry_after: Some(1),
+            }),
+            200,
+            Some("STALE"),
+            1,
+        ),
+        row(
+            "upstream 418 + Retry-After",
+            Expired,
+            Upstream(Fault::Status {
+                code: 418,
+                retry_after: Some(1),
+            }),
+            200,
+            Some("STALE"),
+            1,
+        ),
         row("upstream 451", Expired, f(451), 200, Some("STALE"), 1),
         row("upstream 403", Expired, f(403), 200, Some("STALE"), 1),
         row("upstream 500", Expired, f(500), 200, Some("STALE"), 1),
-        row("upstream 502 (HTML)", Expired, f(502), 200, Some("STALE"), 1),
-        row("upstream timeout", Expired, Upstream(Fault::Delay { ms: 4000 }), 200, Some("STALE"), 1),
-        row("upstream malformed", Expired, Upstream(Fault::Malformed), 200, Some("STALE"), 1),
-        row("upstream truncated", Expired, Upstream(Fault::Truncated), 200, Some("STALE"), 1),
-        row("upstream empty list", Expired, Upstream(Fault::EmptySymbols), 200, Some("STALE"), 1),
-        row("upstream shrunken list", Expired, Upstream(Fault::Shrink { keep: 300 }), 200, Some("STALE"), 1),
-        row("upstream down, nothing stored", Cold, UpstreamDown, 503, None, 1),
-        row("redis and upstream down, last_good stored", Expired, RedisAndUpstreamDown, 503, None, 1),
-        row("redis and upstream down, nothing stored", Cold, RedisAndUpstreamDown, 503, None, 1),
-        Row { keeps_last_good: false, ..row("garbage under the cache key -> repaired", Warm, GarbageCache, 200, Some("MISS"), 1) },
-        Row { keeps_last_good: false, ..row("garbage under last_good -> repaired", Expired, GarbageLastGood, 200, Some("MISS"), 1) },
-        Row { cron: true, ..row("cron during an upstream outage", Warm, UpstreamDown, 200, Some("HIT"), 1) },
+        row(
+            "upstream 502 (HTML)",
+            Expired,
+            f(502),
+            200,
+            Some("STALE"),
+            1,
+        ),
+        row(
+            "upstream timeout",
+            Expired,
+            Upstream(Fault::Delay { ms: 4000 }),
+            200,
+            Some("STALE"),
+            1,
+        ),
+        row(
+            "upstream malformed",
+            Expired,
+            Upstream(Fault::Malformed),
+            200,
+            Some("STALE"),
+            1,
+        ),
+        row(
+            "upstream truncated",
+            Expired,
+            Upstream(Fault::Truncated),
+            200,
+            Some("STALE"),
+            1,
+        ),
+        row(
+            "upstream empty list",
+            Expired,
+            Upstream(Fault::EmptySymbols),
+            200,
+            Some("STALE"),
+            1,
+        ),
+        row(
+            "upstream shrunken list",
+            Expired,
+            Upstream(Fault::Shrink { keep: 300 }),
+            200,
+            Some("STALE"),
+            1,
+        ),
+        row(
+            "upstream down, nothing stored",
+            Cold,
+            UpstreamDown,
+            503,
+            None,
+            1,
+        ),
+        row(
+            "redis and upstream down, last_good stored",
+            Expired,
+            RedisAndUpstreamDown,
+            503,
+            None,
+            1,
+        ),
+        row(
+            "redis and upstream down, nothing stored",
+            Cold,
+            RedisAndUpstreamDown,
+            503,
+            None,
+            1,
+        ),
+        Row {
+            keeps_last_good: false,
+            ..row(
+                "garbage under the cache key -> repaired",
+                Warm,
+                GarbageCache,
+                200,
+                Some("MISS"),
+                1,
+            )
+        },
+        Row {
+            keeps_last_good: false,
+            ..row(
+                "garbage under last_good -> repaired",
+                Expired,
+                GarbageLastGood,
+                200,
+                Some("MISS"),
+                1,
+            )
+        },
+        Row {
+            cron: true,
+            ..row(
+                "cron during an upstream outage",
+                Warm,
+                UpstreamDown,
+                200,
+                Some("HIT"),
+                1,
+            )
+        },
         row("healthy warm cache", Warm, Nothing, 200, Some("HIT"), 0),
     ]
 }
@@ -103,7 +275,12 @@ async fn apply(stack: &mut Stack, fault: &Break) {
     match fault {
         Break::GatewayDown => stack.gateway.stop().await,
         Break::GatewayStall => stack.gateway.stall().await,
-        Break::GatewayWrongToken => stack.gateway.restart_with_token("not-the-workers-token").await,
+        Break::GatewayWrongToken => {
+            stack
+                .gateway
+                .restart_with_token("not-the-workers-token")
+                .await
+        }
         // SHUTDOWN SAVE writes a snapshot that the restart loads: Redis keeps its data,
         // so anything missing afterwards was lost by us.
         Break::RedisDown => {
@@ -111,12 +288,27 @@ async fn apply(stack: &mut Stack, fault: &Break) {
         }
         Break::RedisRestart => stack.redis.restart(),
         Break::Upstream(f) => stack.exchange.push_fault(FxMarket::Spot, f.clone()),
-        Break::UpstreamDown => stack.exchange.set_sticky(FxMarket::Spot, Some(Fault::Status { code: 503, retry_after: None })),
+        Break::UpstreamDown => stack.exchange.set_sticky(
+            FxMarket::Spot,
+            Some(Fault::Status {
+                code: 503,
+                retry_after: None,
+            }),
+        ),
         Break::RedisAndUpstreamDown => {
             stack.gateway.stop().await;
-            stack.exchange.set_sticky(FxMarket::Spot, Some(Fault::Status { code: 503, retry_after: None }));
+            stack.exchange.set_sticky(
+                FxMarket::Spot,
+                Some(Fault::Status {
+                    code: 503,
+                    retry_after: None,
+                }),
+            );
         }
-        Break::GarbageCache => stack.redis_set("symbols-edge:spot:document", "{\"market\":\"spot\",\"symbols\":[{\"sym"),
+        Break::GarbageCache => stack.redis_set(
+            "symbols-edge:spot:document",
+            "{\"market\":\"spot\",\"symbols\":[{\"sym",
+        ),
         Break::GarbageLastGood => {
             stack.redis_set("symbols-edge:spot:document:last_good", "not json at all");
         }
@@ -126,8 +318,11 @@ async fn apply(stack: &mut Stack, fault: &Break) {
 
 /// A stored list document is valid when it parses and is the spot list in full.
 fn valid_list(raw: &str) -> bool {
-    serde_json::from_str::<serde_json::Value>(raw)
-        .is_ok_and(|v| v["market"] == "spot" && v["count"] == 2292 && v["symbols"].as_array().is_some_and(|a| a.len() == 2292))
+    serde_json::from_str::<serde_json::Value>(raw).is_ok_and(|v| {
+        v["market"] == "spot"
+            && v["count"] == 2292
+            && v["symbols"].as_array().is_some_and(|a| a.len() == 2292)
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -135,14 +330,26 @@ async fn fault_matrix() {
     // Rows must not see each other through the isolate's memory: no bypass copy kept
     // (tests/failures.rs tests it), and Retry-After windows of 1 s, waited out below.
     let mut stack = Stack::start_with(
-        Options::default().var("UPSTREAM_TIMEOUT_MS", "1500").var("REDIS_TIMEOUT_MS", "1000").var("BYPASS_CACHE_SECONDS", "0"),
+        Options::default()
+            .var("UPSTREAM_TIMEOUT_MS", "1500")
+            .var("REDIS_TIMEOUT_MS", "1000")
+            .var("BYPASS_CACHE_SECONDS", "0"),
     )
     .await;
     let (mut passed, mut failed, mut data_lost) = (0, 0, 0);
     let mut report = Vec::new();
     let mut after_backoff = false;
     for row in rows() {
-        if std::mem::replace(&mut after_backoff, matches!(&row.fault, Break::Upstream(Fault::Status { retry_after: Some(_), .. }))) {
+        if std::mem::replace(
+            &mut after_backoff,
+            matches!(
+                &row.fault,
+                Break::Upstream(Fault::Status {
+                    retry_after: Some(_),
+                    ..
+                })
+            ),
+        ) {
             // The previous row's back-off window, held in the isolate, must be over.
             tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
         }
@@ -168,13 +375,20 @@ async fn fault_matrix() {
             problems.push(format!("status {} (want {})", r.status, row.status));
         }
         if r.header("x-cache") != row.cache {
-            problems.push(format!("X-Cache {:?} (want {:?})", r.header("x-cache"), row.cache));
+            problems.push(format!(
+                "X-Cache {:?} (want {:?})",
+                r.header("x-cache"),
+                row.cache
+            ));
         }
         if r.status == 200 && !valid_list(&r.text().replacen("\"source\":", "\"_source\":", 1)) {
             problems.push("served a list that is not the full spot list".into());
         }
         if calls != row.upstream_calls {
-            problems.push(format!("{calls} upstream calls (want {})", row.upstream_calls));
+            problems.push(format!(
+                "{calls} upstream calls (want {})",
+                row.upstream_calls
+            ));
         }
         if elapsed > Duration::from_secs(12) {
             problems.push(format!("answered after {elapsed:?}"));
@@ -187,19 +401,28 @@ async fn fault_matrix() {
         // Lost: a valid last_good is gone or replaced by something invalid. A newer valid
         // list may replace it only when the row refreshed successfully.
         let was_valid = before.as_deref().is_some_and(valid_list);
-        let lost = was_valid && !after.as_deref().is_some_and(valid_list) && !matches!(row.fault, Break::RedisRestart);
+        let lost = was_valid
+            && !after.as_deref().is_some_and(valid_list)
+            && !matches!(row.fault, Break::RedisRestart);
         if lost {
             data_lost += 1;
             problems.push("last_good lost".into());
         } else if row.keeps_last_good && was_valid && after != before {
             problems.push("last_good changed although no refresh succeeded".into());
         }
-        if matches!(row.fault, Break::GarbageLastGood) && !after.as_deref().is_some_and(valid_list) {
+        if matches!(row.fault, Break::GarbageLastGood) && !after.as_deref().is_some_and(valid_list)
+        {
             problems.push("garbage last_good was not repaired".into());
         }
         if problems.is_empty() {
             passed += 1;
-            report.push(format!("PASS  {:<45} {} {:<7} calls={calls} {:>5} ms", row.name, r.status, r.header("x-cache").unwrap_or("-"), elapsed.as_millis()));
+            report.push(format!(
+                "PASS  {:<45} {} {:<7} calls={calls} {:>5} ms",
+                row.name,
+                r.status,
+                r.header("x-cache").unwrap_or("-"),
+                elapsed.as_millis()
+            ));
         } else {
             failed += 1;
             report.push(format!("FAIL  {:<45} {}", row.name, problems.join("; ")));

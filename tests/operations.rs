@@ -9,7 +9,11 @@ use crate::support::{root, Stack};
 
 fn tool(name: &str) -> PathBuf {
     let p = root().join(".local/venv/bin").join(name);
-    assert!(p.exists(), "{} is missing: run scripts/setup.sh (make test does)", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: run scripts/setup.sh (make test does)",
+        p.display()
+    );
     p
 }
 
@@ -23,7 +27,10 @@ fn artifacts() -> PathBuf {
 async fn scrape(stack: &Stack) -> serde_json::Value {
     let r = stack.get("/metrics").await;
     assert_eq!(r.status, 200);
-    assert!(r.header("content-type").unwrap_or("").starts_with("text/plain; version=0.0.4"));
+    assert!(r
+        .header("content-type")
+        .unwrap_or("")
+        .starts_with("text/plain; version=0.0.4"));
     let mut child = Command::new(tool("python"))
         .arg(root().join("tests/tools/parse_metrics.py"))
         .stdin(Stdio::piped())
@@ -32,9 +39,19 @@ async fn scrape(stack: &Stack) -> serde_json::Value {
         .spawn()
         .expect("python");
     use std::io::Write;
-    child.stdin.take().expect("stdin").write_all(&r.body).expect("write");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&r.body)
+        .expect("write");
     let out = child.wait_with_output().expect("parser");
-    assert!(out.status.success(), "prometheus parser rejected /metrics: {}\n{}", String::from_utf8_lossy(&out.stderr), r.text());
+    assert!(
+        out.status.success(),
+        "prometheus parser rejected /metrics: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        r.text()
+    );
     serde_json::from_slice(&out.stdout).expect("parser json")
 }
 
@@ -60,11 +77,30 @@ async fn prometheus_metrics_parse_and_move_with_traffic() {
     for _ in 0..3 {
         assert_eq!(stack.get("/api/symbols/spot").await.status, 200);
     }
-    stack.exchange.push_fault(crate::support::FxMarket::Futures, crate::support::Fault::Status { code: 451, retry_after: None });
+    stack.exchange.push_fault(
+        crate::support::FxMarket::Futures,
+        crate::support::Fault::Status {
+            code: 451,
+            retry_after: None,
+        },
+    );
     stack.redis.cli(&["DEL", "symbols-edge:futures:document"]);
-    assert_eq!(stack.get("/api/symbols/futures").await.header("x-cache"), Some("STALE"));
-    assert_eq!(stack.redis_int_eventually("metrics:cache_hit:symbols_spot", 3).await, 3);
-    assert_eq!(stack.redis_int_eventually("metrics:cache_miss:symbols_futures", 1).await, 1);
+    assert_eq!(
+        stack.get("/api/symbols/futures").await.header("x-cache"),
+        Some("STALE")
+    );
+    assert_eq!(
+        stack
+            .redis_int_eventually("metrics:cache_hit:symbols_spot", 3)
+            .await,
+        3
+    );
+    assert_eq!(
+        stack
+            .redis_int_eventually("metrics:cache_miss:symbols_futures", 1)
+            .await,
+        1
+    );
 
     let after = scrape(&stack).await;
     assert_eq!(sample(&after, "symbols_cache_hits_total", "spot"), 3.0);
@@ -73,27 +109,50 @@ async fn prometheus_metrics_parse_and_move_with_traffic() {
     assert_eq!(sample(&after, "symbols_warmup_success_total", "spot"), 1.0);
     assert_eq!(sample(&after, "symbols_count", "spot"), 2292.0);
     assert!(sample(&after, "symbols_last_refresh_age_seconds", "spot") < 120.0);
-    let failures = after["samples"]["symbols_upstream_failures_total"].as_array().cloned().unwrap_or_default();
-    let restricted = failures.iter().find(|s| s["labels"]["market"] == "futures" && s["labels"]["reason"] == "451");
+    let failures = after["samples"]["symbols_upstream_failures_total"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let restricted = failures
+        .iter()
+        .find(|s| s["labels"]["market"] == "futures" && s["labels"]["reason"] == "451");
     assert_eq!(restricted.and_then(|s| s["value"].as_f64()), Some(1.0));
     // The answering isolate's own gauges: its wasm memory (at least the 3.7 MB spot
     // payload it processed), and no hits left unwritten once the counters landed.
-    assert_eq!(after["types"]["symbols_instance_wasm_memory_bytes"], "gauge");
-    let wasm = after["samples"]["symbols_instance_wasm_memory_bytes"][0]["value"].as_f64().unwrap_or(0.0);
+    assert_eq!(
+        after["types"]["symbols_instance_wasm_memory_bytes"],
+        "gauge"
+    );
+    let wasm = after["samples"]["symbols_instance_wasm_memory_bytes"][0]["value"]
+        .as_f64()
+        .unwrap_or(0.0);
     assert!(wasm >= 3_700_000.0, "wasm memory {wasm}");
-    assert_eq!(sample(&after, "symbols_instance_unflushed_hits", "spot"), 0.0);
+    assert_eq!(
+        sample(&after, "symbols_instance_unflushed_hits", "spot"),
+        0.0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_document_is_current_and_schemathesis_finds_nothing() {
-    let check = Command::new("python3").arg(root().join("tests/tools/gen_openapi.py")).arg("--check").output().expect("python3");
-    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    let check = Command::new("python3")
+        .arg(root().join("tests/tools/gen_openapi.py"))
+        .arg("--check")
+        .output()
+        .expect("python3");
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
 
     let stack = Stack::start().await;
     stack.fire_cron().await;
     let served = stack.get("/openapi.json").await;
-    let committed: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root().join("openapi.json")).expect("openapi.json")).expect("json");
+    let committed: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("openapi.json")).expect("openapi.json"),
+    )
+    .expect("json");
     assert_eq!(served.json(), committed);
 
     let examples = std::env::var("SCHEMATHESIS_EXAMPLES").unwrap_or_else(|_| "30".into());
@@ -121,16 +180,45 @@ async fn openapi_document_is_current_and_schemathesis_finds_nothing() {
     })
     .await
     .expect("join");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     std::fs::write(&report, &text).expect("report");
-    println!("{}", text.lines().rev().take(12).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n"));
-    assert!(out.status.success(), "schemathesis found problems (full report: {}):\n{text}", report.display());
+    println!(
+        "{}",
+        text.lines()
+            .rev()
+            .take(12)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(
+        out.status.success(),
+        "schemathesis found problems (full report: {}):\n{text}",
+        report.display()
+    );
 }
 
 fn chromium(args: &[&str], profile: &std::path::Path) -> std::process::Output {
     Command::new("chromium")
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"])
-        .args(["--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars"])
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+        ])
+        .args([
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+        ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(args)
         .output()
@@ -139,8 +227,14 @@ fn chromium(args: &[&str], profile: &std::path::Path) -> std::process::Output {
 
 /// The text of the element carrying `data-field="<field>"` inside `<section id="<market>">`.
 fn field(dom: &str, market: &str, field: &str) -> String {
-    let section = dom.split(&format!("id=\"{market}\"")).nth(1).unwrap_or_else(|| panic!("no {market} section in\n{dom}"));
-    let after = section.split(&format!("data-field=\"{field}\"")).nth(1).unwrap_or_else(|| panic!("no {field} for {market}"));
+    let section = dom
+        .split(&format!("id=\"{market}\""))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {market} section in\n{dom}"));
+    let after = section
+        .split(&format!("data-field=\"{field}\""))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {field} for {market}"));
     let text = after.split_once('>').map(|x| x.1).unwrap_or("");
     text.split('<').next().unwrap_or("").trim().to_string()
 }
@@ -152,7 +246,13 @@ async fn status_page_in_chromium_matches_the_metrics() {
     for _ in 0..2 {
         stack.get("/api/symbols/spot").await;
     }
-    stack.exchange.push_fault(crate::support::FxMarket::Futures, crate::support::Fault::Status { code: 500, retry_after: None });
+    stack.exchange.push_fault(
+        crate::support::FxMarket::Futures,
+        crate::support::Fault::Status {
+            code: 500,
+            retry_after: None,
+        },
+    );
     stack.fire_cron().await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let metrics = stack.get("/api/symbols/metrics").await.json();
@@ -164,28 +264,69 @@ async fn status_page_in_chromium_matches_the_metrics() {
         move || {
             let dom = chromium(&["--dump-dom", &url], &profile);
             let png = artifacts().join("status-page.png");
-            let shot = chromium(&[&format!("--screenshot={}", png.display()), "--window-size=1100,700", &url], &profile);
+            let shot = chromium(
+                &[
+                    &format!("--screenshot={}", png.display()),
+                    "--window-size=1100,700",
+                    &url,
+                ],
+                &profile,
+            );
             (dom, (shot, png))
         }
     })
     .await
     .expect("join");
-    assert!(dom.status.success(), "chromium failed: {}", String::from_utf8_lossy(&dom.stderr));
+    assert!(
+        dom.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&dom.stderr)
+    );
     let dom = String::from_utf8_lossy(&dom.stdout).to_string();
     for market in ["spot", "futures"] {
         let m = &metrics[market];
-        assert_eq!(field(&dom, market, "count"), m["symbolCount"].to_string(), "{market} count");
-        assert_eq!(field(&dom, market, "hits"), m["hits"].to_string(), "{market} hits");
-        assert_eq!(field(&dom, market, "misses"), m["misses"].to_string(), "{market} misses");
-        assert_eq!(field(&dom, market, "warmup-success"), m["warmupSuccess"].to_string());
-        assert_eq!(field(&dom, market, "warmup-error"), m["warmupError"].to_string());
-        assert_eq!(field(&dom, market, "last-refresh"), m["lastRefreshAt"].as_str().unwrap_or("never"));
+        assert_eq!(
+            field(&dom, market, "count"),
+            m["symbolCount"].to_string(),
+            "{market} count"
+        );
+        assert_eq!(
+            field(&dom, market, "hits"),
+            m["hits"].to_string(),
+            "{market} hits"
+        );
+        assert_eq!(
+            field(&dom, market, "misses"),
+            m["misses"].to_string(),
+            "{market} misses"
+        );
+        assert_eq!(
+            field(&dom, market, "warmup-success"),
+            m["warmupSuccess"].to_string()
+        );
+        assert_eq!(
+            field(&dom, market, "warmup-error"),
+            m["warmupError"].to_string()
+        );
+        assert_eq!(
+            field(&dom, market, "last-refresh"),
+            m["lastRefreshAt"].as_str().unwrap_or("never")
+        );
     }
     assert!(field(&dom, "futures", "last-outcome").starts_with("failed: 5xx"));
     assert!(field(&dom, "spot", "last-outcome").starts_with("ok"));
     let (shot, png) = shot;
-    assert!(shot.status.success() && png.exists(), "screenshot: {}", String::from_utf8_lossy(&shot.stderr));
-    assert!(std::fs::metadata(&png).map(|m| m.len() > 10_000).unwrap_or(false), "screenshot is not empty");
+    assert!(
+        shot.status.success() && png.exists(),
+        "screenshot: {}",
+        String::from_utf8_lossy(&shot.stderr)
+    );
+    assert!(
+        std::fs::metadata(&png)
+            .map(|m| m.len() > 10_000)
+            .unwrap_or(false),
+        "screenshot is not empty"
+    );
     println!("status page screenshot: {}", png.display());
 }
 
@@ -201,11 +342,20 @@ fn wrangler_deploy_dry_run_bundles_the_worker() {
         .env("XDG_CONFIG_HOME", out_dir.path().join("xdg"))
         .output()
         .expect("wrangler");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success(), "{text}");
     assert!(text.contains("Total Upload"), "{text}");
     assert!(text.contains("--dry-run: exiting now"), "{text}");
-    println!("{}", text.lines().find(|l| l.contains("Total Upload")).unwrap_or(""));
+    println!(
+        "{}",
+        text.lines()
+            .find(|l| l.contains("Total Upload"))
+            .unwrap_or("")
+    );
 }
 
 /// The bundle workerd downloads and compiles on a cold start stays within its budget:
@@ -218,11 +368,26 @@ fn bundle_fits_the_gzip_budget() {
     const BUDGET_KB: usize = 262;
     let gz = |file: &str| -> usize {
         let path = root().join("build").join(file);
-        let out = Command::new("gzip").arg("-9c").arg(&path).output().expect("gzip");
-        assert!(out.status.success() && !out.stdout.is_empty(), "gzip {}: run scripts/build.sh first", path.display());
+        let out = Command::new("gzip")
+            .arg("-9c")
+            .arg(&path)
+            .output()
+            .expect("gzip");
+        assert!(
+            out.status.success() && !out.stdout.is_empty(),
+            "gzip {}: run scripts/build.sh first",
+            path.display()
+        );
         out.stdout.len()
     };
     let (wasm, js) = (gz("index_bg.wasm"), gz("index.js"));
-    println!("bundle, gzip -9: wasm {wasm} B + JS {js} B = {} KB", (wasm + js) / 1024);
-    assert!(wasm + js <= BUDGET_KB * 1024, "bundle {} KB gzipped is over the {BUDGET_KB} KB budget (wasm {wasm} B, JS {js} B)", (wasm + js) / 1024);
+    println!(
+        "bundle, gzip -9: wasm {wasm} B + JS {js} B = {} KB",
+        (wasm + js) / 1024
+    );
+    assert!(
+        wasm + js <= BUDGET_KB * 1024,
+        "bundle {} KB gzipped is over the {BUDGET_KB} KB budget (wasm {wasm} B, JS {js} B)",
+        (wasm + js) / 1024
+    );
 }

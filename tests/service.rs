@@ -15,9 +15,17 @@ async fn cold_miss_then_hit_with_exact_keys_ttls_and_counters() {
     assert_eq!(body["market"], "spot");
     assert_eq!(body["source"], "upstream");
     assert_eq!(body["count"], SPOT_COUNT);
-    assert_eq!(body["symbols"].as_array().map(Vec::len), Some(SPOT_COUNT as usize));
+    assert_eq!(
+        body["symbols"].as_array().map(Vec::len),
+        Some(SPOT_COUNT as usize)
+    );
     assert!(body["fetchedAt"].as_str().is_some_and(|s| s.ends_with('Z')));
-    let btc = body["symbols"].as_array().unwrap().iter().find(|s| s["symbol"] == "BTCUSDT").expect("BTCUSDT");
+    let btc = body["symbols"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["symbol"] == "BTCUSDT")
+        .expect("BTCUSDT");
     assert_eq!(btc["tickSize"], "0.01000000");
     assert_eq!(btc["minNotional"], "5.00000000");
     assert_eq!(btc["quoteAsset"], "USDT");
@@ -28,29 +36,63 @@ async fn cold_miss_then_hit_with_exact_keys_ttls_and_counters() {
     assert_eq!(second.header("x-cache"), Some("HIT"));
     assert_eq!(second.json()["source"], "cache");
     assert_eq!(second.json()["symbols"], body["symbols"]);
-    assert_eq!(stack.exchange.requests(FxMarket::Spot), 1, "a hit must not call upstream");
+    assert_eq!(
+        stack.exchange.requests(FxMarket::Spot),
+        1,
+        "a hit must not call upstream"
+    );
 
     // Counting runs after the response (wait_until).
-    assert_eq!(stack.redis_int_eventually("metrics:cache_miss:symbols_spot", 1).await, 1);
-    assert_eq!(stack.redis_int_eventually("metrics:cache_hit:symbols_spot", 1).await, 1);
+    assert_eq!(
+        stack
+            .redis_int_eventually("metrics:cache_miss:symbols_spot", 1)
+            .await,
+        1
+    );
+    assert_eq!(
+        stack
+            .redis_int_eventually("metrics:cache_hit:symbols_spot", 1)
+            .await,
+        1
+    );
     assert_eq!(stack.redis_int("metrics:cache_hit:symbols_futures"), 0);
 
     // Keys, read straight from redis-server.
     let ttl = stack.redis_ttl("symbols-edge:spot:document");
     assert!((290..=300).contains(&ttl), "cache TTL {ttl}");
-    assert!((290..=300).contains(&stack.redis_ttl("cache:symbols:spot:v1")), "the original's TTL");
+    assert!(
+        (290..=300).contains(&stack.redis_ttl("cache:symbols:spot:v1")),
+        "the original's TTL"
+    );
     assert_eq!(stack.redis_ttl("cache:symbols:spot:last_good"), -1);
-    assert_eq!(stack.redis_ttl("symbols-edge:spot:document:last_good"), -1, "last_good has no TTL");
-    let stored: serde_json::Value = serde_json::from_str(&stack.redis_get("symbols-edge:spot:document").unwrap()).unwrap();
+    assert_eq!(
+        stack.redis_ttl("symbols-edge:spot:document:last_good"),
+        -1,
+        "last_good has no TTL"
+    );
+    let stored: serde_json::Value =
+        serde_json::from_str(&stack.redis_get("symbols-edge:spot:document").unwrap()).unwrap();
     assert_eq!(stored["market"], "spot");
     assert_eq!(stored["count"], SPOT_COUNT);
-    assert!(stored.get("source").is_none(), "source is added when serving, not stored");
-    assert_eq!(stack.redis_get("symbols-edge:spot:document:last_good"), stack.redis_get("symbols-edge:spot:document"));
+    assert!(
+        stored.get("source").is_none(),
+        "source is added when serving, not stored"
+    );
+    assert_eq!(
+        stack.redis_get("symbols-edge:spot:document:last_good"),
+        stack.redis_get("symbols-edge:spot:document")
+    );
     let ts = stack.redis_int("metrics:spot_symbols_cache:last_refresh_ts");
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
     assert!((now - ts).abs() < 60, "last_refresh_ts {ts} vs now {now}");
     // Request-time refreshes are not cron warmups.
-    assert_eq!(stack.redis_int("metrics:warmup_spot_symbols_cache:success"), 0);
+    assert_eq!(
+        stack.redis_int("metrics:warmup_spot_symbols_cache:success"),
+        0
+    );
 
     // The metrics route agrees.
     let m = stack.get("/api/symbols/metrics").await.json();
@@ -68,18 +110,36 @@ async fn cron_warms_both_markets_and_filters_and_single_symbols_work() {
     assert_eq!(stack.exchange.requests(FxMarket::Spot), 1);
     assert_eq!(stack.exchange.requests(FxMarket::Futures), 1);
     for m in ["spot", "futures"] {
-        assert!(stack.redis_get(&format!("symbols-edge:{m}:document")).is_some(), "{m} cache");
-        assert!(stack.redis_get(&format!("symbols-edge:{m}:document:last_good")).is_some(), "{m} last_good");
+        assert!(
+            stack
+                .redis_get(&format!("symbols-edge:{m}:document"))
+                .is_some(),
+            "{m} cache"
+        );
+        assert!(
+            stack
+                .redis_get(&format!("symbols-edge:{m}:document:last_good"))
+                .is_some(),
+            "{m} last_good"
+        );
         assert!(stack.redis_int(&format!("metrics:{m}_symbols_cache:last_refresh_ts")) > 0);
-        assert_eq!(stack.redis_int(&format!("metrics:warmup_{m}_symbols_cache:success")), 1);
-        assert_eq!(stack.redis_int(&format!("metrics:warmup_{m}_symbols_cache:error")), 0);
+        assert_eq!(
+            stack.redis_int(&format!("metrics:warmup_{m}_symbols_cache:success")),
+            1
+        );
+        assert_eq!(
+            stack.redis_int(&format!("metrics:warmup_{m}_symbols_cache:error")),
+            0
+        );
     }
     let futures = stack.get("/api/symbols/futures").await;
     assert_eq!(futures.header("x-cache"), Some("HIT"));
     assert_eq!(futures.json()["count"], FUTURES_COUNT);
 
     // Filters combine; lowercase values work.
-    let f = stack.get("/api/symbols/spot?status=trading&quote=USDT&base=BTC&unknown=1").await;
+    let f = stack
+        .get("/api/symbols/spot?status=trading&quote=USDT&base=BTC&unknown=1")
+        .await;
     assert_eq!(f.status, 200);
     let syms = f.json()["symbols"].as_array().cloned().unwrap();
     assert_eq!(syms.len(), 1);
@@ -88,13 +148,19 @@ async fn cron_warms_both_markets_and_filters_and_single_symbols_work() {
     let usdt = stack.get("/api/symbols/spot?quote=USDT").await.json();
     let n = usdt["count"].as_u64().unwrap();
     assert!(n > 300 && n < SPOT_COUNT, "USDT pairs: {n}");
-    assert!(usdt["symbols"].as_array().unwrap().iter().all(|s| s["quoteAsset"] == "USDT"));
+    assert!(usdt["symbols"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["quoteAsset"] == "USDT"));
 
     // One symbol, including a non-ASCII futures symbol.
     let one = stack.get("/api/symbols/spot/BTCUSDT").await;
     assert_eq!(one.status, 200);
     assert_eq!(one.json()["symbol"], "BTCUSDT");
-    let cn = stack.get("/api/symbols/futures/%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9FUSDT").await;
+    let cn = stack
+        .get("/api/symbols/futures/%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9FUSDT")
+        .await;
     assert_eq!(cn.status, 200, "{}", cn.text());
     assert_eq!(cn.json()["symbol"], "币安人生USDT");
     assert!(cn.json()["contractType"].is_string());
@@ -106,7 +172,10 @@ async fn cron_warms_both_markets_and_filters_and_single_symbols_work() {
     // Routing errors are JSON.
     let bad_market = stack.get("/api/symbols/margin").await;
     assert_eq!(bad_market.status, 404);
-    assert!(bad_market.json()["error"].as_str().unwrap().contains("margin"));
+    assert!(bad_market.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("margin"));
     let wrong_method = stack.request("DELETE", "/api/symbols/spot", &[]).await;
     assert_eq!(wrong_method.status, 405);
     assert_eq!(wrong_method.header("allow"), Some("GET, HEAD, OPTIONS"));
@@ -121,11 +190,22 @@ async fn etag_gives_304_and_edge_cache_serves_without_redis() {
     let first = stack.get("/api/symbols/spot").await;
     assert_eq!(first.status, 200);
     let etag = first.header("etag").expect("etag").to_string();
-    assert!(etag.starts_with('"') && etag.ends_with('"'), "strong etag {etag}");
-    let not_modified = stack.request("GET", "/api/symbols/spot", &[("If-None-Match", &etag)]).await;
+    assert!(
+        etag.starts_with('"') && etag.ends_with('"'),
+        "strong etag {etag}"
+    );
+    let not_modified = stack
+        .request("GET", "/api/symbols/spot", &[("If-None-Match", &etag)])
+        .await;
     assert_eq!(not_modified.status, 304);
     assert!(not_modified.body.is_empty());
-    let other = stack.request("GET", "/api/symbols/spot", &[("If-None-Match", "\"spot-0000\"")]).await;
+    let other = stack
+        .request(
+            "GET",
+            "/api/symbols/spot",
+            &[("If-None-Match", "\"spot-0000\"")],
+        )
+        .await;
     assert_eq!(other.status, 200);
 
     // The edge copy answers even with the gateway gone.
@@ -142,12 +222,20 @@ async fn etag_gives_304_and_edge_cache_serves_without_redis() {
 /// is counted exactly, in far fewer Redis commands than hits.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn isolate_copy_then_edge_copy_and_coalesced_hit_counters() {
-    let stack = Stack::start_with(Options::default().var("EDGE_CACHE_TTL_SECONDS", "30").var("ISOLATE_CACHE_TTL_SECONDS", "2")).await;
+    let stack = Stack::start_with(
+        Options::default()
+            .var("EDGE_CACHE_TTL_SECONDS", "30")
+            .var("ISOLATE_CACHE_TTL_SECONDS", "2"),
+    )
+    .await;
     stack.fire_cron().await;
     let tiers = |log: &str| -> Vec<String> {
         log.lines()
             // wrangler may prefix a line; the JSON object is the rest of it.
-            .filter_map(|l| l.find('{').and_then(|i| serde_json::from_str::<serde_json::Value>(l[i..].trim()).ok()))
+            .filter_map(|l| {
+                l.find('{')
+                    .and_then(|i| serde_json::from_str::<serde_json::Value>(l[i..].trim()).ok())
+            })
             .filter(|v| v["event"] == "request" && v["route"] == "list")
             .map(|v| v["cache_tier"].as_str().unwrap_or("none").to_string())
             .collect()
@@ -162,7 +250,9 @@ async fn isolate_copy_then_edge_copy_and_coalesced_hit_counters() {
     let second = stack.get("/api/symbols/spot").await;
     tokio::time::sleep(std::time::Duration::from_millis(2300)).await;
     let third = stack.get("/api/symbols/spot").await;
-    let fourth = stack.request("GET", "/api/symbols/spot", &[("If-None-Match", &etag)]).await;
+    let fourth = stack
+        .request("GET", "/api/symbols/spot", &[("If-None-Match", &etag)])
+        .await;
     assert_eq!(second.body, first.body, "the same bytes from either copy");
     assert_eq!(third.body, first.body, "the same bytes from either copy");
     assert_eq!(fourth.status, 304);
@@ -176,19 +266,41 @@ async fn isolate_copy_then_edge_copy_and_coalesced_hit_counters() {
         seen = tiers(&stack.log());
     }
     assert_eq!(seen.len(), 4, "{}", stack.log_tail());
-    assert_eq!(seen[1..], ["isolate", "edge", "isolate"], "{}", stack.log_tail());
+    assert_eq!(
+        seen[1..],
+        ["isolate", "edge", "isolate"],
+        "{}",
+        stack.log_tail()
+    );
     let body = first.json();
     assert_eq!(body["source"], "cache");
     assert_eq!(body["count"], SPOT_COUNT);
 
-    assert_eq!(stack.redis_int_eventually("metrics:cache_hit:symbols_spot", 4).await, 4);
+    assert_eq!(
+        stack
+            .redis_int_eventually("metrics:cache_hit:symbols_spot", 4)
+            .await,
+        4
+    );
     let before = stack.gateway_stats().await;
     let burst = (0..40).map(|_| stack.get("/api/symbols/spot"));
     let answers = futures::future::join_all(burst).await;
-    assert!(answers.iter().all(|r| r.status == 200 && r.header("x-cache") == Some("HIT")));
-    assert_eq!(stack.redis_int_eventually("metrics:cache_hit:symbols_spot", 44).await, 44, "every hit counted");
+    assert!(answers
+        .iter()
+        .all(|r| r.status == 200 && r.header("x-cache") == Some("HIT")));
+    assert_eq!(
+        stack
+            .redis_int_eventually("metrics:cache_hit:symbols_spot", 44)
+            .await,
+        44,
+        "every hit counted"
+    );
     let after = stack.gateway_stats().await;
-    let commands = after["commands"].as_u64().unwrap_or(0) - before["commands"].as_u64().unwrap_or(0);
+    let commands =
+        after["commands"].as_u64().unwrap_or(0) - before["commands"].as_u64().unwrap_or(0);
     println!("40 concurrent edge hits: {commands} Redis commands");
-    assert!(commands < 20, "40 hits cost {commands} Redis commands: counters were not coalesced");
+    assert!(
+        commands < 20,
+        "40 hits cost {commands} Redis commands: counters were not coalesced"
+    );
 }

@@ -28,7 +28,10 @@ static SLOTS: Mutex<usize> = Mutex::new(0);
 static SLOT_FREED: Condvar = Condvar::new();
 
 fn max_stacks() -> usize {
-    std::env::var("E2E_MAX_STACKS").ok().and_then(|v| v.parse().ok()).unwrap_or(3)
+    std::env::var("E2E_MAX_STACKS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
 }
 
 struct Slot(usize);
@@ -69,8 +72,16 @@ pub struct Gateway {
 
 impl Gateway {
     pub async fn start(redis_url: &str, token: &str) -> Gateway {
-        let mut g = Gateway { port: 0, redis_url: redis_url.into(), token: token.into(), stop: None, task: None };
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.expect("bind gateway");
+        let mut g = Gateway {
+            port: 0,
+            redis_url: redis_url.into(),
+            token: token.into(),
+            stop: None,
+            task: None,
+        };
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .expect("bind gateway");
         g.port = listener.local_addr().expect("addr").port();
         g.spawn(listener);
         g
@@ -116,7 +127,9 @@ impl Gateway {
     /// Replaces the gateway with a listener that accepts connections and never answers.
     pub async fn stall(&mut self) {
         self.stop().await;
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await.expect("rebind gateway port");
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .expect("rebind gateway port");
         let (tx, mut rx) = oneshot::channel::<()>();
         self.stop = Some(tx);
         self.task = Some(tokio::spawn(async move {
@@ -136,7 +149,9 @@ impl Gateway {
     /// Starts again on the same port.
     pub async fn restart(&mut self) {
         self.stop().await;
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await.expect("rebind gateway port");
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .expect("rebind gateway port");
         self.spawn(listener);
     }
 }
@@ -162,8 +177,12 @@ impl Resp {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
     }
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
@@ -282,16 +301,25 @@ impl Stack {
 
     pub async fn start_with(opts: Options) -> Stack {
         let wasm = root().join("build/index_bg.wasm");
-        assert!(wasm.exists(), "{} is missing: run scripts/build.sh (make test does)", wasm.display());
+        assert!(
+            wasm.exists(),
+            "{} is missing: run scripts/build.sh (make test does)",
+            wasm.display()
+        );
         let weight = if opts.exclusive { usize::MAX } else { 1 };
-        let slot = tokio::task::spawn_blocking(move || Slot::acquire(weight)).await.expect("slot");
+        let slot = tokio::task::spawn_blocking(move || Slot::acquire(weight))
+            .await
+            .expect("slot");
         let redis = RedisServer::start();
         let gateway = Gateway::start(&redis.url(), TOKEN).await;
         let exchange = match &opts.spot_payload {
             None => fake_exchange::start().await,
             Some(spot) => {
-                let state = fake_exchange::FakeExchange::with_spot_payload(spot.as_ref().clone()).expect("spot payload");
-                fake_exchange::start_with(state).await.expect("start fake exchange")
+                let state = fake_exchange::FakeExchange::with_spot_payload(spot.as_ref().clone())
+                    .expect("spot payload");
+                fake_exchange::start_with(state)
+                    .await
+                    .expect("start fake exchange")
             }
         };
         let dir = tempfile::tempdir().expect("temp dir");
@@ -323,7 +351,18 @@ impl Stack {
             .pool_max_idle_per_host(0)
             .build()
             .expect("client");
-        Stack { redis, gateway, exchange, worker_port, runtime: opts.runtime, cron_port, worker, dir, http, _slot: slot }
+        Stack {
+            redis,
+            gateway,
+            exchange,
+            worker_port,
+            runtime: opts.runtime,
+            cron_port,
+            worker,
+            dir,
+            http,
+            _slot: slot,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -343,12 +382,19 @@ impl Stack {
                 chain.push_str(&format!(": {c}"));
                 source = c.source();
             }
-            panic!("request {path}: {chain}\n--- worker log ---\n{}", self.log_tail())
+            panic!(
+                "request {path}: {chain}\n--- worker log ---\n{}",
+                self.log_tail()
+            )
         });
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let body = resp.bytes().await.expect("body").to_vec();
-        Resp { status, headers, body }
+        Resp {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Resp {
@@ -362,10 +408,19 @@ impl Stack {
         let r = match self.cron_port {
             None => self.get(path).await,
             Some(port) => {
-                let resp = self.http.get(format!("http://127.0.0.1:{port}{path}")).send().await.expect("cron trigger");
+                let resp = self
+                    .http
+                    .get(format!("http://127.0.0.1:{port}{path}"))
+                    .send()
+                    .await
+                    .expect("cron trigger");
                 let status = resp.status().as_u16();
                 let headers = resp.headers().clone();
-                Resp { status, headers, body: resp.bytes().await.expect("body").to_vec() }
+                Resp {
+                    status,
+                    headers,
+                    body: resp.bytes().await.expect("body").to_vec(),
+                }
             }
         };
         assert_eq!(r.status, 200, "cron trigger: {}", r.text());
@@ -377,13 +432,19 @@ impl Stack {
         let root = self.worker.id();
         match self.runtime {
             Runtime::Workerd => vec![root],
-            Runtime::WranglerDev => descendants(root).into_iter().filter(|p| comm(*p).as_deref() == Some("workerd")).collect(),
+            Runtime::WranglerDev => descendants(root)
+                .into_iter()
+                .filter(|p| comm(*p).as_deref() == Some("workerd"))
+                .collect(),
         }
     }
 
     /// Open file descriptors of each of [`Stack::workerd_pids`].
     pub fn workerd_fds(&self) -> Vec<(u32, usize)> {
-        self.workerd_pids().into_iter().map(|p| (p, open_fds(p))).collect()
+        self.workerd_pids()
+            .into_iter()
+            .map(|p| (p, open_fds(p)))
+            .collect()
     }
 
     /// Samples the open fds of the workerd processes every `every` until stopped.
@@ -401,7 +462,9 @@ impl Stack {
     }
 
     pub fn redis_int(&self, key: &str) -> i64 {
-        self.redis_get(key).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+        self.redis_get(key)
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
     }
 
     /// The counter at `key` once it reaches `want`, or its value after 5 s: counters are
@@ -432,7 +495,11 @@ impl Stack {
     }
 
     pub fn redis_ttl(&self, key: &str) -> i64 {
-        self.redis.cli_raw(&["TTL", key]).trim().parse().unwrap_or(-99)
+        self.redis
+            .cli_raw(&["TTL", key])
+            .trim()
+            .parse()
+            .unwrap_or(-99)
     }
 
     pub fn redis_set(&self, key: &str, value: &str) {
@@ -469,7 +536,10 @@ async fn start_worker_retrying(dir: &Path, config: &Path) -> (ChildGuard, u16) {
 
 async fn start_worker(dir: &Path, config: &Path) -> Result<(ChildGuard, u16), String> {
     let wrangler = root().join("node_modules/wrangler/bin/wrangler.js");
-    assert!(wrangler.exists(), "wrangler is missing: run scripts/setup.sh (make test does)");
+    assert!(
+        wrangler.exists(),
+        "wrangler is missing: run scripts/setup.sh (make test does)"
+    );
     let log = std::fs::File::create(dir.join("worker.log")).expect("worker log");
     let log2 = log.try_clone().expect("log clone");
     let port = free_port();
@@ -485,7 +555,12 @@ async fn start_worker(dir: &Path, config: &Path) -> Result<(ChildGuard, u16), St
         .arg(config)
         .args(["--ip", "127.0.0.1", "--port", &port.to_string()])
         .args(["--inspector-port", &inspector.to_string()])
-        .args(["--test-scheduled", "--log-level", "log", "--show-interactive-dev-session=false"])
+        .args([
+            "--test-scheduled",
+            "--log-level",
+            "log",
+            "--show-interactive-dev-session=false",
+        ])
         .arg("--persist-to")
         .arg(dir.join("state"))
         .current_dir(dir)
@@ -499,17 +574,28 @@ async fn start_worker(dir: &Path, config: &Path) -> Result<(ChildGuard, u16), St
         .stderr(log2);
     let mut guard = ChildGuard::spawn("wrangler dev", &mut cmd).expect("start wrangler");
     let deadline = Instant::now() + Duration::from_secs(90);
-    let probe = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("client");
+    let probe = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client");
     loop {
         if guard.has_exited() {
             return Err(std::fs::read_to_string(dir.join("worker.log")).unwrap_or_default());
         }
         // Any HTTP answer means workerd is serving the Worker.
-        if probe.get(format!("http://127.0.0.1:{port}/openapi.json")).send().await.is_ok_and(|r| r.status().as_u16() == 200) {
+        if probe
+            .get(format!("http://127.0.0.1:{port}/openapi.json"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().as_u16() == 200)
+        {
             return Ok((guard, port));
         }
         if Instant::now() > deadline {
-            return Err(format!("not ready in 90 s:\n{}", std::fs::read_to_string(dir.join("worker.log")).unwrap_or_default()));
+            return Err(format!(
+                "not ready in 90 s:\n{}",
+                std::fs::read_to_string(dir.join("worker.log")).unwrap_or_default()
+            ));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -535,21 +621,36 @@ pub fn fd_limit_of(pid: u32) -> Option<u64> {
 
 /// Open file descriptors of `pid` (0 once it is gone).
 pub fn open_fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0)
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
 }
 
 fn comm(pid: u32) -> Option<String> {
-    std::fs::read_to_string(format!("/proc/{pid}/comm")).ok().map(|s| s.trim().to_string())
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .ok()
+        .map(|s| s.trim().to_string())
 }
 
 /// Every live descendant of `root` (from `/proc/*/stat` parent ids).
 fn descendants(root: u32) -> Vec<u32> {
     let mut parent = Vec::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
         // pid (comm) state ppid ...: comm may hold spaces, so split after the last ')'.
-        let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)).and_then(|p| p.parse::<u32>().ok());
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
         if let Some(ppid) = ppid {
             parent.push((pid, ppid));
         }
@@ -590,7 +691,10 @@ impl FdSampler {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::spawn(move || {
-            let mut report = FdReport { peak_each: pids.iter().map(|p| (*p, 0)).collect(), ..FdReport::default() };
+            let mut report = FdReport {
+                peak_each: pids.iter().map(|p| (*p, 0)).collect(),
+                ..FdReport::default()
+            };
             loop {
                 let counts: Vec<usize> = pids.iter().map(|p| open_fds(*p)).collect();
                 let total: usize = counts.iter().sum();
@@ -609,13 +713,19 @@ impl FdSampler {
                 std::thread::sleep(every);
             }
         });
-        FdSampler { stop, thread: Some(thread) }
+        FdSampler {
+            stop,
+            thread: Some(thread),
+        }
     }
 
     /// Takes a last sample and returns the report.
     pub fn stop(mut self) -> FdReport {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        self.thread.take().and_then(|t| t.join().ok()).unwrap_or_default()
+        self.thread
+            .take()
+            .and_then(|t| t.join().ok())
+            .unwrap_or_default()
     }
 }
 
@@ -627,7 +737,11 @@ impl Drop for FdSampler {
 
 /// Starts the Worker under bare workerd; a port taken between our check and workerd's bind
 /// is retried.
-async fn start_workerd_retrying(dir: &Path, config: &Path, vars: &[(String, String)]) -> (ChildGuard, u16, u16) {
+async fn start_workerd_retrying(
+    dir: &Path,
+    config: &Path,
+    vars: &[(String, String)],
+) -> (ChildGuard, u16, u16) {
     let bundle = dir.join("bundle");
     dry_run_bundle(dir, config, &bundle).await;
     for attempt in 1..=3 {
@@ -644,7 +758,10 @@ async fn start_workerd_retrying(dir: &Path, config: &Path, vars: &[(String, Stri
 /// it bundles the `build/` that exists now).
 async fn dry_run_bundle(dir: &Path, config: &Path, bundle: &Path) {
     let wrangler = root().join("node_modules/wrangler/bin/wrangler.js");
-    assert!(wrangler.exists(), "wrangler is missing: run scripts/setup.sh (make test does)");
+    assert!(
+        wrangler.exists(),
+        "wrangler is missing: run scripts/setup.sh (make test does)"
+    );
     let out = tokio::process::Command::new("node")
         .arg(&wrangler)
         .args(["deploy", "--dry-run", "--config"])
@@ -658,7 +775,10 @@ async fn dry_run_bundle(dir: &Path, config: &Path, bundle: &Path) {
         .env("NO_COLOR", "1")
         .kill_on_drop(true)
         .output();
-    let out = tokio::time::timeout(Duration::from_secs(90), out).await.expect("wrangler deploy --dry-run within 90 s").expect("run wrangler");
+    let out = tokio::time::timeout(Duration::from_secs(90), out)
+        .await
+        .expect("wrangler deploy --dry-run within 90 s")
+        .expect("run wrangler");
     assert!(
         out.status.success(),
         "wrangler deploy --dry-run failed:\n{}{}",
@@ -678,8 +798,18 @@ pub fn workerd_bin() -> PathBuf {
         .flatten()
         .flatten()
         .map(|e| e.path().join("bin/workerd"))
-        .find(|p| p.exists() && p.parent().and_then(|d| d.parent()).is_some_and(|d| d.to_string_lossy().contains("workerd-")));
-    found.unwrap_or_else(|| panic!("no workerd binary under {}: run npm install", modules.display()))
+        .find(|p| {
+            p.exists()
+                && p.parent()
+                    .and_then(|d| d.parent())
+                    .is_some_and(|d| d.to_string_lossy().contains("workerd-"))
+        });
+    found.unwrap_or_else(|| {
+        panic!(
+            "no workerd binary under {}: run npm install",
+            modules.display()
+        )
+    })
 }
 
 /// A Cap'n Proto text string literal.
@@ -712,14 +842,26 @@ const CRON_TRIGGER_JS: &str = r#"export default {
 
 /// Writes `config.capnp` for `bundle` (every var and secret a text binding, outbound network
 /// allowed to loopback) and starts `workerd serve` with the fd limit at the hard limit.
-async fn start_workerd(dir: &Path, bundle: &Path, vars: &[(String, String)]) -> Result<(ChildGuard, u16, u16), String> {
+async fn start_workerd(
+    dir: &Path,
+    bundle: &Path,
+    vars: &[(String, String)],
+) -> Result<(ChildGuard, u16, u16), String> {
     let mut modules = Vec::new();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(bundle).expect("bundle dir").flatten().map(|e| e.path()).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(bundle)
+        .expect("bundle dir")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     files.sort();
     // The entry module first: workerd takes the first module as the main one.
     files.sort_by_key(|p| p.file_name().is_none_or(|n| n != "index.js"));
     for path in &files {
-        let name = path.file_name().and_then(|n| n.to_str()).expect("bundle file name").to_string();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("bundle file name")
+            .to_string();
         let kind = match path.extension().and_then(|e| e.to_str()) {
             Some("js" | "mjs") => "esModule",
             Some("wasm") => "wasm",
@@ -729,10 +871,17 @@ async fn start_workerd(dir: &Path, bundle: &Path, vars: &[(String, String)]) -> 
         };
         // Relative to config.capnp (an absolute embed path is looked up in capnp's import path).
         let relative = path.strip_prefix(dir).expect("bundle inside the stack dir");
-        modules.push(format!("(name = {}, {kind} = embed {})", capnp_str(&name), capnp_str(&relative.to_string_lossy())));
+        modules.push(format!(
+            "(name = {}, {kind} = embed {})",
+            capnp_str(&name),
+            capnp_str(&relative.to_string_lossy())
+        ));
     }
     std::fs::write(dir.join("cron-trigger.js"), CRON_TRIGGER_JS).expect("write cron-trigger.js");
-    let bindings: Vec<String> = vars.iter().map(|(k, v)| format!("(name = {}, text = {})", capnp_str(k), capnp_str(v))).collect();
+    let bindings: Vec<String> = vars
+        .iter()
+        .map(|(k, v)| format!("(name = {}, text = {})", capnp_str(k), capnp_str(v)))
+        .collect();
     let port = free_port();
     let cron_port = free_port();
     let config = format!(
@@ -772,7 +921,9 @@ const cronWorker :Workerd.Worker = (
     let mut cmd = Command::new("sh");
     // `--experimental`: the cron Worker's `scheduled()` call over a service binding.
     cmd.arg("-c")
-        .arg(format!("{RAISE_FD_LIMIT}; exec \"$0\" serve --experimental \"$1\""))
+        .arg(format!(
+            "{RAISE_FD_LIMIT}; exec \"$0\" serve --experimental \"$1\""
+        ))
         .arg(workerd_bin())
         .arg(&capnp)
         .current_dir(dir)
@@ -781,16 +932,27 @@ const cronWorker :Workerd.Worker = (
         .stderr(log2);
     let mut guard = ChildGuard::spawn("workerd serve", &mut cmd).expect("start workerd");
     let deadline = Instant::now() + Duration::from_secs(30);
-    let probe = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("client");
+    let probe = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client");
     loop {
         if guard.has_exited() {
             return Err(std::fs::read_to_string(dir.join("worker.log")).unwrap_or_default());
         }
-        if probe.get(format!("http://127.0.0.1:{port}/openapi.json")).send().await.is_ok_and(|r| r.status().as_u16() == 200) {
+        if probe
+            .get(format!("http://127.0.0.1:{port}/openapi.json"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().as_u16() == 200)
+        {
             return Ok((guard, port, cron_port));
         }
         if Instant::now() > deadline {
-            return Err(format!("not ready in 30 s:\n{}", std::fs::read_to_string(dir.join("worker.log")).unwrap_or_default()));
+            return Err(format!(
+                "not ready in 30 s:\n{}",
+                std::fs::read_to_string(dir.join("worker.log")).unwrap_or_default()
+            ));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -800,7 +962,10 @@ impl Drop for Stack {
     fn drop(&mut self) {
         // A failing test shows what the Worker said (the temp dir goes away with it).
         if std::thread::panicking() {
-            eprintln!("--- worker log (last 40 lines) ---\n{}\n--- end ---", self.log_tail());
+            eprintln!(
+                "--- worker log (last 40 lines) ---\n{}\n--- end ---",
+                self.log_tail()
+            );
         }
     }
 }
@@ -820,39 +985,75 @@ pub struct ProjectDev {
 impl ProjectDev {
     /// Runs `npx wrangler dev [extra args]` in `project` and waits until it serves.
     pub async fn start(project: &Path, extra: &[&str]) -> ProjectDev {
-        let slot = tokio::task::spawn_blocking(|| Slot::acquire(1)).await.expect("slot");
+        let slot = tokio::task::spawn_blocking(|| Slot::acquire(1))
+            .await
+            .expect("slot");
         let log_path = project.join("wrangler-dev.log");
         let log = std::fs::File::create(&log_path).expect("log");
         let log2 = log.try_clone().expect("log clone");
         let port = free_port();
         let inspector = free_port();
         let mut cmd = Command::new("npx");
-        cmd.args(["wrangler", "dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--inspector-port", &inspector.to_string(), "--show-interactive-dev-session=false"])
-            .args(extra)
-            .current_dir(project)
-            .env("WRANGLER_SEND_METRICS", "false")
-            .env("WRANGLER_LOG_PATH", project.join("wrangler-logs"))
-            .env("XDG_CONFIG_HOME", project.join("xdg"))
-            .env("NO_COLOR", "1")
-            .env("FORCE_COLOR", "0")
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log2);
+        cmd.args([
+            "wrangler",
+            "dev",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+        ])
+        .args([
+            "--inspector-port",
+            &inspector.to_string(),
+            "--show-interactive-dev-session=false",
+        ])
+        .args(extra)
+        .current_dir(project)
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("WRANGLER_LOG_PATH", project.join("wrangler-logs"))
+        .env("XDG_CONFIG_HOME", project.join("xdg"))
+        .env("NO_COLOR", "1")
+        .env("FORCE_COLOR", "0")
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log2);
         let started = Instant::now();
-        let mut worker = ChildGuard::spawn("npx wrangler dev", &mut cmd).expect("start npx wrangler dev");
-        let probe = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("client");
+        let mut worker =
+            ChildGuard::spawn("npx wrangler dev", &mut cmd).expect("start npx wrangler dev");
+        let probe = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .expect("client");
         let deadline = started + Duration::from_secs(120);
         loop {
             let read_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
-            assert!(!worker.has_exited(), "npx wrangler dev exited:\n{}", read_log());
-            if probe.get(format!("http://127.0.0.1:{port}/openapi.json")).send().await.is_ok_and(|r| r.status().as_u16() == 200) {
+            assert!(
+                !worker.has_exited(),
+                "npx wrangler dev exited:\n{}",
+                read_log()
+            );
+            if probe
+                .get(format!("http://127.0.0.1:{port}/openapi.json"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().as_u16() == 200)
+            {
                 break;
             }
-            assert!(Instant::now() < deadline, "npx wrangler dev did not serve within 120 s:\n{}", read_log());
+            assert!(
+                Instant::now() < deadline,
+                "npx wrangler dev did not serve within 120 s:\n{}",
+                read_log()
+            );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        ProjectDev { port, startup: started.elapsed(), log_path, worker, _slot: slot }
+        ProjectDev {
+            port,
+            startup: started.elapsed(),
+            log_path,
+            worker,
+            _slot: slot,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -865,16 +1066,26 @@ impl ProjectDev {
 
     /// A GET with extra headers (a `Host` header sets the host the Worker sees).
     pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Resp {
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("client");
         let mut rb = http.get(self.url(path));
         for (k, v) in headers {
             rb = rb.header(*k, *v);
         }
-        let resp = rb.send().await.unwrap_or_else(|e| panic!("GET {path}: {e}\n{}", self.log()));
+        let resp = rb
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}\n{}", self.log()));
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let body = resp.bytes().await.expect("body").to_vec();
-        Resp { status, headers, body }
+        Resp {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// Everything wrangler (and the build command, and the Worker) printed so far.
@@ -896,13 +1107,33 @@ pub fn copy_project(dest: &Path) {
     let root = root();
     let inputs = std::fs::read_to_string(root.join("build/.inputs"))
         .unwrap_or_else(|e| panic!("build/.inputs: {e}: run scripts/build.sh (make test does)"));
-    let mut paths: Vec<String> = inputs.lines().filter(|l| !l.is_empty()).map(str::to_string).collect();
-    for fixed in ["wrangler.toml", "package.json", "package-lock.json", "Cargo.toml", "Cargo.lock", ".cargo", "scripts", "build", ".local/toolchain"] {
+    let mut paths: Vec<String> = inputs
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    for fixed in [
+        "wrangler.toml",
+        "package.json",
+        "package-lock.json",
+        "Cargo.toml",
+        "Cargo.lock",
+        ".cargo",
+        "scripts",
+        "build",
+        ".local/toolchain",
+    ] {
         paths.push(fixed.to_string());
     }
-    for entry in std::fs::read_dir(root.join("crates")).expect("crates/").flatten() {
+    for entry in std::fs::read_dir(root.join("crates"))
+        .expect("crates/")
+        .flatten()
+    {
         if entry.path().join("Cargo.toml").exists() {
-            paths.push(format!("crates/{}/Cargo.toml", entry.file_name().to_string_lossy()));
+            paths.push(format!(
+                "crates/{}/Cargo.toml",
+                entry.file_name().to_string_lossy()
+            ));
         }
     }
     paths.retain(|p| root.join(p).exists());
@@ -922,7 +1153,11 @@ pub fn copy_project(dest: &Path) {
         .status()
         .expect("tar -x");
     let packed = pack.wait().expect("tar -c");
-    assert!(status.success() && packed.success(), "copying the project failed");
+    assert!(
+        status.success() && packed.success(),
+        "copying the project failed"
+    );
     #[cfg(unix)]
-    std::os::unix::fs::symlink(root.join("node_modules"), dest.join("node_modules")).expect("link node_modules");
+    std::os::unix::fs::symlink(root.join("node_modules"), dest.join("node_modules"))
+        .expect("link node_modules");
 }

@@ -68,9 +68,14 @@ impl Suite {
     /// The test-suite run of one property: the suite's seed and the property's case count
     /// unless `FUZZ_SEED` / `FUZZ_CASES` say otherwise. Panics with the replay command.
     pub fn run_one(&self, name: &str) {
-        let prop = self.props.iter().find(|p| p.name == name).expect("property is in the suite's table");
+        let prop = self
+            .props
+            .iter()
+            .find(|p| p.name == name)
+            .expect("property is in the suite's table");
         let seed = env_u64("FUZZ_SEED").unwrap_or(self.seed);
-        let cases = env_u64("FUZZ_CASES").map_or(prop.cases, |n| n.clamp(1, u64::from(u32::MAX)) as u32);
+        let cases =
+            env_u64("FUZZ_CASES").map_or(prop.cases, |n| n.clamp(1, u64::from(u32::MAX)) as u32);
         if let Err(e) = (prop.run)(&mut runner(seed, cases)) {
             panic!(
                 "fuzz property {name} failed (seed {seed}, {cases} cases): {e}\n\
@@ -86,12 +91,22 @@ impl Suite {
     /// panics at the end if any failed. Prints a summary table.
     pub fn long_run(&self) {
         let seconds = env_u64("FUZZ_SECONDS").unwrap_or(60);
-        let only = if self.honours_only { std::env::var("FUZZ_ONLY").unwrap_or_default() } else { String::new() };
+        let only = if self.honours_only {
+            std::env::var("FUZZ_ONLY").unwrap_or_default()
+        } else {
+            String::new()
+        };
         let base = env_u64("FUZZ_SEED").unwrap_or_else(|| {
-            let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default();
             now.as_nanos() as u64 ^ u64::from(std::process::id()).rotate_left(32)
         });
-        let props: Vec<&Prop> = self.props.iter().filter(|p| p.name.contains(only.as_str())).collect();
+        let props: Vec<&Prop> = self
+            .props
+            .iter()
+            .filter(|p| p.name.contains(only.as_str()))
+            .collect();
         assert!(!props.is_empty(), "FUZZ_ONLY={only:?} matches no property");
         let started = Instant::now();
         let deadline = started + Duration::from_secs(seconds);
@@ -100,10 +115,18 @@ impl Suite {
         let mut failed = vec![false; props.len()];
         let mut failures: Vec<String> = Vec::new();
         let mut counter = 0u64;
-        eprintln!("fuzz: {} properties for {seconds} s (base seed {base})", props.len());
+        eprintln!(
+            "fuzz: {} properties for {seconds} s (base seed {base})",
+            props.len()
+        );
         // Next: the property that has had the least time so far (each gets about the same).
         while Instant::now() < deadline {
-            let Some(i) = (0..props.len()).filter(|&i| !failed[i]).min_by_key(|&i| spent[i]) else { break };
+            let Some(i) = (0..props.len())
+                .filter(|&i| !failed[i])
+                .min_by_key(|&i| spent[i])
+            else {
+                break;
+            };
             let prop = props[i];
             counter += 1;
             let seed = splitmix(base.wrapping_add(counter));
@@ -124,13 +147,28 @@ impl Suite {
             }
         }
         let total: u64 = cases.iter().sum();
-        println!("\nfuzz summary ({}, {:.0} s, base seed {base})", self.crate_name, started.elapsed().as_secs_f64());
+        println!(
+            "\nfuzz summary ({}, {:.0} s, base seed {base})",
+            self.crate_name,
+            started.elapsed().as_secs_f64()
+        );
         println!("| property | cases | seconds | result |\n|---|---:|---:|---|");
         for (i, prop) in props.iter().enumerate() {
             let result = if failed[i] { "FAILED" } else { "ok" };
-            println!("| {}{} | {} | {:.1} | {result} |", self.row_prefix, prop.name, cases[i], spent[i].as_secs_f64());
+            println!(
+                "| {}{} | {} | {:.1} | {result} |",
+                self.row_prefix,
+                prop.name,
+                cases[i],
+                spent[i].as_secs_f64()
+            );
         }
         println!("| **total** | **{total}** | | {} failed |", failures.len());
-        assert!(failures.is_empty(), "{} fuzz properties failed:\n{}", failures.len(), failures.join("\n"));
+        assert!(
+            failures.is_empty(),
+            "{} fuzz properties failed:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
     }
 }

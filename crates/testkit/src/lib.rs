@@ -47,7 +47,9 @@ pub fn wait_for_port(port: u16, timeout: Duration) -> Result<(), String> {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    Err(format!("nothing listened on 127.0.0.1:{port} within {timeout:?}"))
+    Err(format!(
+        "nothing listened on 127.0.0.1:{port} within {timeout:?}"
+    ))
 }
 
 /// A spawned child process that is killed, with its whole process group, on drop.
@@ -70,7 +72,10 @@ impl ChildGuard {
         let child = cmd
             .spawn()
             .map_err(|e| format!("cannot start {name}: {e}"))?;
-        Ok(Self { child: Some(child), name: name.to_string() })
+        Ok(Self {
+            child: Some(child),
+            name: name.to_string(),
+        })
     }
 
     /// The OS process id.
@@ -149,12 +154,21 @@ impl RedisServer {
 
     fn spawn_on(port: u16, dir: &Path) -> ChildGuard {
         let mut cmd = Command::new(redis_server_bin());
-        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(dir)
-            .args(["--daemonize", "no", "--loglevel", "warning"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        cmd.args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .arg("--dir")
+        .arg(dir)
+        .args(["--daemonize", "no", "--loglevel", "warning"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
         ChildGuard::spawn("redis-server", &mut cmd).unwrap_or_else(|e| {
             panic!("{e} (install it with `apt-get install redis-server`, or set REDIS_SERVER_BIN)")
         })
