@@ -21,6 +21,7 @@
 #      built)  SOAK_EDGE_CACHE_TTL=<s> (the Worker's EDGE_CACHE_TTL_SECONDS; 0 = every hit
 #      from Redis)  SOAK_TARGET=proxy|direct (direct, experimental: load and cron go
 #      straight to the workerd running the Worker, bypassing wrangler's dev proxy)
+#      SOAK_REDIS_DOWN=1 (stop the gateway for the middle third: the Redis-down path)
 #      SOAK_LOG_LEVEL=warn (wrangler's)  SOAK_KEEP=1 (keep the temp dir: every log, and
 #      rss-processes.txt with each process's RSS and CPU time per sample)
 # Exit status: 1 when a request failed (non-2xx or socket error) or the stack did not start.
@@ -182,7 +183,7 @@ for market in spot futures; do
     -d "{\"market\":\"$market\",\"fail_every_other\":true}" "$EXCHANGE/__control/faults" ||
     die "could not set the fake exchange's fault mode"
 done
-COUNTERS="metrics:warmup_success:symbols_spot metrics:warmup_error:symbols_spot metrics:warmup_success:symbols_futures metrics:warmup_error:symbols_futures metrics:cache_hit:symbols_spot metrics:cache_miss:symbols_spot"
+COUNTERS="metrics:warmup_spot_symbols_cache:success metrics:warmup_spot_symbols_cache:error metrics:warmup_futures_symbols_cache:success metrics:warmup_futures_symbols_cache:error metrics:cache_hit:symbols_spot metrics:cache_miss:symbols_spot"
 # shellcheck disable=SC2086
 redis-cli -p "$REDIS_PORT" --raw MGET $COUNTERS > "$TMP/counters.before"
 curl -fsS -m 5 "$EXCHANGE/__control/stats" > "$TMP/exchange.before"
@@ -207,6 +208,21 @@ PIDS+=("$CRON_LOOP")
 ) &
 RSS_LOOP=$!
 PIDS+=("$RSS_LOOP")
+# SOAK_REDIS_DOWN=1: the gateway (Redis, for the Worker) is stopped for the middle third.
+: > "$TMP/redis-outage.txt"
+if [ "${SOAK_REDIS_DOWN:-0}" = 1 ]; then
+  (
+    sleep $((SECS / 3))
+    pkill -f -- "upstash-gateway --listen 127.0.0.1:$GATEWAY_PORT" || true
+    echo "down $(date +%s)" >> "$TMP/redis-outage.txt"
+    sleep $((SECS / 3))
+    start_gateway "$GATEWAY_PORT"
+    echo "up $(date +%s)" >> "$TMP/redis-outage.txt"
+    wait
+  ) &
+  OUTAGE=$!
+  PIDS+=("$OUTAGE")
+fi
 
 if [ "$LOAD_TOOL" = wrk ]; then
   cat > "$TMP/wrk.lua" <<'LUA'
@@ -360,9 +376,9 @@ const rows = [
   ["latency p50 / p90 / p99 / p99.9 / max", `${ms(load.latency_us.p50)} / ${ms(load.latency_us.p90)} / ${ms(load.latency_us.p99)} / ${ms(load.latency_us.p999)} / ${ms(load.latency_us.max)} ms`],
   ["X-Cache", xcache],
   ["cron runs fired (every " + cronEvery + " s)", `${cron.length} (HTTP ${Object.entries(cronCodes).map(([c, n]) => `${c}: ${n}`).join(", ") || "none"})`],
-  ["warmups during the soak: spot ok / error", `${delta("metrics:warmup_success:symbols_spot")} / ${delta("metrics:warmup_error:symbols_spot")}`],
-  ["warmups during the soak: futures ok / error", `${delta("metrics:warmup_success:symbols_futures")} / ${delta("metrics:warmup_error:symbols_futures")}`],
-  ["warmup counters at the end (spot ok/err, futures ok/err)", `${after["metrics:warmup_success:symbols_spot"]}/${after["metrics:warmup_error:symbols_spot"]}, ${after["metrics:warmup_success:symbols_futures"]}/${after["metrics:warmup_error:symbols_futures"]}`],
+  ["warmups during the soak: spot ok / error", `${delta("metrics:warmup_spot_symbols_cache:success")} / ${delta("metrics:warmup_spot_symbols_cache:error")}`],
+  ["warmups during the soak: futures ok / error", `${delta("metrics:warmup_futures_symbols_cache:success")} / ${delta("metrics:warmup_futures_symbols_cache:error")}`],
+  ["warmup counters at the end (spot ok/err, futures ok/err)", `${after["metrics:warmup_spot_symbols_cache:success"]}/${after["metrics:warmup_spot_symbols_cache:error"]}, ${after["metrics:warmup_futures_symbols_cache:success"]}/${after["metrics:warmup_futures_symbols_cache:error"]}`],
   ["upstream failures recorded", failures.join(", ") || "none"],
   ["fake exchange requests during the soak", `spot ${exReq("spot")}, futures ${exReq("futures")} (every other one failed)`],
   ["hit/miss counters during the soak (spot)", `${delta("metrics:cache_hit:symbols_spot")} / ${delta("metrics:cache_miss:symbols_spot")}`],
@@ -377,6 +393,14 @@ console.log("| metric | value |\n|---|---|");
 for (const [k, v] of rows) console.log(`| ${k} | ${v} |`);
 console.log(`\nResult: ${non2xx === 0 && socketErrors === 0 ? "PASS (every request answered 2xx)" : "FAIL (" + non2xx + " non-2xx, " + socketErrors + " socket errors)"}`);
 NODE
+if [ -s "$TMP/redis-outage.txt" ]; then
+  read -r _ down < <(grep '^down' "$TMP/redis-outage.txt")
+  read -r _ back < <(grep '^up' "$TMP/redis-outage.txt" || echo "up $down")
+  printf '\nRedis outage (SOAK_REDIS_DOWN=1): the gateway was stopped for %s s, from %s to %s (unix s), in the middle third of the soak; the X-Cache values above include what was served meanwhile.\n' \
+    "$((back - down))" "$down" "$back" >> "$TMP/summary.md"
+fi
+# The gateway restarted in the outage's subshell is not in PIDS: stop it by its port.
+pkill -f -- "upstash-gateway --listen 127.0.0.1:$GATEWAY_PORT" 2>/dev/null || true
 cp "$TMP/summary.md" bench/results/soak-latest.md
 cat "$TMP/summary.md"
 say "written to bench/results/soak-latest.md"
