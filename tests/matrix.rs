@@ -434,3 +434,169 @@ async fn fault_matrix() {
     assert_eq!(failed, 0, "\n{}", report.join("\n"));
     assert_eq!(data_lost, 0);
 }
+
+/// Issue 14's faults as rows of their own (each needs settings the matrix above cannot
+/// have: a short REFRESH_WAIT_MS, the bypass copy on): a cold stampede, Redis down under
+/// repeated requests, a Binance slower than the wait, and a write the gateway refuses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reliability_rows() {
+    let mut stack = Stack::start_with(
+        Options::default()
+            .var("REFRESH_WAIT_MS", "1000")
+            .var("UPSTREAM_TIMEOUT_MS", "5000")
+            .var("REDIS_TIMEOUT_MS", "3000"),
+    )
+    .await;
+    let mut report = Vec::new();
+    let (mut failed, mut data_lost) = (0, 0);
+    let mut check = |name: &str, problems: Vec<String>, lost: bool| {
+        if lost {
+            data_lost += 1;
+        }
+        if problems.is_empty() {
+            report.push(format!("PASS  {name}"));
+        } else {
+            failed += 1;
+            report.push(format!("FAIL  {name}: {}", problems.join("; ")));
+        }
+    };
+
+    // 1. A cold stampede: one Binance call, every client the full list.
+    prepare(&mut stack, Start::Cold).await;
+    stack
+        .exchange
+        .push_fault(FxMarket::Spot, Fault::Delay { ms: 1000 });
+    let answers = futures::future::join_all((0..50).map(|_| stack.get("/api/symbols/spot"))).await;
+    let full = answers
+        .iter()
+        .filter(|r| r.status == 200 && r.json()["count"] == 2292)
+        .count();
+    let calls = stack.exchange.requests(FxMarket::Spot);
+    let mut p = Vec::new();
+    if full != 50 {
+        let other = answers
+            .iter()
+            .find(|r| r.status != 200 || r.json()["count"] != 2292)
+            .map(|r| {
+                format!(
+                    "{} {:?} {}",
+                    r.status,
+                    r.header("x-cache"),
+                    r.text().chars().take(200).collect::<String>()
+                )
+            });
+        p.push(format!("{full}/50 full lists; first other: {other:?}"));
+    }
+    if calls != 1 {
+        p.push(format!("{calls} upstream calls"));
+    }
+    check("cold stampede of 50, Binance +1 s", p, false);
+
+    // 2. Redis down, 20 requests: one Binance call (the isolate's bypass copy).
+    prepare(&mut stack, Start::Warm).await;
+    stack.gateway.stop().await;
+    let mut p = Vec::new();
+    for _ in 0..2 {
+        for r in futures::future::join_all((0..10).map(|_| stack.get("/api/symbols/spot"))).await {
+            if (r.status, r.header("x-cache")) != (200, Some("BYPASS")) {
+                p.push(format!("{} {:?}", r.status, r.header("x-cache")));
+            }
+        }
+    }
+    let calls = stack.exchange.requests(FxMarket::Spot);
+    if calls != 1 {
+        p.push(format!("{calls} upstream calls"));
+    }
+    stack.gateway.restart_with_token(TOKEN).await;
+    check("redis down, 20 requests: one Binance call", p, false);
+
+    // 3. Binance slower than REFRESH_WAIT_MS, last_good stored: STALE at the wait, and the
+    //    refresh that goes on stores the list.
+    prepare(&mut stack, Start::Expired).await;
+    let before = stack.redis_get("symbols-edge:spot:document:last_good");
+    stack
+        .exchange
+        .push_fault(FxMarket::Spot, Fault::Delay { ms: 3000 });
+    let started = Instant::now();
+    let r = stack.get("/api/symbols/spot").await;
+    let waited = started.elapsed();
+    let mut p = Vec::new();
+    if (r.status, r.header("x-cache")) != (200, Some("STALE")) {
+        p.push(format!("{} {:?}", r.status, r.header("x-cache")));
+    }
+    if waited > Duration::from_millis(2500) {
+        p.push(format!("answered after {waited:?}"));
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while stack.redis_get("symbols-edge:spot:document").is_none() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if stack.redis_get("symbols-edge:spot:document").is_none() {
+        p.push("the continued refresh stored nothing".into());
+    }
+    let after = stack.redis_get("symbols-edge:spot:document:last_good");
+    check(
+        "Binance +3 s, REFRESH_WAIT_MS 1 s, last_good stored",
+        p,
+        after != before,
+    );
+
+    // 4. The gateway refuses the write of a changed list (413: over its body limit): the
+    //    cron counts one warmup error and touches nothing; a request that misses is served
+    //    the new list once (MISS), still stored nowhere.
+    prepare(&mut stack, Start::Warm).await;
+    let keys = [
+        "symbols-edge:spot:document:last_good",
+        "cache:symbols:spot:last_good",
+        "symbols-edge:spot:stored",
+    ];
+    let before: Vec<_> = keys.iter().map(|k| stack.redis_get(k)).collect();
+    let errors = stack.redis_int("metrics:warmup_spot_symbols_cache:error");
+    stack
+        .exchange
+        .set_sticky(FxMarket::Spot, Some(Fault::Shrink { keep: 2000 }));
+    stack.gateway.restart_with_limit(Some(200_000)).await;
+    stack.fire_cron().await;
+    let mut p = Vec::new();
+    let counted = stack.redis_int("metrics:warmup_spot_symbols_cache:error") - errors;
+    if counted != 1 {
+        p.push(format!("{counted} warmup errors for one failed cron"));
+    }
+    let r = stack.get("/api/symbols/spot").await;
+    if (r.status, r.header("x-cache"), r.json()["count"].as_u64()) != (200, Some("HIT"), Some(2292))
+    {
+        p.push(format!(
+            "warm: {} {:?} count {}",
+            r.status,
+            r.header("x-cache"),
+            r.json()["count"]
+        ));
+    }
+    stack.redis.cli(&["DEL", "symbols-edge:spot:document"]);
+    let r = stack.get("/api/symbols/spot").await;
+    if (r.status, r.header("x-cache"), r.json()["count"].as_u64())
+        != (200, Some("MISS"), Some(2000))
+    {
+        p.push(format!(
+            "miss: {} {:?} count {}",
+            r.status,
+            r.header("x-cache"),
+            r.json()["count"]
+        ));
+    }
+    stack.gateway.restart_with_limit(None).await;
+    stack.exchange.set_sticky(FxMarket::Spot, None);
+    let after: Vec<_> = keys.iter().map(|k| stack.redis_get(k)).collect();
+    check(
+        "the gateway refuses a changed list's write (413)",
+        p,
+        after != before,
+    );
+
+    println!(
+        "{}\n{} failed, data lost: {data_lost}",
+        report.join("\n"),
+        failed
+    );
+    assert_eq!((failed, data_lost), (0, 0), "\n{}", report.join("\n"));
+}

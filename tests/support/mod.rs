@@ -66,6 +66,8 @@ pub struct Gateway {
     pub port: u16,
     redis_url: String,
     token: String,
+    /// `None`: the gateway's default request-body limit.
+    max_request_bytes: Option<usize>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -76,6 +78,7 @@ impl Gateway {
             port: 0,
             redis_url: redis_url.into(),
             token: token.into(),
+            max_request_bytes: None,
             stop: None,
             task: None,
         };
@@ -91,6 +94,9 @@ impl Gateway {
         let config = upstash_gateway::Config {
             redis_url: self.redis_url.clone(),
             token: Some(self.token.clone()),
+            max_request_bytes: self
+                .max_request_bytes
+                .unwrap_or(upstash_gateway::DEFAULT_MAX_REQUEST_BYTES),
             ..Default::default()
         };
         let (tx, rx) = oneshot::channel::<()>();
@@ -121,6 +127,13 @@ impl Gateway {
     /// Starts again on the same port with another token (the Worker's is then wrong: 401).
     pub async fn restart_with_token(&mut self, token: &str) {
         self.token = token.to_string();
+        self.restart().await;
+    }
+
+    /// Starts again on the same port refusing request bodies over `bytes` (413), or with
+    /// the default limit again for `None`.
+    pub async fn restart_with_limit(&mut self, bytes: Option<usize>) {
+        self.max_request_bytes = bytes;
         self.restart().await;
     }
 

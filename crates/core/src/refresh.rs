@@ -423,16 +423,18 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
             fetched_at: fresh.doc.header().fetched_at.clone(),
         };
         let mut cmds = Vec::with_capacity(7);
+        // Ours first: a pipeline is not atomic, and a reader between its commands must not
+        // find the original's new USDT-only list while our own full one is still missing.
         for (last_good, primary, value) in [
-            (
-                keys::original_last_good(market),
-                keys::original_list(market),
-                fresh.original.bytes.clone(),
-            ),
             (
                 keys::document_last_good(market),
                 keys::document(market),
                 fresh.doc.as_bytes().to_vec(),
+            ),
+            (
+                keys::original_last_good(market),
+                keys::original_list(market),
+                fresh.original.bytes.clone(),
             ),
         ] {
             cmds.push(Cmd::set(last_good.clone(), value));

@@ -352,13 +352,31 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
             return Ok(stale(list, Source::LastGood, 1));
         }
         if let Some((list, source)) = self.read_original_last_good(market).await {
-            return Ok(stale(list, source, 2));
+            // A refresh writes ours before the original's: if it landed between the two
+            // reads, ours is there now, and it is the whole list.
+            if let Some(ours) = self.read_document_last_good(market).await {
+                return Ok(stale(ours, Source::LastGood, 3));
+            }
+            return Ok(stale(list, source, 3));
         }
         Err(Unavailable {
             market,
             retry_after_secs: retry_after_secs.max(1),
             reason,
         })
+    }
+
+    /// A last good list (ours, else the original's) as a STALE answer, if there is one.
+    async fn last_good_now(&self, market: Market, round_trips: u32) -> Option<Served> {
+        self.fallback(
+            market,
+            round_trips,
+            RETRY_AFTER_BUSY_SECS,
+            String::new(),
+            None,
+        )
+        .await
+        .ok()
     }
 
     async fn read_document_last_good(&self, market: Market) -> Option<StoredList> {
@@ -421,13 +439,33 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
     /// found this way is a miss, as the original counts it: the request did not find it.
     async fn wait_for_holder(&self, market: Market) -> Result<Served, Unavailable> {
         let started = self.clock.now_ms();
-        let deadline = started + self.config.wait_ms;
+        // After REFRESH_WAIT_MS a last good list is served; with none, waiting on for the
+        // holder (its lock's lifetime at most) beats a 503 while its refresh is landing.
+        let soft = started + self.config.wait_ms;
+        let deadline = started + self.config.wait_ms.max(self.config.lock_ms);
+        let mut tried_fallback = false;
         let mut round_trips = 2;
         let mut took_over = false;
         let mut pause = POLL_MS;
         while self.clock.now_ms() < deadline {
+            if !tried_fallback && self.clock.now_ms() >= soft {
+                tried_fallback = true;
+                if let Some(list) = self.landed_since(market, started) {
+                    return Ok(Served {
+                        list,
+                        status: CacheStatus::Miss,
+                        source: Source::Upstream,
+                        redis_round_trips: round_trips,
+                        upstream_status: None,
+                    });
+                }
+                if let Some(stale) = self.last_good_now(market, round_trips).await {
+                    return Ok(stale);
+                }
+            }
+            let until = if tried_fallback { deadline } else { soft };
             self.clock
-                .sleep(pause.min(deadline.saturating_sub(self.clock.now_ms()).max(10)))
+                .sleep(pause.min(until.saturating_sub(self.clock.now_ms()).max(10)))
                 .await;
             pause = (pause * 2).min(POLL_MAX_MS);
             if let Some(list) = self.landed_since(market, started) {
