@@ -443,7 +443,7 @@ async fn reliability_rows() {
     let mut stack = Stack::start_with(
         Options::default()
             .var("REFRESH_WAIT_MS", "1000")
-            .var("UPSTREAM_TIMEOUT_MS", "5000")
+            .var("UPSTREAM_TIMEOUT_MS", "10000")
             .var("REDIS_TIMEOUT_MS", "3000"),
     )
     .await;
@@ -510,13 +510,13 @@ async fn reliability_rows() {
     stack.gateway.restart_with_token(TOKEN).await;
     check("redis down, 20 requests: one Binance call", p, false);
 
-    // 3. Binance slower than REFRESH_WAIT_MS, last_good stored: STALE at the wait, and the
+    // 3. Binance (6 s) far slower than REFRESH_WAIT_MS, last_good stored: STALE at the wait, and the
     //    refresh that goes on stores the list.
     prepare(&mut stack, Start::Expired).await;
     let before = stack.redis_get("symbols-edge:spot:document:last_good");
     stack
         .exchange
-        .push_fault(FxMarket::Spot, Fault::Delay { ms: 3000 });
+        .push_fault(FxMarket::Spot, Fault::Delay { ms: 6000 });
     let started = Instant::now();
     let r = stack.get("/api/symbols/spot").await;
     let waited = started.elapsed();
@@ -524,10 +524,10 @@ async fn reliability_rows() {
     if (r.status, r.header("x-cache")) != (200, Some("STALE")) {
         p.push(format!("{} {:?}", r.status, r.header("x-cache")));
     }
-    if waited > Duration::from_millis(2500) {
+    if waited > Duration::from_millis(4500) {
         p.push(format!("answered after {waited:?}"));
     }
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(20);
     while stack.redis_get("symbols-edge:spot:document").is_none() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -536,7 +536,7 @@ async fn reliability_rows() {
     }
     let after = stack.redis_get("symbols-edge:spot:document:last_good");
     check(
-        "Binance +3 s, REFRESH_WAIT_MS 1 s, last_good stored",
+        "Binance +6 s, REFRESH_WAIT_MS 1 s, last_good stored",
         p,
         after != before,
     );
