@@ -253,8 +253,8 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
         match futures::future::select(miss, deadline).await {
             Either::Left((done, _)) => done,
             Either::Right(((), miss)) => {
-                match self.fallback(market, 2, 0, String::new(), None).await {
-                    Ok(stale) => {
+                match self.last_good_now(market, 1).await {
+                    Some(stale) => {
                         self.log.emit(
                         Level::Info,
                         "refresh_continues",
@@ -266,7 +266,7 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
                         Ok(stale)
                     }
                     // Nothing to serve instead: waiting is better than a 503.
-                    Err(_) => miss.await,
+                    None => miss.await,
                 }
             }
         }
@@ -366,17 +366,18 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
         })
     }
 
-    /// A last good list (ours, else the original's) as a STALE answer, if there is one.
+    /// Our last good list as a STALE answer, for a request that has waited long enough
+    /// for a slow (not failing) Binance. The original's USDT-only list is not offered
+    /// here: a refresh in flight may be writing it, and the whole list is on its way.
     async fn last_good_now(&self, market: Market, round_trips: u32) -> Option<Served> {
-        self.fallback(
-            market,
-            round_trips,
-            RETRY_AFTER_BUSY_SECS,
-            String::new(),
-            None,
-        )
-        .await
-        .ok()
+        let list = self.read_document_last_good(market).await?;
+        Some(Served {
+            list,
+            status: CacheStatus::Stale,
+            source: Source::LastGood,
+            redis_round_trips: round_trips + 1,
+            upstream_status: None,
+        })
     }
 
     async fn read_document_last_good(&self, market: Market) -> Option<StoredList> {
