@@ -172,37 +172,20 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
         };
         let finished = self.clock.now_ms();
         let mut last = Vec::new();
-        let outcome = match (&fetched, &written) {
+        // (ok, count now served, failure reason)
+        let (ok, count, reason) = match (&fetched, &written) {
             (Ok(fresh), Some(Ok(()))) => {
                 last.push(Cmd::set(
                     keys::last_refresh_ts(market),
                     (finished / 1000).to_string(),
                 ));
-                if trigger.is_warmup() {
-                    last.push(Cmd::IncrBy(keys::warmup_success(market), 1));
-                }
-                LastOutcome {
-                    ok: true,
-                    at_ms: finished,
-                    trigger: trigger.as_str().into(),
-                    count: Some(fresh.doc.header().count),
-                    reason: None,
-                    duration_ms: finished - started,
-                }
+                (true, Some(fresh.doc.header().count), None)
             }
-            (Ok(_), _) => {
-                if trigger.is_warmup() {
-                    last.push(Cmd::IncrBy(keys::warmup_error(market), 1));
-                }
-                LastOutcome {
-                    ok: false,
-                    at_ms: finished,
-                    trigger: trigger.as_str().into(),
-                    count: previous.as_ref().map(|p| p.count),
-                    reason: Some(WRITE_FAILED.into()),
-                    duration_ms: finished - started,
-                }
-            }
+            (Ok(_), _) => (
+                false,
+                previous.as_ref().map(|p| p.count),
+                Some(WRITE_FAILED),
+            ),
             (Err(e), _) => {
                 last.push(Cmd::IncrBy(
                     keys::upstream_failure(market, e.reason.as_str()),
@@ -218,18 +201,28 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
                         nx: false,
                     });
                 }
-                if trigger.is_warmup() {
-                    last.push(Cmd::IncrBy(keys::warmup_error(market), 1));
-                }
-                LastOutcome {
-                    ok: false,
-                    at_ms: finished,
-                    trigger: trigger.as_str().into(),
-                    count: previous.as_ref().map(|p| p.count),
-                    reason: Some(e.reason.as_str().into()),
-                    duration_ms: finished - started,
-                }
+                (
+                    false,
+                    previous.as_ref().map(|p| p.count),
+                    Some(e.reason.as_str()),
+                )
             }
+        };
+        if trigger.is_warmup() {
+            let counter = if ok {
+                keys::warmup_success(market)
+            } else {
+                keys::warmup_error(market)
+            };
+            last.push(Cmd::IncrBy(counter, 1));
+        }
+        let outcome = LastOutcome {
+            ok,
+            at_ms: finished,
+            trigger: trigger.as_str().into(),
+            count,
+            reason: reason.map(str::to_string),
+            duration_ms: finished - started,
         };
         last.push(Cmd::set(
             keys::last_outcome(market),

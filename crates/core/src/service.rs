@@ -449,34 +449,20 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
         let mut took_over = false;
         let mut pause = POLL_MS;
         while self.clock.now_ms() < deadline {
-            if !tried_fallback && self.clock.now_ms() >= soft {
-                tried_fallback = true;
-                if let Some(list) = self.landed_since(market, started) {
-                    return Ok(Served {
-                        list,
-                        status: CacheStatus::Miss,
-                        source: Source::Upstream,
-                        redis_round_trips: round_trips,
-                        upstream_status: None,
-                    });
-                }
-                if let Some(stale) = self.last_good_now(market, round_trips).await {
-                    return Ok(stale);
-                }
-            }
+            // Sleeps end at the soft deadline first, so the fallback below is tried on time.
             let until = if tried_fallback { deadline } else { soft };
             self.clock
                 .sleep(pause.min(until.saturating_sub(self.clock.now_ms()).max(10)))
                 .await;
             pause = (pause * 2).min(POLL_MAX_MS);
             if let Some(list) = self.landed_since(market, started) {
-                return Ok(Served {
-                    list,
-                    status: CacheStatus::Miss,
-                    source: Source::Upstream,
-                    redis_round_trips: round_trips,
-                    upstream_status: None,
-                });
+                return Ok(waited(list, round_trips));
+            }
+            if !tried_fallback && self.clock.now_ms() >= soft {
+                tried_fallback = true;
+                if let Some(stale) = self.last_good_now(market, round_trips).await {
+                    return Ok(stale);
+                }
             }
             round_trips += 1;
             // Poll the small keys only: with many waiters, re-reading the whole list every
@@ -510,13 +496,7 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
             };
             if let Some(list) = cached {
                 self.note_landed(market, &list);
-                return Ok(Served {
-                    list,
-                    status: CacheStatus::Miss,
-                    source: Source::Upstream,
-                    redis_round_trips: round_trips,
-                    upstream_status: None,
-                });
+                return Ok(waited(list, round_trips));
             }
             let outcome: Option<LastOutcome> = items
                 .next()
@@ -642,6 +622,17 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
 }
 
 /// A list fetched for this request (or by the refresh it took over).
+/// A list another refresh stored while this request waited for it: a miss all the same.
+fn waited(list: StoredList, round_trips: u32) -> Served {
+    Served {
+        list,
+        status: CacheStatus::Miss,
+        source: Source::Upstream,
+        redis_round_trips: round_trips,
+        upstream_status: None,
+    }
+}
+
 fn fresh(list: StoredList, round_trips: u32) -> Served {
     Served {
         list,
