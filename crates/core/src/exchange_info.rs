@@ -1223,47 +1223,29 @@ mod scan {
         }
 
         /// One filter object, then the projection's rule for its type.
-        ///
-        /// Every kept string goes through one `opt_string` call site (a slot per key):
-        /// inlined once per key, the string code made this function the largest of the
-        /// module, and V8 took longer to optimise it (50-75 ms in the background) than a
-        /// cold refresh runs, so a fresh isolate ran it in its baseline tier throughout.
         #[inline(always)]
         fn filter(&mut self, market: Market, kept: &mut Kept<'a>) -> R<()> {
-            const TICK_SIZE: usize = 0;
-            const STEP_SIZE: usize = 1;
-            const MIN_QTY: usize = 2;
-            const MAX_QTY: usize = 3;
-            const MIN_NOTIONAL: usize = 4;
-            const NOTIONAL: usize = 5;
             self.eat(b'{')?;
             let mut filter_type = None;
-            let mut slots: [Option<Option<Str<'a>>>; 6] = [None; 6];
+            let (mut tick_size, mut step_size, mut min_qty, mut max_qty) = (None, None, None, None);
+            let (mut min_notional, mut notional) = (None, None);
             if !self.empty(b'}') {
                 loop {
-                    let key = self.key()?;
-                    let slot = match key {
-                        K_TICK_SIZE => TICK_SIZE,
-                        K_STEP_SIZE => STEP_SIZE,
-                        K_MIN_QTY => MIN_QTY,
-                        K_MAX_QTY => MAX_QTY,
-                        K_MIN_NOTIONAL => MIN_NOTIONAL,
-                        K_NOTIONAL => NOTIONAL,
-                        _ => usize::MAX,
-                    };
-                    if let Some(slot) = slots.get_mut(slot) {
-                        once(slot, self.opt_string()?)?;
-                    } else if key == K_FILTER_TYPE {
-                        once(&mut filter_type, self.kept_code()?)?;
-                    } else {
-                        self.skip_value()?;
+                    match self.key()? {
+                        K_FILTER_TYPE => once(&mut filter_type, self.kept_code()?)?,
+                        K_TICK_SIZE => once(&mut tick_size, self.opt_string()?)?,
+                        K_STEP_SIZE => once(&mut step_size, self.opt_string()?)?,
+                        K_MIN_QTY => once(&mut min_qty, self.opt_string()?)?,
+                        K_MAX_QTY => once(&mut max_qty, self.opt_string()?)?,
+                        K_MIN_NOTIONAL => once(&mut min_notional, self.opt_string()?)?,
+                        K_NOTIONAL => once(&mut notional, self.opt_string()?)?,
+                        _ => self.skip_value()?,
                     }
                     if !self.next_or_close(b'}')? {
                         break;
                     }
                 }
             }
-            let [tick_size, step_size, min_qty, max_qty, min_notional, notional] = slots;
             let filter_type = filter_type.ok_or(Bail)?;
             let min_notional = min_notional.flatten();
             match filter_type {
@@ -1286,61 +1268,43 @@ mod scan {
             Ok(())
         }
 
-        /// One symbol object, projected. As in [`Self::filter`], one call site per kind
-        /// of value (a slot per key), so the function stays small enough for V8 to
-        /// optimise while a cold refresh still runs.
+        /// One symbol object, projected.
         #[inline(always)]
         fn symbol(&mut self, market: Market) -> R<Symbol> {
-            const SYMBOL: usize = 0;
-            const STATUS: usize = 1;
-            const BASE_ASSET: usize = 2;
-            const QUOTE_ASSET: usize = 3;
-            const CONTRACT_TYPE: usize = 4;
-            const MARGIN_ASSET: usize = 5;
-            const DELIVERY_DATE: usize = 0;
-            const ONBOARD_DATE: usize = 1;
             // serde_json also accepts a struct written as an array: left to it.
             self.eat(b'{')?;
-            let mut texts: [Option<Option<Str<'a>>>; 6] = [None; 6];
-            let mut dates: [Option<Option<i64>>; 2] = [None; 2];
+            let mut symbol = None;
+            let (mut status, mut base_asset, mut quote_asset) = (None, None, None);
+            let (mut contract_type, mut margin_asset) = (None, None);
+            let (mut delivery_date, mut onboard_date) = (None, None);
             let mut filters_seen = false;
             let mut kept = Kept::default();
             if !self.empty(b'}') {
                 loop {
-                    let key = self.key()?;
-                    let (text, date) = match key {
-                        K_SYMBOL => (SYMBOL, usize::MAX),
-                        K_STATUS => (STATUS, usize::MAX),
-                        K_BASE_ASSET => (BASE_ASSET, usize::MAX),
-                        K_QUOTE_ASSET => (QUOTE_ASSET, usize::MAX),
-                        K_CONTRACT_TYPE => (CONTRACT_TYPE, usize::MAX),
-                        K_MARGIN_ASSET => (MARGIN_ASSET, usize::MAX),
-                        K_DELIVERY_DATE => (usize::MAX, DELIVERY_DATE),
-                        K_ONBOARD_DATE => (usize::MAX, ONBOARD_DATE),
-                        _ => (usize::MAX, usize::MAX),
-                    };
-                    if let Some(slot) = texts.get_mut(text) {
-                        once(slot, self.opt_string()?)?;
-                    } else if let Some(slot) = dates.get_mut(date) {
-                        once(slot, self.opt_i64()?)?;
-                    } else if key == K_FILTERS {
-                        if filters_seen {
-                            return Err(Bail);
+                    match self.key()? {
+                        K_SYMBOL => once(&mut symbol, self.kept_string()?)?,
+                        K_STATUS => once(&mut status, self.opt_string()?)?,
+                        K_BASE_ASSET => once(&mut base_asset, self.opt_string()?)?,
+                        K_QUOTE_ASSET => once(&mut quote_asset, self.opt_string()?)?,
+                        K_FILTERS => {
+                            if filters_seen {
+                                return Err(Bail);
+                            }
+                            filters_seen = true;
+                            self.filters(market, &mut kept)?;
                         }
-                        filters_seen = true;
-                        self.filters(market, &mut kept)?;
-                    } else {
-                        self.skip_value()?;
+                        K_CONTRACT_TYPE => once(&mut contract_type, self.opt_string()?)?,
+                        K_MARGIN_ASSET => once(&mut margin_asset, self.opt_string()?)?,
+                        K_DELIVERY_DATE => once(&mut delivery_date, self.opt_i64()?)?,
+                        K_ONBOARD_DATE => once(&mut onboard_date, self.opt_i64()?)?,
+                        _ => self.skip_value()?,
                     }
                     if !self.next_or_close(b'}')? {
                         break;
                     }
                 }
             }
-            let [symbol, status, base_asset, quote_asset, contract_type, margin_asset] = texts;
-            let [delivery_date, onboard_date] = dates;
-            // `symbol` is a `String`: missing or `null` is serde_json's error to report.
-            let symbol = symbol.flatten().ok_or(Bail)?;
+            let symbol = symbol.ok_or(Bail)?;
             let text = |s: Option<Option<Str<'_>>>| owned(s.flatten()).unwrap_or_default();
             let futures = market == Market::Futures;
             Ok(Symbol {

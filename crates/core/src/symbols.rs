@@ -440,10 +440,7 @@ fn document_size(header: &Header, symbols: &[Symbol]) -> usize {
     n
 }
 
-/// The serialised length of one symbol (see [`json_symbol`]). Out of line, as
-/// [`json_symbol`]: a call per symbol is optimised early in a cold refresh, a loop with
-/// it inlined would run in V8's baseline tier throughout.
-#[inline(never)]
+/// The serialised length of one symbol (see [`json_symbol`]).
 fn symbol_size(s: &Symbol) -> usize {
     const FIXED: usize = K_SYMBOL.len()
         + K_STATUS.len()
@@ -486,7 +483,6 @@ fn symbol_size(s: &Symbol) -> usize {
 
 /// One symbol as serde_json serialises [`Symbol`] (field order, `null` for the
 /// optional filter values, the futures fields skipped when absent).
-#[inline(never)]
 fn json_symbol(out: &mut Vec<u8>, s: &Symbol) {
     out.extend_from_slice(K_SYMBOL);
     json_str(out, &s.symbol);
@@ -671,22 +667,16 @@ fn write_array<T>(
     patch: bool,
     mut item: impl FnMut(&mut Vec<u8>, &T),
 ) -> String {
-    // Hashed item by item as it is written (the same FNV-1a as `content_version` of the
-    // whole array): one long hashing loop ran in V8's baseline tier for the whole of a
-    // cold refresh, a call per item is optimised after the first few.
-    let mut hash = FNV_OFFSET;
-    let mut done = out.len();
+    let start = out.len();
     out.push(b'[');
     for (i, s) in items.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
         item(out, s);
-        hash = fnv1a(hash, &out[done..]);
-        done = out.len();
     }
     out.push(b']');
-    let version = hex_version(fnv1a(hash, &out[done..]));
+    let version = content_version(&out[start..]);
     if patch {
         if let Some(slot) = out.get_mut(version_at..version_at + version.len()) {
             slot.copy_from_slice(version.as_bytes());
@@ -697,29 +687,11 @@ fn write_array<T>(
 
 /// 64-bit FNV-1a of the symbols JSON, as 16 hex digits: changes whenever the list does.
 pub(crate) fn content_version(bytes: &[u8]) -> String {
-    hex_version(fnv1a(FNV_OFFSET, bytes))
-}
-
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-
-/// FNV-1a continued from `h` over `bytes`, eight bytes per loop turn (the same hash:
-/// V8's baseline tier pays a bounds and an interrupt check on every turn).
-#[inline(never)]
-fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let mut words = bytes.chunks_exact(8);
-    for w in &mut words {
-        for &b in w {
-            h = (h ^ u64::from(b)).wrapping_mul(PRIME);
-        }
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
-    for &b in words.remainder() {
-        h = (h ^ u64::from(b)).wrapping_mul(PRIME);
-    }
-    h
-}
-
-fn hex_version(h: u64) -> String {
     format!("{h:016x}")
 }
 
