@@ -2,7 +2,8 @@
 // wasm-bindgen --target nodejs) next to the peer's JavaScript (bench/peer/src/process.js),
 // in the same node process, on the same payload bytes.
 //
-//   node bench/process.mjs --wasm target/bench-wasm/bench_tools.js [--iters 31] [--warmup 5] NAME=MARKET:PATH ...
+//   node bench/process.mjs --wasm target/bench-wasm/bench_tools.js [--iters 31] [--warmup 5]
+//        [--cold-runs 11] [--worker-wasm build/index_bg.wasm] NAME=MARKET:PATH ...
 //
 // Per case it prints one JSON line: medians (ms) of
 //   wasm        bytes -> wasm memory, parse + project (scanner) + StoredList::build
@@ -12,7 +13,16 @@
 //               (crates/bench-tools/src/alt.rs; StoredList::build now writes its exact size)
 //   js          TextDecoder + JSON.parse + project + JSON.stringify (the peer, as its Worker runs it)
 //   js_parse    JSON.parse alone (from the decoded string)
-// wasm_cold_ms / js_cold_ms: the first call in a fresh node process (median of 3 processes),
+// and the cold figures, each the median over --cold-runs fresh node processes (what a cron
+// in a new isolate pays: no JIT or wasm tier-up yet):
+//   wasm_cold_ms / js_cold_ms   the first call (wasm: the same call as `wasm` above, its
+//               module already instantiated; JS: the peer's processText)
+//   wasm_load_ms  read + compile + instantiate of the harness module (the wasm-bindgen glue's
+//               require), measured in the same fresh processes, before the first call
+//   worker_compile_ms / worker_instantiate_ms  WebAssembly.compile + instantiate of the
+//               Worker's own wasm (--worker-wasm) in a fresh process, stub imports; null when
+//               this V8 cannot compile it (node 20 lacks exnref exception handling)
+//   *_cold_all  every run, for the spread
 // and wasm_mem_peak: linear memory growth of a fresh instance processing the payload once
 // (wasm_mem_parse: parse alone; wasm_mem_alt: with alt.rs's serialisation).
 // The two sides run alternately within each iteration, so machine noise hits both alike.
@@ -22,34 +32,57 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { processText } from "./peer/src/process.js";
+import { stubImports } from "./wasm-startup.mjs";
 
 const require = createRequire(import.meta.url);
 const args = process.argv.slice(2);
 
-// `--cold wasm|js MARKET FILE WASM_GLUE`: one call in this fresh process (no JIT or
-// wasm tier-up yet: what a cron run in a new isolate pays); prints the ms.
+// `--cold wasm|js MARKET FILE WASM_GLUE`: one call in this fresh process; prints
+// {"load_ms","call_ms"} (load: the glue's require, i.e. read + compile + instantiate).
 if (args[0] === "--cold") {
   const [, side, market, file, glue] = args;
   const bytes = new Uint8Array(readFileSync(file));
+  let load = null;
   let t0;
   if (side === "wasm") {
+    const l0 = performance.now();
     const w = require(path.resolve(glue));
+    load = performance.now() - l0;
     t0 = performance.now();
     w.process(market, bytes);
   } else {
     t0 = performance.now();
     processText(market, new TextDecoder().decode(bytes), "u", "t");
   }
-  console.log(performance.now() - t0);
+  console.log(JSON.stringify({ load_ms: load, call_ms: performance.now() - t0 }));
   process.exit(0);
 }
-let wasmPath = null, iters = 31, warmup = 5;
+// `--cold-startup FILE.wasm`: compile + instantiate once in this fresh process.
+if (args[0] === "--cold-startup") {
+  const bytes = readFileSync(args[1]);
+  try {
+    const t0 = performance.now();
+    const module = await WebAssembly.compile(bytes);
+    const t1 = performance.now();
+    const imports = stubImports(module);
+    const t2 = performance.now();
+    await WebAssembly.instantiate(module, imports);
+    const t3 = performance.now();
+    console.log(JSON.stringify({ compile_ms: t1 - t0, instantiate_ms: t3 - t2 }));
+  } catch (e) {
+    console.log(JSON.stringify({ compile_ms: null, instantiate_ms: null, error: String(e.message ?? e) }));
+  }
+  process.exit(0);
+}
+let wasmPath = null, workerWasm = null, iters = 31, warmup = 5, coldRuns = 11;
 const cases = [];
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a === "--wasm") wasmPath = path.resolve(args[++i]);
   else if (a === "--iters") iters = Number(args[++i]);
   else if (a === "--warmup") warmup = Number(args[++i]);
+  else if (a === "--cold-runs") coldRuns = Number(args[++i]);
+  else if (a === "--worker-wasm") workerWasm = path.resolve(args[++i]);
   else cases.push(a);
 }
 if (!wasmPath || cases.length === 0) {
@@ -97,17 +130,32 @@ for (const c of cases) {
   const same = JSON.stringify(ours.symbols) === JSON.stringify(theirs.symbols);
   if (!same) console.error(`process.mjs: ${name}: the peer's symbols differ from ours`);
 
-  // First call in a fresh process, median of 3 processes per side.
-  const cold = (side) =>
-    median(
-      [0, 1, 2].map(() => {
-        const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--cold", side, market, file, wasmPath], { encoding: "utf8" });
-        if (r.status !== 0) throw new Error(`cold ${side}: ${r.stderr}`);
-        return Number(r.stdout.trim());
-      }),
-    );
-  const coldWasm = cold("wasm");
-  const coldJs = cold("js");
+  // First calls in fresh processes, alternating sides, so a change in machine speed hits
+  // both alike.
+  const child = (extra) => {
+    const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), ...extra], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`${extra[0]} ${extra[1]}: ${r.stderr}`);
+    return JSON.parse(r.stdout.trim());
+  };
+  const cold = { wasm: [], load: [], js: [], compile: [], instantiate: [] };
+  let startupError = null;
+  for (let i = 0; i < coldRuns; i++) {
+    const w = child(["--cold", "wasm", market, file, wasmPath]);
+    cold.wasm.push(w.call_ms);
+    cold.load.push(w.load_ms);
+    cold.js.push(child(["--cold", "js", market, file, wasmPath]).call_ms);
+    if (workerWasm) {
+      const s = child(["--cold-startup", workerWasm]);
+      if (s.compile_ms === null) startupError = s.error;
+      else {
+        cold.compile.push(s.compile_ms);
+        cold.instantiate.push(s.instantiate_ms);
+      }
+    }
+  }
+  const orNull = (xs) => (xs.length ? median(xs) : null);
+  const coldWasm = median(cold.wasm);
+  const coldJs = median(cold.js);
 
   const t = { wasm: [], wasm_serde: [], wasm_alt: [], js: [], js_parse: [] };
   let sink = 0;
@@ -139,6 +187,8 @@ for (const c of cases) {
     case: name, market, bytes: bytes.length, symbols: ours.count, iters, same_symbols: same,
     wasm_ms: median(t.wasm), wasm_serde_ms: median(t.wasm_serde), wasm_alt_ms: median(t.wasm_alt),
     js_ms: median(t.js), js_parse_ms: median(t.js_parse), wasm_cold_ms: coldWasm, js_cold_ms: coldJs,
+    cold_runs: coldRuns, wasm_load_ms: median(cold.load), wasm_cold_all: cold.wasm, js_cold_all: cold.js,
+    worker_compile_ms: orNull(cold.compile), worker_instantiate_ms: orNull(cold.instantiate), worker_startup_error: startupError,
     wasm_mem_peak: memPeak, wasm_mem_parse: memParse, wasm_mem_alt: memAlt, sink,
   };
   console.log(JSON.stringify(out));

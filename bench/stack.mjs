@@ -1,22 +1,30 @@
-// The HTTP half of scripts/bench.sh: Redis round trips per request and per cron warmup
-// (counted at the gateway), and the hit-path load runs (wrk or oha), for our Worker and
-// the peer, against the stack bench.sh started. Prints one JSON line per measurement.
+// The HTTP half of scripts/bench.sh, against the stack bench.sh started: what each request
+// and each refresh costs in Upstash commands and bytes (counted at the gateway), and the
+// hit-path load runs (wrk or oha) of every Worker under every runtime. Prints one JSON line
+// per measurement.
 //
 //   node bench/stack.mjs CONFIG.json
 //
-// CONFIG: {"gateway": URL, "token": T, "redisPort": P, "duration": seconds,
-//          "concurrency": [1, 32], "tool": "wrk"|"oha", "toolPath": PATH,
-//          "workers": {"ours": {"30": URL, "0": URL}, "peer": {"30": URL, "0": URL}}}
-// (keys of each side's map are EDGE_CACHE_TTL_SECONDS values).
+// CONFIG: {"gateway": URL, "token": T, "redisPort": P, "exchange": URL, "duration": seconds,
+//          "concurrency": [1, 32], "repeats": 3, "tool": "wrk"|"oha", "toolPath": PATH,
+//          "costRuntime": "workerd",
+//          "runtimes": {"workerd": {NAME: {"url": URL, "cron": URL, "side": S}, ...}, "wrangler": {...}}}
+// NAME is one of ours_isolate (edge cache and isolate copy on: the default), ours_edge
+// (isolate copy off: every hit reads the Cache API), ours_redis (both off: every hit reads
+// Redis), peer_edge, peer_redis, trivial (a constant body: the limit), before_* (the same
+// as ours_* on an earlier build, when bench.sh got BENCH_BASELINE_BUILD); S is ours, peer,
+// trivial or before. `cron` is the base URL whose /__scheduled fires that Worker's cron.
 //
-// Both sides use the same Redis keys, with different document formats, so each
-// measurement starts from an empty Redis (FLUSHALL, straight to redis-server, not through
-// the gateway) and that side's cron warmup.
+// Ours and the peer use the same Redis key names with different document formats (the peer
+// writes its document under cache:symbols:{market}:v1, which the original system owns in
+// the shared layout), so every measurement starts from an empty Redis (FLUSHALL, straight
+// to redis-server, not through the gateway) and that side's cron warmup.
 import { readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 
 const cfg = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const PATH = "/api/symbols/spot";
+const CRON = "/__scheduled?cron=*/5+*+*+*+*";
 const auth = { Authorization: `Bearer ${cfg.token}` };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const emit = (o) => console.log(JSON.stringify(o));
@@ -39,7 +47,8 @@ async function settledStats() {
     await sleep(200);
     const r = await fetchOr(`${cfg.gateway}/__gateway/stats`, { headers: auth });
     const s = await r.json();
-    if (last && s.requests === last.requests && s.commands === last.commands && i >= 2) return s;
+    const same = last && ["requests", "commands", "requestBytes", "responseBytes"].every((k) => s[k] === last[k]);
+    if (same && i >= 2) return s;
     last = s;
   }
   return last;
@@ -67,55 +76,88 @@ async function get(base, path = PATH) {
   return { status: r.status, cache: r.headers.get("x-cache"), bytes: body.byteLength, text: () => new TextDecoder().decode(body) };
 }
 
-async function cron(base) {
-  const r = await fetchOr(`${base}/__scheduled?cron=*/5+*+*+*+*`);
-  if (r.status !== 200) throw new Error(`cron trigger ${base}: ${r.status} ${await r.text()}`);
+async function cron(worker) {
+  const r = await fetchOr(worker.cron + CRON);
+  const text = await r.text();
+  if (r.status !== 200) throw new Error(`cron trigger ${worker.cron}: ${r.status} ${text}`);
+  return text;
 }
 
-/** Empty Redis, the side's cron warmup, then one request that must be a HIT. */
-async function prepare(side, base) {
+/** Empty Redis, the side's cron warmup, then requests until one is a HIT. */
+async function prepare(name, worker) {
   flush();
-  await cron(base);
+  await cron(worker);
   await sleep(300);
-  let r = await get(base);
-  if (r.status !== 200 || r.cache !== "HIT") {
-    // The peer's cron does not fill the edge cache: the first request reads Redis (HIT) and fills it.
-    r = await get(base);
+  let r;
+  for (let i = 0; i < 3; i++) {
+    // The peer's cron does not fill the edge cache: its first request reads Redis (HIT) and fills it.
+    r = await get(worker.url);
+    if (r.status === 200 && r.cache === "HIT") return r.bytes;
   }
-  if (r.status !== 200 || r.cache !== "HIT") throw new Error(`${side} at ${base}: expected a HIT after warmup, got ${r.status} ${r.cache}: ${r.text().slice(0, 200)}`);
-  return r.bytes;
+  throw new Error(`${name} at ${worker.url}: expected a HIT after warmup, got ${r.status} ${r.cache}: ${r.text().slice(0, 200)}`);
 }
 
-async function trips(side, what, run) {
+// ---- what a deployment costs: Upstash commands and bytes per event --------------------
+
+async function measure(side, what, run) {
   await resetStats();
-  const info = await run();
+  const info = (await run()) ?? {};
   const s = await settledStats();
-  emit({ kind: "trips", side, what, requests: s.requests, commands: s.commands, ...info });
+  emit({ kind: "cost", side, what, requests: s.requests, commands: s.commands, request_bytes: s.requestBytes, response_bytes: s.responseBytes, ...info });
 }
 
-async function roundTrips(side) {
-  const edgeOff = cfg.workers[side]["0"];
-  const edgeOn = cfg.workers[side]["30"];
+const exchangeCounts = {};
+async function rawCount(market) {
+  const path = market === "spot" ? "/api/v3/exchangeInfo?showPermissionSets=false" : "/fapi/v1/exchangeInfo";
+  const r = await fetchOr(cfg.exchange + path);
+  return (await r.json()).symbols.length;
+}
+
+/** The fake exchange drops one symbol from both markets (on) or serves them whole (off). */
+async function shrinkByOne(on) {
+  for (const market of ["spot", "futures"]) {
+    exchangeCounts[market] ??= await rawCount(market);
+    const sticky = on ? { kind: "shrink", keep: exchangeCounts[market] - 1 } : null;
+    const r = await fetchOr(`${cfg.exchange}/__control/faults`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ market, sticky }),
+    });
+    if (!r.ok) throw new Error(`fake exchange faults: ${r.status} ${await r.text()}`);
+  }
+}
+
+async function costs(side, workers) {
+  const hit = async (worker) => {
+    const r = await get(worker.url);
+    return { cache: r.cache, status: r.status };
+  };
+  const redisOnly = workers[`${side}_redis`];
+  // Refreshes: one cron run (spot + futures) into an empty Redis, then with both lists as
+  // they are (unchanged), then with one symbol fewer in each (changed).
   flush();
-  await trips(side, "cron", async () => {
-    await cron(edgeOff);
-    return {};
-  });
-  await trips(side, "hit", async () => {
-    const r = await get(edgeOff);
-    return { cache: r.cache, status: r.status };
-  });
+  await measure(side, "refresh_first", async () => ({ outcome: await cron(redisOnly) }));
+  await measure(side, "refresh_unchanged", async () => ({ outcome: await cron(redisOnly) }));
+  await shrinkByOne(true);
+  try {
+    await measure(side, "refresh_changed", async () => ({ outcome: await cron(redisOnly) }));
+  } finally {
+    await shrinkByOne(false);
+  }
+  // Hits, one request each once warm (the hit counter included: it is sent after the response).
+  await prepare(`${side}_redis`, redisOnly);
+  await measure(side, "redis_hit", () => hit(redisOnly));
+  for (const tier of ["edge", "isolate"]) {
+    const worker = workers[`${side}_${tier}`];
+    if (!worker) continue;
+    await prepare(`${side}_${tier}`, worker);
+    await get(worker.url);
+    await settledStats();
+    await measure(side, `${tier}_hit`, () => hit(worker));
+  }
+  // A miss: empty Redis, one request.
   flush();
-  await trips(side, "miss", async () => {
-    const r = await get(edgeOff);
-    return { cache: r.cache, status: r.status };
-  });
-  await prepare(side, edgeOn);
-  await get(edgeOn);
-  await trips(side, "edge_hit", async () => {
-    const r = await get(edgeOn);
-    return { cache: r.cache, status: r.status };
-  });
+  await measure(side, "miss", () => hit(redisOnly));
 }
 
 // ---- load -----------------------------------------------------------------------------
@@ -155,30 +197,36 @@ function runOha(url, conc) {
   return { rps: j.summary.requestsPerSec, p50: j.latencyPercentiles.p50 * 1000, p99: j.latencyPercentiles.p99 * 1000, requests: total, errors: total - ok, socket_errors: null };
 }
 
-async function load(side, edge, conc, rep) {
-  const base = cfg.workers[side][edge];
-  const bytes = await prepare(side, base);
-  log(`load: ${side}, edge cache ${edge === "0" ? "off" : edge + " s"}, concurrency ${conc}, ${cfg.duration} s`);
+async function load(runtime, name, worker, conc, rep) {
+  const bytes = worker.side === "trivial" ? (await get(worker.url)).bytes : await prepare(name, worker);
+  log(`load: ${runtime} ${name}, concurrency ${conc}, ${cfg.duration} s`);
   await resetStats();
-  const res = cfg.tool === "oha" ? runOha(base + PATH, conc) : runWrk(base + PATH, conc);
+  const res = cfg.tool === "oha" ? runOha(worker.url + PATH, conc) : runWrk(worker.url + PATH, conc);
   // What the run cost in Redis (what Upstash bills), counters included once they land.
   const billed = await settledStats();
-  const after = await get(base);
-  emit({ kind: "load", side, edge: Number(edge), conc, rep, body_bytes: bytes, last_cache: after.cache, redis_requests: billed.requests, redis_commands: billed.commands, ...res });
+  const after = await get(worker.url);
+  emit({
+    kind: "load", runtime, name, side: worker.side, conc, rep, body_bytes: bytes, last_cache: after.cache,
+    redis_requests: billed.requests, redis_commands: billed.commands, redis_request_bytes: billed.requestBytes, redis_response_bytes: billed.responseBytes,
+    ...res,
+  });
 }
 
 async function main() {
+  const costWorkers = cfg.runtimes[cfg.costRuntime];
   for (const side of ["ours", "peer"]) {
-    log(`round trips: ${side}`);
-    await roundTrips(side);
+    log(`costs: ${side} (${cfg.costRuntime})`);
+    await costs(side, costWorkers);
   }
-  // Interleaved, and alternating which side goes first, so that a change in machine
-  // speed hits both sides alike; report.mjs takes the medians.
-  for (const edge of ["30", "0"]) {
+  // Within a runtime and concurrency the Workers run one after the other, the order reversed
+  // on every other repeat, so a change in machine speed hits all alike; report.mjs takes
+  // the medians and the ratios.
+  for (const [runtime, workers] of Object.entries(cfg.runtimes)) {
+    const names = Object.keys(workers);
     for (const conc of cfg.concurrency) {
       for (let rep = 0; rep < (cfg.repeats ?? 1); rep++) {
-        const order = rep % 2 ? ["peer", "ours"] : ["ours", "peer"];
-        for (const side of order) await load(side, edge, conc, rep);
+        const order = rep % 2 ? [...names].reverse() : names;
+        for (const name of order) await load(runtime, name, workers[name], conc, rep);
       }
     }
   }

@@ -9,16 +9,10 @@
 // here), so this is the per-isolate cost.
 import { readFileSync } from "node:fs";
 
-const args = process.argv.slice(2);
-const file = args[0];
-const iters = args.includes("--iters") ? Number(args[args.indexOf("--iters") + 1]) : 15;
-if (!file) {
-  console.error("usage: node bench/wasm-startup.mjs FILE.wasm [--iters N]");
-  process.exit(2);
-}
-const bytes = readFileSync(file);
+import { fileURLToPath } from "node:url";
 
-function stubImports(module) {
+/** Imports that satisfy `module` without doing anything (none is called while instantiating). */
+export function stubImports(module) {
   const imports = {};
   for (const imp of WebAssembly.Module.imports(module)) {
     imports[imp.module] ??= {};
@@ -32,27 +26,41 @@ function stubImports(module) {
   return imports;
 }
 
-const median = (xs) => {
-  const v = [...xs].sort((a, b) => a - b);
-  const n = v.length;
-  return n % 2 ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-};
+// Imported by bench/process.mjs for stubImports: measure only when run as a script.
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();
 
-const compile = [];
-const instantiate = [];
-let importCount = 0;
-for (let i = 0; i < iters + 2; i++) {
-  const t0 = performance.now();
-  const module = await WebAssembly.compile(bytes);
-  const t1 = performance.now();
-  const imports = stubImports(module);
-  importCount = WebAssembly.Module.imports(module).length;
-  const t2 = performance.now();
-  await WebAssembly.instantiate(module, imports);
-  const t3 = performance.now();
-  if (i >= 2) {
-    compile.push(t1 - t0);
-    instantiate.push(t3 - t2);
+async function main() {
+  const args = process.argv.slice(2);
+  const file = args[0];
+  const iters = args.includes("--iters") ? Number(args[args.indexOf("--iters") + 1]) : 15;
+  if (!file) {
+    console.error("usage: node bench/wasm-startup.mjs FILE.wasm [--iters N]");
+    process.exit(2);
   }
+  const bytes = readFileSync(file);
+
+  const median = (xs) => {
+    const v = [...xs].sort((a, b) => a - b);
+    const n = v.length;
+    return n % 2 ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  };
+
+  const compile = [];
+  const instantiate = [];
+  let importCount = 0;
+  for (let i = 0; i < iters + 2; i++) {
+    const t0 = performance.now();
+    const module = await WebAssembly.compile(bytes);
+    const t1 = performance.now();
+    const imports = stubImports(module);
+    importCount = WebAssembly.Module.imports(module).length;
+    const t2 = performance.now();
+    await WebAssembly.instantiate(module, imports);
+    const t3 = performance.now();
+    if (i >= 2) {
+      compile.push(t1 - t0);
+      instantiate.push(t3 - t2);
+    }
+  }
+  console.log(JSON.stringify({ bytes: bytes.length, compile_ms: median(compile), instantiate_ms: median(instantiate), imports: importCount, iters }));
 }
-console.log(JSON.stringify({ bytes: bytes.length, compile_ms: median(compile), instantiate_ms: median(instantiate), imports: importCount, iters }));

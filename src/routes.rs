@@ -1,10 +1,11 @@
 //! HTTP <-> service: parses the request with `symbols_core::request`, calls the
 //! service, and shapes responses (headers, ETag/304, CORS). The cron handler too.
 
+use std::cell::Cell;
 use std::rc::Rc;
 
 use serde_json::json;
-use symbols_core::log::Level;
+use symbols_core::log::{HitSampling, Level, Line};
 use symbols_core::request::{self, Filter, Route};
 use symbols_core::service::{CacheStatus, Refresh, Served, Trigger};
 use symbols_core::symbols::Source;
@@ -92,32 +93,56 @@ pub async fn handle(req: Request, env: &Env, ctx: &Context) -> worker::Result<Re
     let status = reply.status;
     let app = app::get(env).ok();
     if let Some(app) = &app {
-        app.log.emit(
-            if status >= 500 {
-                Level::Warn
-            } else {
-                Level::Info
-            },
-            "request",
-            json!({
-                "request_id": req.headers().get("cf-ray").ok().flatten(),
-                "method": method,
-                "route": trace.route,
-                "market": trace.market.map(Market::as_str),
-                "status": status,
-                "cache": trace.cache,
-                "cache_tier": trace.tier,
-                "upstream_status": trace.upstream_status,
-                "redis_round_trips": trace.redis_round_trips,
-                "duration_ms": js_sys::Date::now() - started,
-            }),
-        );
+        if logs_this(&trace, status, app.config.hit_log) {
+            app.log
+                .write(request_line(&req, &method, &trace, status, started));
+        }
     }
     let cors = app
         .as_ref()
         .map(|a| a.config.cors_origins.clone())
         .unwrap_or_else(|| vec!["*".into()]);
     finish(reply, &method, origin.as_deref(), &cors)
+}
+
+/// Whether this request gets its log line: everything but a routine hit always does; hits
+/// as `HIT_LOG_SAMPLE` says (counted per isolate).
+fn logs_this(trace: &Trace, status: u16, sampling: HitSampling) -> bool {
+    thread_local! {
+        static HITS: Cell<u64> = const { Cell::new(0) };
+    }
+    let hit = trace.cache == Some("HIT") && status < 400;
+    if !hit || sampling.every == 1 {
+        return true;
+    }
+    let seq = HITS.with(|h| {
+        let n = h.get();
+        h.set(n.wrapping_add(1));
+        n
+    });
+    sampling.keeps(seq)
+}
+
+/// The request's log line, written field by field (the hit path's largest cost was building
+/// a `serde_json` tree for it). The field names are a contract: dashboards and tests read them.
+fn request_line(req: &Request, method: &str, trace: &Trace, status: u16, started: f64) -> Line {
+    let level = if status >= 500 {
+        Level::Warn
+    } else {
+        Level::Info
+    };
+    let request_id = req.headers().get("cf-ray").ok().flatten();
+    Line::new(level, "request")
+        .opt_str("request_id", request_id.as_deref())
+        .str("method", method)
+        .str("route", trace.route)
+        .opt_str("market", trace.market.map(Market::as_str))
+        .uint("status", u64::from(status))
+        .opt_str("cache", trace.cache)
+        .opt_str("cache_tier", trace.tier)
+        .opt_uint("upstream_status", trace.upstream_status.map(u64::from))
+        .uint("redis_round_trips", u64::from(trace.redis_round_trips))
+        .float("duration_ms", js_sys::Date::now() - started)
 }
 
 async fn dispatch(

@@ -304,3 +304,100 @@ async fn isolate_copy_then_edge_copy_and_coalesced_hit_counters() {
         "40 hits cost {commands} Redis commands: counters were not coalesced"
     );
 }
+
+/// The per-request log line (written field by field, no JSON tree) parses with every field
+/// dashboards read, and `HIT_LOG_SAMPLE` thins routine hits only: the miss and the errors
+/// each keep their line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_log_lines_parse_and_hit_sampling_keeps_misses_and_errors() {
+    let stack = Stack::start_with(
+        Options::default()
+            .var("EDGE_CACHE_TTL_SECONDS", "30")
+            .var("ISOLATE_CACHE_TTL_SECONDS", "30")
+            .var("HIT_LOG_SAMPLE", "4"),
+    )
+    .await;
+    let requests = |log: &str| -> Vec<serde_json::Value> {
+        log.lines()
+            // wrangler may prefix a line; the JSON object is the rest of it.
+            .filter_map(|l| {
+                l.find('{')
+                    .and_then(|i| serde_json::from_str::<serde_json::Value>(l[i..].trim()).ok())
+            })
+            .filter(|v| v["event"] == "request")
+            .collect()
+    };
+    let miss = stack.get("/api/symbols/spot").await;
+    assert_eq!(miss.header("x-cache"), Some("MISS"), "{}", miss.text());
+    for _ in 0..8 {
+        let hit = stack.get("/api/symbols/spot").await;
+        assert_eq!(hit.header("x-cache"), Some("HIT"));
+    }
+    let missing = stack.get("/api/symbols/spot/NOSUCHPAIR").await;
+    assert_eq!(missing.status, 404, "{}", missing.text());
+    let not_allowed = stack.request("DELETE", "/api/symbols/spot", &[]).await;
+    assert!(not_allowed.status >= 400, "{}", not_allowed.text());
+    // 1 miss + 2 of the 8 hits (the 1st and the 5th) + 2 errors.
+    let mut lines = requests(&stack.log());
+    for _ in 0..60 {
+        if lines.len() >= 5 {
+            break;
+        }
+        // wrangler relays the Worker's output asynchronously.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        lines = requests(&stack.log());
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let lines = requests(&stack.log());
+    let fields = [
+        "level",
+        "event",
+        "request_id",
+        "method",
+        "route",
+        "market",
+        "status",
+        "cache",
+        "cache_tier",
+        "upstream_status",
+        "redis_round_trips",
+        "duration_ms",
+    ];
+    for line in &lines {
+        let obj = line.as_object().expect("an object");
+        for f in fields {
+            assert!(obj.contains_key(f), "{f} missing from {line}");
+        }
+        assert_eq!(obj.len(), fields.len(), "no other fields: {line}");
+        assert!(line["duration_ms"].is_number(), "{line}");
+        assert!(
+            line["status"].is_u64() && line["redis_round_trips"].is_u64(),
+            "{line}"
+        );
+    }
+    let with = |cache: &str| lines.iter().filter(|l| l["cache"] == cache).count();
+    assert_eq!(with("MISS"), 1, "{lines:#?}");
+    assert_eq!(with("HIT"), 2, "one hit line in 4: {lines:#?}");
+    let miss_line = lines.iter().find(|l| l["cache"] == "MISS").expect("miss");
+    assert_eq!(miss_line["level"], "info");
+    assert_eq!(miss_line["method"], "GET");
+    assert_eq!(miss_line["route"], "list");
+    assert_eq!(miss_line["market"], "spot");
+    assert_eq!(miss_line["status"], 200);
+    assert_eq!(miss_line["upstream_status"], 200);
+    assert!(lines
+        .iter()
+        .filter(|l| l["cache"] == "HIT")
+        .all(|l| l["cache_tier"] == "isolate" && l["upstream_status"].is_null()));
+    let errors: Vec<_> = lines
+        .iter()
+        .filter(|l| l["status"].as_u64() >= Some(400))
+        .collect();
+    assert_eq!(errors.len(), 2, "every error keeps its line: {lines:#?}");
+    assert!(
+        errors
+            .iter()
+            .any(|l| l["status"] == 404 && l["route"] == "symbol"),
+        "{errors:#?}"
+    );
+}

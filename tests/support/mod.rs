@@ -802,133 +802,33 @@ async fn dry_run_bundle(dir: &Path, config: &Path, bundle: &Path) {
 
 /// The workerd binary wrangler itself runs (`node_modules/@cloudflare/workerd-linux-64`).
 pub fn workerd_bin() -> PathBuf {
-    if let Some(bin) = std::env::var_os("WORKERD_BIN") {
-        return PathBuf::from(bin);
-    }
-    let modules = root().join("node_modules/@cloudflare");
-    let found = std::fs::read_dir(&modules)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path().join("bin/workerd"))
-        .find(|p| {
-            p.exists()
-                && p.parent()
-                    .and_then(|d| d.parent())
-                    .is_some_and(|d| d.to_string_lossy().contains("workerd-"))
-        });
-    found.unwrap_or_else(|| {
+    testkit::workerd::workerd_bin(&root()).unwrap_or_else(|| {
         panic!(
             "no workerd binary under {}: run npm install",
-            modules.display()
+            root().join("node_modules/@cloudflare").display()
         )
     })
 }
 
-/// A Cap'n Proto text string literal.
-fn capnp_str(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// The cron socket's Worker: `GET /__scheduled?cron=...` runs the Worker's scheduled handler.
-const CRON_TRIGGER_JS: &str = r#"export default {
-  async fetch(request, env) {
-    const url = new URL(request.url);
-    if (url.pathname !== "/__scheduled") return new Response("not found", { status: 404 });
-    const cron = url.searchParams.get("cron") ?? "*/5 * * * *";
-    const result = await env.WORKER.scheduled({ cron, scheduledTime: new Date() });
-    return new Response(JSON.stringify(result), { status: result.outcome === "ok" ? 200 : 500 });
-  },
-};
-"#;
-
-/// Writes `config.capnp` for `bundle` (every var and secret a text binding, outbound network
-/// allowed to loopback) and starts `workerd serve` with the fd limit at the hard limit.
+/// Writes `config.capnp` for `bundle` (`testkit::workerd`: every var and secret a text
+/// binding, outbound network allowed to loopback, the cron socket) and starts `workerd
+/// serve` with the fd limit at the hard limit.
 async fn start_workerd(
     dir: &Path,
     bundle: &Path,
     vars: &[(String, String)],
 ) -> Result<(ChildGuard, u16, u16), String> {
-    let mut modules = Vec::new();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(bundle)
-        .expect("bundle dir")
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    files.sort();
-    // The entry module first: workerd takes the first module as the main one.
-    files.sort_by_key(|p| p.file_name().is_none_or(|n| n != "index.js"));
-    for path in &files {
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .expect("bundle file name")
-            .to_string();
-        let kind = match path.extension().and_then(|e| e.to_str()) {
-            Some("js" | "mjs") => "esModule",
-            Some("wasm") => "wasm",
-            Some("txt" | "html") => "text",
-            Some("bin") => "data",
-            _ => continue, // README.md, source maps
-        };
-        // Relative to config.capnp (an absolute embed path is looked up in capnp's import path).
-        let relative = path.strip_prefix(dir).expect("bundle inside the stack dir");
-        modules.push(format!(
-            "(name = {}, {kind} = embed {})",
-            capnp_str(&name),
-            capnp_str(&relative.to_string_lossy())
-        ));
-    }
-    std::fs::write(dir.join("cron-trigger.js"), CRON_TRIGGER_JS).expect("write cron-trigger.js");
-    let bindings: Vec<String> = vars
-        .iter()
-        .map(|(k, v)| format!("(name = {}, text = {})", capnp_str(k), capnp_str(v)))
-        .collect();
     let port = free_port();
     let cron_port = free_port();
-    let config = format!(
-        r#"using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [
-    (name = "main", worker = .worker),
-    (name = "cron", worker = .cronWorker),
-    (name = "internet", network = (allow = ["public", "private", "local"], tlsOptions = (trustBrowserCas = true))),
-  ],
-  sockets = [
-    (name = "http", address = "127.0.0.1:{port}", http = (), service = "main"),
-    (name = "cron", address = "127.0.0.1:{cron_port}", http = (), service = "cron"),
-  ],
-);
-const worker :Workerd.Worker = (
-  modules = [{modules}],
-  compatibilityDate = "2026-04-01",
-  bindings = [{bindings}],
-  globalOutbound = "internet",
-);
-const cronWorker :Workerd.Worker = (
-  modules = [(name = "cron-trigger.js", esModule = embed {cron})],
-  compatibilityDate = "2026-04-01",
-  compatibilityFlags = ["service_binding_extra_handlers"],
-  bindings = [(name = "WORKER", service = "main")],
-);
-"#,
-        modules = modules.join(", "),
-        bindings = bindings.join(", "),
-        cron = capnp_str("cron-trigger.js"),
-    );
-    let capnp = dir.join("config.capnp");
-    std::fs::write(&capnp, config).expect("write config.capnp");
+    let serve = testkit::workerd::Serve {
+        bundle: bundle.to_path_buf(),
+        vars: vars.to_vec(),
+        port,
+        cron_port,
+        compatibility_date: "2026-04-01".into(),
+        edge_cache: false,
+    };
+    let capnp = serve.write_config(dir).expect("write config.capnp");
     let log = std::fs::File::create(dir.join("worker.log")).expect("worker log");
     let log2 = log.try_clone().expect("log clone");
     let mut cmd = Command::new("sh");

@@ -21,6 +21,9 @@ pub const DEFAULT_ISOLATE_TTL_SECS: u64 = 5;
 /// Default window in which an isolate's cache hits are summed into one `INCRBY`
 /// (`COUNTER_FLUSH_MS`; 0 = one `INCRBY 1` per hit, as the original system did).
 pub const DEFAULT_COUNTER_FLUSH_MS: u64 = 250;
+/// Largest `HIT_LOG_SAMPLE` (one hit line in a million); the default is
+/// [`crate::log::DEFAULT_HIT_LOG_SAMPLE`].
+pub const MAX_HIT_LOG_SAMPLE: u64 = 1_000_000;
 /// Default refresh-lock lifetime (`REFRESH_LOCK_MS`): longer than a worst-case refresh.
 pub const DEFAULT_LOCK_MS: u64 = 20_000;
 /// Default time a request waits for another refresh to finish (`REFRESH_WAIT_MS`).
@@ -71,6 +74,8 @@ pub struct Config {
     pub isolate_ttl_secs: u64,
     /// Hit-counter coalescing window (0 = count each hit on its own).
     pub counter_flush_ms: u64,
+    /// Which cache-hit request lines are logged (`HIT_LOG_SAMPLE`; misses and errors always are).
+    pub hit_log: crate::log::HitSampling,
     /// Refresh lock lifetime.
     pub lock_ms: u64,
     /// How long a request waits for another's refresh.
@@ -107,6 +112,7 @@ impl std::fmt::Debug for Config {
             .field("edge_ttl_secs", &self.edge_ttl_secs)
             .field("isolate_ttl_secs", &self.isolate_ttl_secs)
             .field("counter_flush_ms", &self.counter_flush_ms)
+            .field("hit_log_sample", &self.hit_log.every)
             .field("admin_token", &self.admin_token.as_ref().map(|_| "<set>"))
             .finish_non_exhaustive()
     }
@@ -160,6 +166,13 @@ impl Config {
         let isolate_ttl_secs =
             num("ISOLATE_CACHE_TTL_SECONDS", DEFAULT_ISOLATE_TTL_SECS, 3_600).min(edge_ttl_secs);
         let counter_flush_ms = num("COUNTER_FLUSH_MS", DEFAULT_COUNTER_FLUSH_MS, 10_000);
+        let hit_log = crate::log::HitSampling {
+            every: num(
+                "HIT_LOG_SAMPLE",
+                crate::log::DEFAULT_HIT_LOG_SAMPLE,
+                MAX_HIT_LOG_SAMPLE,
+            ),
+        };
         let lock_ms = num("REFRESH_LOCK_MS", DEFAULT_LOCK_MS, 600_000);
         let wait_ms = num("REFRESH_WAIT_MS", DEFAULT_WAIT_MS, 60_000);
         let bypass_cache_secs = num("BYPASS_CACHE_SECONDS", DEFAULT_BYPASS_CACHE_SECS, 3_600);
@@ -236,6 +249,7 @@ impl Config {
             edge_ttl_secs,
             isolate_ttl_secs,
             counter_flush_ms,
+            hit_log,
             lock_ms,
             wait_ms,
             bypass_cache_secs,
@@ -287,6 +301,20 @@ mod tests {
             (c.edge_ttl_secs, c.isolate_ttl_secs, c.counter_flush_ms),
             (30, 5, 250)
         );
+        assert_eq!(
+            c.hit_log.every, 1,
+            "every hit logged unless HIT_LOG_SAMPLE says otherwise"
+        );
+    }
+
+    #[test]
+    fn hit_log_sample_is_a_bounded_integer() {
+        assert_eq!(from(&[("HIT_LOG_SAMPLE", "10")]).unwrap().hit_log.every, 10);
+        assert_eq!(from(&[("HIT_LOG_SAMPLE", "0")]).unwrap().hit_log.every, 0);
+        for bad in ["-1", "0.5", "every", "1000001"] {
+            let errs = from(&[("HIT_LOG_SAMPLE", bad)]).unwrap_err();
+            assert_eq!(errs[0].var, "HIT_LOG_SAMPLE", "{bad}");
+        }
     }
 
     #[test]

@@ -6,8 +6,11 @@
 //!   so a failing or panicking test leaves no orphans.
 //! - [`RedisServer`]: a real `redis-server` on a free port with its own temp dir.
 //! - [`fuzz`]: the seeded / timed property-fuzzing driver of the crates' fuzz suites.
+//! - [`workerd`]: the bare `workerd serve` config for a `wrangler deploy --dry-run` bundle
+//!   (the e2e harness and, through `src/bin/workerd-config.rs`, `scripts/bench.sh`).
 
 pub mod fuzz;
+pub mod workerd;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
