@@ -375,9 +375,14 @@ async fn request_log_lines_parse_and_hit_sampling_keeps_misses_and_errors() {
             "{line}"
         );
     }
-    let with = |cache: &str| lines.iter().filter(|l| l["cache"] == cache).count();
-    assert_eq!(with("MISS"), 1, "{lines:#?}");
-    assert_eq!(with("HIT"), 2, "one hit line in 4: {lines:#?}");
+    let list = |cache: &str| {
+        lines
+            .iter()
+            .filter(|l| l["route"] == "list" && l["cache"] == cache)
+            .count()
+    };
+    assert_eq!(list("MISS"), 1, "{lines:#?}");
+    assert_eq!(list("HIT"), 2, "one hit line in 4: {lines:#?}");
     let miss_line = lines.iter().find(|l| l["cache"] == "MISS").expect("miss");
     assert_eq!(miss_line["level"], "info");
     assert_eq!(miss_line["method"], "GET");
@@ -387,7 +392,7 @@ async fn request_log_lines_parse_and_hit_sampling_keeps_misses_and_errors() {
     assert_eq!(miss_line["upstream_status"], 200);
     assert!(lines
         .iter()
-        .filter(|l| l["cache"] == "HIT")
+        .filter(|l| l["route"] == "list" && l["cache"] == "HIT")
         .all(|l| l["cache_tier"] == "isolate" && l["upstream_status"].is_null()));
     let errors: Vec<_> = lines
         .iter()

@@ -230,7 +230,7 @@ impl HitSampling {
     pub fn keeps(self, seq: u64) -> bool {
         match self.every {
             0 => false,
-            n => seq % n == 0,
+            n => seq.is_multiple_of(n),
         }
     }
 }
