@@ -1,6 +1,6 @@
 //! The symbols service's contract: keys, value format, TTLs, counters, routes.
 
-use crate::support::{FxMarket, Options, Stack};
+use crate::support::{FxMarket, Options, Runtime, Stack};
 
 const SPOT_COUNT: u64 = 2292;
 const FUTURES_COUNT: u64 = 660;
@@ -405,4 +405,40 @@ async fn request_log_lines_parse_and_hit_sampling_keeps_misses_and_errors() {
             .any(|l| l["status"] == 404 && l["route"] == "symbol"),
         "{errors:#?}"
     );
+}
+
+/// Under bare workerd with testkit's in-memory cache service (what `make bench` measures
+/// edge hits with), the Cache API really keeps our copy: with the isolate copy off, a hit
+/// after the cron is an edge hit, and it still answers, byte for byte, with the gateway gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bare_workerd_edge_copy_from_the_in_memory_cache_service() {
+    let mut stack = Stack::start_with(
+        Options::default()
+            .runtime(Runtime::WorkerdWithCache)
+            .var("EDGE_CACHE_TTL_SECONDS", "30")
+            .var("ISOLATE_CACHE_TTL_SECONDS", "0"),
+    )
+    .await;
+    stack.fire_cron().await;
+    let first = stack.get("/api/symbols/spot").await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    assert_eq!(first.header("x-cache"), Some("HIT"));
+    // waitUntil work (the counter) lands after the response.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    stack.gateway.stop().await;
+    let edge = stack.get("/api/symbols/spot").await;
+    assert_eq!(edge.status, 200, "{}", edge.text());
+    assert_eq!(edge.header("x-cache"), Some("HIT"));
+    assert_eq!(
+        edge.body, first.body,
+        "the same bytes from the cache service"
+    );
+    let tiers: Vec<String> = stack
+        .log()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["event"] == "request" && v["route"] == "list")
+        .map(|v| v["cache_tier"].as_str().unwrap_or("none").to_string())
+        .collect();
+    assert_eq!(tiers.last().map(String::as_str), Some("edge"), "{tiers:?}");
 }

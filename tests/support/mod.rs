@@ -210,6 +210,9 @@ pub enum Runtime {
     WranglerDev,
     /// Bare `workerd serve` on the `wrangler deploy --dry-run` bundle.
     Workerd,
+    /// Bare `workerd serve` with testkit's in-memory cache service behind the Cache API
+    /// (what `scripts/bench.sh` measures edge hits with).
+    WorkerdWithCache,
 }
 
 /// What a test may change about the Worker's vars.
@@ -352,8 +355,10 @@ impl Stack {
                 let (worker, port) = start_worker_retrying(dir.path(), &config).await;
                 (worker, port, None)
             }
-            Runtime::Workerd => {
-                let (worker, port, cron) = start_workerd_retrying(dir.path(), &config, &vars).await;
+            Runtime::Workerd | Runtime::WorkerdWithCache => {
+                let cache = opts.runtime == Runtime::WorkerdWithCache;
+                let (worker, port, cron) =
+                    start_workerd_retrying(dir.path(), &config, &vars, cache).await;
                 (worker, port, Some(cron))
             }
         };
@@ -444,7 +449,7 @@ impl Stack {
     pub fn workerd_pids(&self) -> Vec<u32> {
         let root = self.worker.id();
         match self.runtime {
-            Runtime::Workerd => vec![root],
+            Runtime::Workerd | Runtime::WorkerdWithCache => vec![root],
             Runtime::WranglerDev => descendants(root)
                 .into_iter()
                 .filter(|p| comm(*p).as_deref() == Some("workerd"))
@@ -754,11 +759,12 @@ async fn start_workerd_retrying(
     dir: &Path,
     config: &Path,
     vars: &[(String, String)],
+    edge_cache: bool,
 ) -> (ChildGuard, u16, u16) {
     let bundle = dir.join("bundle");
     dry_run_bundle(dir, config, &bundle).await;
     for attempt in 1..=3 {
-        match start_workerd(dir, &bundle, vars).await {
+        match start_workerd(dir, &bundle, vars, edge_cache).await {
             Ok(started) => return started,
             Err(log) if log.contains("Address already in use") && attempt < 3 => continue,
             Err(log) => panic!("workerd serve did not start:\n{log}"),
@@ -817,6 +823,7 @@ async fn start_workerd(
     dir: &Path,
     bundle: &Path,
     vars: &[(String, String)],
+    edge_cache: bool,
 ) -> Result<(ChildGuard, u16, u16), String> {
     let port = free_port();
     let cron_port = free_port();
@@ -826,7 +833,7 @@ async fn start_workerd(
         port,
         cron_port,
         compatibility_date: "2026-04-01".into(),
-        edge_cache: false,
+        edge_cache,
     };
     let capnp = serve.write_config(dir).expect("write config.capnp");
     let log = std::fs::File::create(dir.join("worker.log")).expect("worker log");
