@@ -142,7 +142,11 @@ fn request_line(req: &Request, method: &str, trace: &Trace, status: u16, started
         .opt_str("cache_tier", trace.tier)
         .opt_uint("upstream_status", trace.upstream_status.map(u64::from))
         .uint("redis_round_trips", u64::from(trace.redis_round_trips))
-        .float("duration_ms", js_sys::Date::now() - started)
+        // Date.now() counts whole milliseconds: an integer, and no float formatting linked in.
+        .uint(
+            "duration_ms",
+            (js_sys::Date::now() - started).max(0.0) as u64,
+        )
 }
 
 async fn dispatch(
