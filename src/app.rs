@@ -10,15 +10,15 @@ use symbols_core::config::Config;
 use symbols_core::log::{Level, Logger};
 use symbols_core::service::Service;
 use symbols_core::store::UpstashStore;
-use symbols_core::upstream::ReqwestHttp;
 use upstash_rest::{Client, ClientOptions};
 use worker::Env;
 
 use crate::env::lookup;
+use crate::fetch::FetchHttp;
 use crate::platform::{client_log, log_sink, WorkerClock};
 
 /// The service as the Worker runs it.
-pub type App = Service<UpstashStore, ReqwestHttp, WorkerClock>;
+pub type App = Service<UpstashStore, FetchHttp, WorkerClock>;
 
 thread_local! {
     // wasm isolates are single-threaded: a thread_local is the isolate's singleton.
@@ -64,7 +64,7 @@ fn build(env: &Env) -> Result<App, SetupError> {
     let client = Client::new(conn, opts).map_err(|e| SetupError(e.to_string()))?;
     Ok(Service::new(
         UpstashStore::new(client),
-        ReqwestHttp::new(),
+        FetchHttp,
         WorkerClock,
         config,
         log,

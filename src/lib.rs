@@ -9,7 +9,7 @@
 //! # Layout
 //! - `app`: the per-isolate service (built on first use from vars and secrets).
 //! - `env`: reads vars and secrets from `Env`; the missing-REST-URL decision.
-//! - `platform`: the clock and log sink of workerd.
+//! - `platform`: the clock and log sink of workerd; `fetch`: the Binance calls over `fetch`.
 //! - `routes`: HTTP <-> service; `error`: the one place errors become responses.
 //! - `edge_cache`: the Workers Cache API in front of Redis.
 
@@ -17,6 +17,7 @@ mod app;
 mod edge_cache;
 mod env;
 mod error;
+mod fetch;
 mod platform;
 mod routes;
 

@@ -1,9 +1,9 @@
 //! The traits the service is written against: the store, the upstream, the clock.
 //!
 //! Futures are not `Send` (wasm32 futures never are), so the same service runs in
-//! workerd and natively. Implementations: [`crate::store`] (Upstash REST) and
-//! [`crate::upstream`] (reqwest) on both targets; the Worker and the CLI bring a clock;
-//! unit tests bring in-memory fakes.
+//! workerd and natively. Implementations: [`crate::store`] (Upstash REST); for the upstream,
+//! `upstream::ReqwestHttp` (feature `reqwest`: the CLI) and the Worker's own over fetch; the
+//! Worker and the CLI bring a clock; unit tests bring in-memory fakes.
 
 #![allow(async_fn_in_trait)]
 

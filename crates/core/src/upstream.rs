@@ -251,12 +251,15 @@ fn binance_msg(body: &[u8]) -> String {
     }
 }
 
-/// [`Http`] over reqwest (works natively and on wasm32 through fetch).
+/// [`Http`] over reqwest, for native adapters (the CLI; feature `reqwest`). The Worker brings
+/// its own over workerd's `fetch`, so its bundle links no HTTP client library.
+#[cfg(feature = "reqwest")]
 #[derive(Clone, Default)]
 pub struct ReqwestHttp {
     client: reqwest::Client,
 }
 
+#[cfg(feature = "reqwest")]
 impl ReqwestHttp {
     /// A new client.
     pub fn new() -> Self {
@@ -264,6 +267,7 @@ impl ReqwestHttp {
     }
 }
 
+#[cfg(feature = "reqwest")]
 impl Http for ReqwestHttp {
     async fn get(&self, req: HttpRequest) -> Result<HttpResponse, HttpError> {
         let mut rb = self

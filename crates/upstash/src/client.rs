@@ -1,132 +1,34 @@
-//! [`Client`]: sends commands to the REST endpoint with a deadline, bounded retries and typed
-//! results.
+//! [`Client`]: typed command methods over the transport (`transport/mod.rs`: deadline, retries,
+//! backoff, headers, read-your-writes).
 //!
 //! Request shapes (the Upstash REST API):
 //! - single command: `POST {url}` with a JSON array body `["SET","k","v"]`; when only the last
 //!   argument is binary (non-UTF-8), `POST {url}/SET/k` with that argument as the raw body;
-//! - pipeline: `POST {url}/pipeline`, transaction: `POST {url}/multi-exec` (see [`crate::Pipeline`]);
-//! - headers: `Authorization: Bearer <token>` (marked sensitive), `Upstash-Encoding: base64`
-//!   unless disabled, `upstash-sync-token` (read-your-writes, below) once the client has one.
-//!
-//! Read-your-writes ([`ClientOptions::read_your_writes`], on by default, like `@upstash/redis`):
-//! the client keeps the `upstash-sync-token` of the latest 2xx answer and sends it back on every
-//! request, so a replica serving a later read has caught up with this client's own writes. Clones
-//! share the token. When two tokens are both decimal numbers (the local gateway's) the larger
-//! wins, so an older answer that arrives late never moves the token back; otherwise the latest
-//! answer wins, as in the SDK. An answer without the header leaves the token unchanged.
-//!
-//! Deadlines and retries: every attempt is bounded by [`ClientOptions::timeout`] on both targets.
-//! Only transport failures are retried, never timeouts (the request may have been executed) nor
-//! HTTP answers: connection failures (nothing was sent) always, other transport failures only
-//! when every command is read-only. At most [`ClientOptions::retries`] retries, with exponential
-//! backoff from [`ClientOptions::backoff`], and a retry only starts while the time spent so far
-//! plus the backoff stays within [`ClientOptions::retry_budget`]. Worst case for one call:
-//! `retry_budget + timeout`.
+//! - pipeline: `POST {url}/pipeline`, transaction: `POST {url}/multi-exec` (see [`crate::Pipeline`]).
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use std::sync::Arc;
 
 use crate::command::{Command, IntoArg, SetOptions};
 use crate::config::Connection;
-use crate::error::{ConfigError, Error, Result};
+use crate::error::{Error, Result};
+use crate::options::ClientOptions;
 use crate::pipeline::Pipeline;
 use crate::response;
-use crate::rt;
+use crate::transport::Transport;
 use crate::value::Value;
-
-/// A log sink: receives one JSON object per line (no trailing newline), e.g.
-/// `{"level":"warn","event":"upstash.read_json_failed","key":"k","error":"..."}`.
-/// Plain function pointer so it works the same on wasm (no `Send` closures needed).
-pub type LogFn = fn(&str);
-
-/// The read-your-writes header (requests and answers), as Upstash and `@upstash/redis` name it.
-pub const SYNC_TOKEN_HEADER: &str = "upstash-sync-token";
-
-/// Longest per-attempt timeout accepted (longer values are clamped).
-const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
-
-/// Client settings. `Default` gives the production values.
-#[derive(Clone)]
-pub struct ClientOptions {
-    /// Deadline of each attempt (send + full body read). Default 5 s; clamped to 1 ms ..= 1 h.
-    pub timeout: Duration,
-    /// Retries after a transport failure (so at most `1 + retries` attempts). Default 2.
-    pub retries: u32,
-    /// Total time after which no further retry is started. Default 1.5 s.
-    pub retry_budget: Duration,
-    /// Delay before the first retry, doubled for each further one. Default 50 ms.
-    pub backoff: Duration,
-    /// Ask for base64-encoded replies (`Upstash-Encoding: base64`) and decode them, so any
-    /// bytes survive the JSON transport. Default true.
-    pub base64: bool,
-    /// Where log lines go; `None` silences the client. Default: stderr natively,
-    /// `console.log` on wasm (a Worker may pass its own `console_log!` wrapper).
-    pub log: Option<LogFn>,
-    /// Read-your-writes: keep the latest `upstash-sync-token` and send it back (see the module
-    /// docs). Default true; false is the SDK's `readYourWrites: false`.
-    pub read_your_writes: bool,
-}
-
-impl Default for ClientOptions {
-    fn default() -> Self {
-        ClientOptions {
-            timeout: Duration::from_secs(5),
-            retries: 2,
-            retry_budget: Duration::from_millis(1500),
-            backoff: Duration::from_millis(50),
-            base64: true,
-            log: Some(rt::default_log),
-            read_your_writes: true,
-        }
-    }
-}
-
-impl fmt::Debug for ClientOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientOptions")
-            .field("timeout", &self.timeout)
-            .field("retries", &self.retries)
-            .field("retry_budget", &self.retry_budget)
-            .field("backoff", &self.backoff)
-            .field("base64", &self.base64)
-            .field("log", &self.log.is_some())
-            .field("read_your_writes", &self.read_your_writes)
-            .finish()
-    }
-}
-
-struct Inner {
-    http: reqwest::Client,
-    url: String,
-    auth: Option<HeaderValue>,
-    opts: ClientOptions,
-    /// The latest `upstash-sync-token` (read-your-writes); never logged.
-    sync_token: Mutex<Option<HeaderValue>>,
-}
 
 /// An Upstash REST client. Cheap to clone (one shared `Arc`); keep one per process or isolate.
 #[derive(Clone)]
 pub struct Client {
-    inner: Arc<Inner>,
+    transport: Arc<Transport>,
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client")
-            .field("url", &self.inner.url)
-            .field("token", &self.inner.auth.as_ref().map(|_| "<redacted>"))
-            .field("opts", &self.inner.opts)
-            .finish()
+        // The transport's Debug: URL, options, token redacted.
+        self.transport.fmt(f)
     }
-}
-
-/// How one attempt failed.
-enum AttemptError {
-    Timeout,
-    Transport { connect: bool, message: String },
 }
 
 impl Client {
@@ -136,84 +38,37 @@ impl Client {
     /// [`Error::Config`] when the token cannot be sent as a header or (native builds without the
     /// `rustls` feature) the URL is `https://`; [`Error::Transport`] if the HTTP stack cannot
     /// be initialised.
-    pub fn new(conn: Connection, mut opts: ClientOptions) -> Result<Client> {
-        rt::check_endpoint(&conn)?;
-        let auth = match &conn.token {
-            Some(token) => {
-                let mut value =
-                    HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
-                        ConfigError::InvalidToken {
-                            var: conn.token_var.unwrap_or("token"),
-                            reason: "it cannot be sent in an HTTP header".to_string(),
-                        }
-                    })?;
-                value.set_sensitive(true);
-                Some(value)
-            }
-            None => None,
-        };
-        opts.timeout = opts.timeout.clamp(Duration::from_millis(1), MAX_TIMEOUT);
-        let http = rt::http_client().map_err(Error::Transport)?;
+    pub fn new(conn: Connection, opts: ClientOptions) -> Result<Client> {
         Ok(Client {
-            inner: Arc::new(Inner {
-                http,
-                url: conn.url,
-                auth,
-                opts,
-                sync_token: Mutex::new(None),
-            }),
+            transport: Arc::new(Transport::new(conn, opts)?),
         })
     }
 
     /// The latest read-your-writes token this client received (shared by its clones), if any:
     /// the SDK's `readYourWritesSyncToken`, e.g. to hand a session on to another client.
     pub fn sync_token(&self) -> Option<String> {
-        let guard = self
-            .inner
-            .sync_token
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        guard
-            .as_ref()
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
+        self.transport.sync_token()
     }
 
     /// Replaces the read-your-writes token (`None` forgets it). A value that cannot be sent as a
     /// header is ignored.
     pub fn set_sync_token(&self, token: Option<&str>) {
-        let value = token.and_then(|t| HeaderValue::from_str(t).ok());
-        *self
-            .inner
-            .sync_token
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = value;
+        self.transport.set_sync_token(token);
     }
 
-    /// Keeps `received` if it is newer than the stored token (module docs: numeric tokens by
-    /// value, any other by arrival).
-    fn remember_sync_token(&self, received: &HeaderValue) {
-        let mut guard = self
-            .inner
-            .sync_token
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let keep_current = guard
-            .as_ref()
-            .is_some_and(|current| numeric_newer_or_equal(current.as_bytes(), received.as_bytes()));
-        if !keep_current {
-            *guard = Some(received.clone());
-        }
+    /// The transport under this client (for request shapes other than [`Client::command`]'s).
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.transport
     }
 
     /// The REST endpoint (log-safe: validated to carry no credentials or query).
     pub fn url(&self) -> &str {
-        &self.inner.url
+        self.transport.url()
     }
 
     /// The options in force.
     pub fn options(&self) -> &ClientOptions {
-        &self.inner.opts
+        self.transport.options()
     }
 
     /// Runs any command and returns its raw reply.
@@ -239,19 +94,20 @@ impl Client {
             }
         };
         let (status, reply) = self
+            .transport
             .post(&path, body, content_type, retry_safe, &name)
             .await?;
-        response::single(status, &reply, self.inner.opts.base64)
+        response::single(status, &reply, self.options().base64)
     }
 
     /// A pipeline (`POST /pipeline`): commands run in order, not atomically.
     pub fn pipeline(&self) -> Pipeline {
-        Pipeline::new(self.clone(), false)
+        Pipeline::new(self.transport.clone(), false)
     }
 
     /// A transaction (`POST /multi-exec`): commands run atomically.
     pub fn multi(&self) -> Pipeline {
-        Pipeline::new(self.clone(), true)
+        Pipeline::new(self.transport.clone(), true)
     }
 
     /// `GET key` as UTF-8 text; `None` when the key is missing.
@@ -397,118 +253,7 @@ impl Client {
 
     /// Emits one JSON log line through [`ClientOptions::log`]. `fields` should be an object.
     pub(crate) fn log(&self, level: &str, event: &str, fields: serde_json::Value) {
-        let Some(sink) = self.inner.opts.log else {
-            return;
-        };
-        let mut line = serde_json::Map::new();
-        line.insert("level".into(), level.into());
-        line.insert("event".into(), event.into());
-        if let serde_json::Value::Object(extra) = fields {
-            line.extend(extra);
-        }
-        sink(&serde_json::Value::Object(line).to_string());
-    }
-
-    /// Sends one request with deadline and retries; returns the status and body.
-    pub(crate) async fn post(
-        &self,
-        path: &str,
-        body: Vec<u8>,
-        content_type: &'static str,
-        retry_safe: bool,
-        what: &str,
-    ) -> Result<(u16, Vec<u8>)> {
-        let opts = &self.inner.opts;
-        let url = format!("{}{}", self.inner.url, path);
-        let clock = rt::Stopwatch::start();
-        let mut attempt: u32 = 0;
-        loop {
-            attempt += 1;
-            match self.attempt(&url, body.clone(), content_type).await {
-                Ok(answer) => return Ok(answer),
-                Err(AttemptError::Timeout) => return Err(Error::Timeout(opts.timeout)),
-                Err(AttemptError::Transport { connect, message }) => {
-                    let delay = opts.backoff.saturating_mul(1 << (attempt - 1).min(16));
-                    let may_retry = (connect || retry_safe)
-                        && attempt <= opts.retries
-                        && clock.elapsed() + delay <= opts.retry_budget;
-                    if !may_retry {
-                        let plural = if attempt == 1 { "" } else { "s" };
-                        return Err(Error::Transport(format!(
-                            "POST {url} ({what}): {message} (after {attempt} attempt{plural})"
-                        )));
-                    }
-                    self.log(
-                        "warn",
-                        "upstash.retry",
-                        serde_json::json!({
-                            "command": what,
-                            "attempt": attempt,
-                            "delay_ms": u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                            "error": message,
-                        }),
-                    );
-                    rt::sleep(delay).await;
-                }
-            }
-        }
-    }
-
-    async fn attempt(
-        &self,
-        url: &str,
-        body: Vec<u8>,
-        content_type: &'static str,
-    ) -> std::result::Result<(u16, Vec<u8>), AttemptError> {
-        let opts = &self.inner.opts;
-        let mut req = self
-            .inner
-            .http
-            .post(url)
-            .header(CONTENT_TYPE, content_type)
-            .timeout(opts.timeout)
-            .body(body);
-        if let Some(auth) = &self.inner.auth {
-            req = req.header(AUTHORIZATION, auth.clone());
-        }
-        if opts.base64 {
-            req = req.header("Upstash-Encoding", "base64");
-        }
-        if opts.read_your_writes {
-            let token = self
-                .inner
-                .sync_token
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone();
-            if let Some(token) = token {
-                req = req.header(SYNC_TOKEN_HEADER, token);
-            }
-        }
-        let exchange = async move {
-            let resp = req.send().await?;
-            let status = resp.status().as_u16();
-            let token = resp.headers().get(SYNC_TOKEN_HEADER).cloned();
-            let body = resp.bytes().await?;
-            Ok::<_, reqwest::Error>((status, token, Vec::from(body)))
-        };
-        match rt::with_deadline(opts.timeout, exchange).await {
-            None => Err(AttemptError::Timeout),
-            Some(Ok((status, token, body))) => {
-                // Like the SDK: only a 2xx answer moves the token.
-                if let Some(token) =
-                    token.filter(|_| opts.read_your_writes && (200..300).contains(&status))
-                {
-                    self.remember_sync_token(&token);
-                }
-                Ok((status, body))
-            }
-            Some(Err(e)) if e.is_timeout() => Err(AttemptError::Timeout),
-            Some(Err(e)) => Err(AttemptError::Transport {
-                connect: rt::is_connect_error(&e),
-                message: crate::error::describe_reqwest(e),
-            }),
-        }
+        self.transport.log(level, event, fields);
     }
 }
 
@@ -525,21 +270,6 @@ fn int_reply(command: &str, v: &Value) -> Result<i64> {
         other => other
             .as_int()
             .ok_or_else(|| unexpected(command, "integer", other)),
-    }
-}
-
-/// True when both tokens are decimal numbers and `current` is at least `received`.
-fn numeric_newer_or_equal(current: &[u8], received: &[u8]) -> bool {
-    fn number(b: &[u8]) -> Option<&[u8]> {
-        let digits = b
-            .iter()
-            .position(|&c| c != b'0')
-            .map_or(&b[b.len()..], |i| &b[i..]);
-        (!b.is_empty() && b.iter().all(u8::is_ascii_digit)).then_some(digits)
-    }
-    match (number(current), number(received)) {
-        (Some(c), Some(r)) => (c.len(), c) >= (r.len(), r),
-        _ => false,
     }
 }
 
@@ -574,42 +304,14 @@ mod tests {
     }
 
     #[test]
-    fn numeric_tokens_compare_by_value_others_by_arrival() {
-        assert!(numeric_newer_or_equal(b"10", b"9"));
-        assert!(numeric_newer_or_equal(b"10", b"010"));
-        assert!(!numeric_newer_or_equal(b"9", b"10"));
-        assert!(numeric_newer_or_equal(b"99999999999999999999999", b"1"));
-        assert!(!numeric_newer_or_equal(b"abc", b"1"));
-        assert!(!numeric_newer_or_equal(b"5", b"x5"));
-        assert!(!numeric_newer_or_equal(b"", b""));
-    }
-
-    #[test]
-    fn sync_token_is_kept_shared_and_replaceable() {
+    fn clones_share_the_sync_token() {
         let conn = Connection::new("http://127.0.0.1:1", None).expect("valid");
         let client = Client::new(conn, ClientOptions::default()).expect("client");
         let clone = client.clone();
-        assert_eq!(client.sync_token(), None);
-        client.remember_sync_token(&HeaderValue::from_static("7"));
-        client.remember_sync_token(&HeaderValue::from_static("5"));
+        client.set_sync_token(Some("7"));
         assert_eq!(clone.sync_token().as_deref(), Some("7"));
-        clone.remember_sync_token(&HeaderValue::from_static("opaque"));
-        assert_eq!(client.sync_token().as_deref(), Some("opaque"));
-        client.set_sync_token(None);
-        assert_eq!(clone.sync_token(), None);
-        client.set_sync_token(Some("bad\nvalue"));
+        clone.set_sync_token(None);
         assert_eq!(client.sync_token(), None);
-    }
-
-    #[test]
-    fn defaults() {
-        let o = ClientOptions::default();
-        assert_eq!(o.timeout, Duration::from_secs(5));
-        assert_eq!(o.retries, 2);
-        assert_eq!(o.retry_budget, Duration::from_millis(1500));
-        assert!(o.base64);
-        assert!(o.log.is_some());
-        assert!(o.read_your_writes);
     }
 
     #[test]

@@ -142,8 +142,7 @@ fn normalize_url(var: &'static str, raw: &str) -> Result<String, ConfigError> {
         return Err(invalid("it is empty"));
     }
     // The parser's error text never contains the input, so it is safe to pass on.
-    let parsed =
-        reqwest::Url::parse(raw).map_err(|e| invalid(&format!("cannot parse it ({e})")))?;
+    let parsed = url::Url::parse(raw).map_err(|e| invalid(&format!("cannot parse it ({e})")))?;
     match parsed.scheme() {
         "http" | "https" => {}
         _ => return Err(invalid("the scheme must be http or https")),

@@ -2,8 +2,9 @@
 //! transaction, [`ConfigError`] for connection settings.
 //!
 //! No message built here ever contains the REST token: the token lives only in a request header
-//! (marked sensitive), URLs are printed without credentials or query strings, reqwest errors are
-//! stripped of their URL, and configuration errors name the variable, never its value.
+//! (marked sensitive), URLs are printed without credentials or query strings, HTTP errors are
+//! stripped of their URL (`transport/`), and configuration errors name the variable, never its
+//! value.
 
 use std::fmt;
 use std::time::Duration;
@@ -119,30 +120,6 @@ pub(crate) fn truncate(s: &str, max: usize) -> String {
         None => s.to_string(),
         Some((cut, _)) => format!("{}…", &s[..cut]),
     }
-}
-
-/// Renders a reqwest error without its URL, with its source chain (`a: b: c`), so a transport
-/// message says *why* (e.g. "Connection refused") without repeating any URL. Only the first
-/// line of each part is kept (fetch errors on wasm carry a JS stack trace) and the whole is
-/// capped, so the message stays one log-friendly line.
-pub(crate) fn describe_reqwest(err: reqwest::Error) -> String {
-    const MAX_CHARS: usize = 300;
-    fn first_line(text: &str) -> &str {
-        text.lines().next().unwrap_or("").trim()
-    }
-    let err = err.without_url();
-    let mut out = first_line(&err.to_string()).to_string();
-    let mut source = std::error::Error::source(&err);
-    while let Some(s) = source {
-        let text = s.to_string();
-        let text = first_line(&text);
-        if !text.is_empty() && !out.contains(text) {
-            out.push_str(": ");
-            out.push_str(text);
-        }
-        source = s.source();
-    }
-    truncate(&out, MAX_CHARS)
 }
 
 /// A list of command names for messages, e.g. `GET, SET, +3 more`.

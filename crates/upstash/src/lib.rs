@@ -22,8 +22,11 @@
 //! - `command.rs`: [`Command`] (argv of byte strings), [`SetOptions`], [`IntoArg`].
 //! - `value.rs`: [`Value`] (nil / integer / bytes / array) and base64 reply decoding.
 //! - `response.rs`: `{"result"}` / `{"error"}` envelopes, batch replies, HTTP status mapping.
-//! - `client.rs`: [`Client`], [`ClientOptions`], the request loop (deadline, retries, backoff)
-//!   and the typed command methods.
+//! - `options.rs`: [`ClientOptions`] (deadline, retries, encoding, read-your-writes, log sink).
+//! - `transport/`: the one `POST` that [`Client`] and [`Pipeline`] both send: headers,
+//!   per-attempt deadline, retries with backoff, read-your-writes tokens. Its `native.rs`
+//!   (reqwest) and `wasm.rs` (the global `fetch`) are the HTTP exchange, timers and clock.
+//! - `client.rs`: [`Client`] and the typed command methods.
 //! - `pipeline.rs`: [`Pipeline`] for `/pipeline` and `/multi-exec`.
 //! - `json.rs`: the never-failing helpers (`read_json`, `write_json`, `incr`, `get_int`, `read_bytes`).
 //! - `error.rs`: [`Error`], [`RedisError`], [`ConfigError`].
@@ -31,12 +34,12 @@
 //!   [`commands`]) over [`Client`]; `compat-check/` (its own workspace) proves it with that crate.
 //! - `blocking.rs` (native): [`blocking::Client`], the async client on a private runtime, and
 //!   [`blocking::Client::shared`]; [`Client::shared`] (in `native.rs`) is the async singleton.
-//! - `native.rs` / `wasm.rs`: the only target-specific code (timers, deadline race, clock,
-//!   default log sink, HTTP client), selected here by `target_arch = "wasm32"`.
+//! - `native.rs` / `wasm.rs`: the default log sink, and natively [`Client::shared`] and
+//!   [`Connection::from_process_env`]; with `transport/`, the only target-specific code.
 //!
 //! # Read-your-writes
 //! Each client keeps the latest `upstash-sync-token` answer and sends it back (on by default,
-//! [`ClientOptions::read_your_writes`]), like `@upstash/redis`: see `client.rs`.
+//! [`ClientOptions::read_your_writes`]), like `@upstash/redis`: see `transport/mod.rs`.
 //!
 //! # Errors and logging
 //! No error message or log line contains the token. [`Error::is_unreachable`] separates "the
@@ -49,9 +52,11 @@ mod command;
 mod config;
 mod error;
 mod json;
+mod options;
 mod pipeline;
 mod redis_rs_compat;
 mod response;
+mod transport;
 mod value;
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -66,10 +71,12 @@ mod wasm;
 #[cfg(target_arch = "wasm32")]
 use wasm as rt;
 
-pub use client::{Client, ClientOptions, LogFn, SYNC_TOKEN_HEADER};
+pub use client::Client;
 pub use command::{Command, IntoArg, SetOptions};
 pub use config::{resolve, Connection, DEFAULT_URL, TOKEN_VARS, URL_VARS};
 pub use error::{ConfigError, Error, RedisError, Result, MAX_BODY_CHARS};
+pub use options::{ClientOptions, LogFn};
 pub use pipeline::Pipeline;
 pub use redis_rs_compat::{commands, ReResponse, Redis};
+pub use transport::SYNC_TOKEN_HEADER;
 pub use value::Value;

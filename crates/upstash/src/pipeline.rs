@@ -5,25 +5,27 @@
 //! A transaction that Redis (or the REST API) discards as a whole is an [`Error::Redis`] for the
 //! entire call. Every argument must be UTF-8 here (no binary bodies in batches).
 
-use crate::client::Client;
+use std::sync::Arc;
+
 use crate::command::Command;
 use crate::error::{Error, NameList, RedisError, Result};
 use crate::response;
+use crate::transport::Transport;
 use crate::value::Value;
 
 /// A batch of commands being built; send it with [`Pipeline::exec`].
 #[derive(Debug, Clone)]
 #[must_use = "a pipeline does nothing until exec() is awaited"]
 pub struct Pipeline {
-    client: Client,
+    transport: Arc<Transport>,
     commands: Vec<Command>,
     transaction: bool,
 }
 
 impl Pipeline {
-    pub(crate) fn new(client: Client, transaction: bool) -> Pipeline {
+    pub(crate) fn new(transport: Arc<Transport>, transaction: bool) -> Pipeline {
         Pipeline {
-            client,
+            transport,
             commands: Vec::new(),
             transaction,
         }
@@ -80,9 +82,9 @@ impl Pipeline {
         };
         let what = format!("{kind} {}", NameList(&names));
         let (status, reply) = self
-            .client
+            .transport
             .post(path, body, "application/json", retry_safe, &what)
             .await?;
-        response::batch(status, &reply, self.client.options().base64, &names)
+        response::batch(status, &reply, self.transport.options().base64, &names)
     }
 }

@@ -26,7 +26,7 @@ pub trait Command {
     /// The client it is sent with (ours, where theirs gives its reqwest client).
     fn client(&self) -> &Client;
     /// The REST endpoint.
-    fn url(&self) -> &reqwest::Url;
+    fn url(&self) -> &url::Url;
 
     /// Appends one argument.
     ///
@@ -119,6 +119,7 @@ async fn send_cmd<T: DeserializeOwned>(client: &Client, cmd: &ReCmd) -> Result<R
     let name = cmd.name();
     let retry_safe = crate::command::Command::new(&name).is_read_only();
     let (status, reply) = client
+        .transport()
         .post("", body, "application/json", retry_safe, &name)
         .await?;
     match response::any_envelope(status, &reply, client.options().base64)? {
@@ -137,7 +138,7 @@ macro_rules! command {
         #[must_use = "a command does nothing until send() is awaited"]
         pub struct $ty {
             client: $crate::Client,
-            url: reqwest::Url,
+            url: url::Url,
             json: $crate::commands::ReCmd,
         }
 
@@ -198,7 +199,7 @@ macro_rules! command {
                 &self.client
             }
 
-            fn url(&self) -> &reqwest::Url {
+            fn url(&self) -> &url::Url {
                 &self.url
             }
 

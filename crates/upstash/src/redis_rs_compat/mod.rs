@@ -31,9 +31,10 @@ pub mod commands;
 
 use serde::Deserialize;
 
-use crate::client::{Client, ClientOptions};
+use crate::client::Client;
 use crate::config::Connection;
 use crate::error::Result;
+use crate::options::ClientOptions;
 
 /// One answer: `{"result": T}` or `{"error": "..."}` (untagged, as upstash-redis-rs decodes it).
 #[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
@@ -55,7 +56,7 @@ pub enum ReResponse<T> {
 #[derive(Clone, Debug)]
 pub struct Redis {
     client: Client,
-    url: reqwest::Url,
+    url: url::Url,
 }
 
 impl Redis {
@@ -76,12 +77,11 @@ impl Redis {
     /// # Errors
     /// [`crate::Error::Config`] if the client's URL does not parse (it always does).
     pub fn from_client(client: Client) -> Result<Self> {
-        let url = reqwest::Url::parse(client.url()).map_err(|e| {
-            crate::error::ConfigError::InvalidUrl {
+        let url =
+            url::Url::parse(client.url()).map_err(|e| crate::error::ConfigError::InvalidUrl {
                 var: "url",
                 reason: e.to_string(),
-            }
-        })?;
+            })?;
         Ok(Redis { client, url })
     }
 
