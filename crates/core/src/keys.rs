@@ -57,6 +57,18 @@ pub fn document_last_good(m: Market) -> String {
     format!("symbols-edge:{}:document:last_good", m.as_str())
 }
 
+/// Our ccxt markets (`?format=ccxt`: ccxt's unified market for every symbol, `info` the raw
+/// object), with the market's TTL; written and extended with our document. See
+/// [`crate::ccxt::CcxtList`].
+pub fn ccxt(m: Market) -> String {
+    format!("symbols-edge:{}:ccxt", m.as_str())
+}
+
+/// The last validated ccxt markets; no TTL; replaced only with our last good document.
+pub fn ccxt_last_good(m: Market) -> String {
+    format!("symbols-edge:{}:ccxt:last_good", m.as_str())
+}
+
 /// What the last full write stored (versions and counts, a few hundred bytes): lets a
 /// refresh that finds the same list extend TTLs instead of re-writing megabytes, and
 /// validate without reading last_good. See [`crate::refresh::Stored`].
@@ -108,6 +120,8 @@ pub fn all(m: Market) -> Vec<String> {
         warmup_error(m),
         document(m),
         document_last_good(m),
+        ccxt(m),
+        ccxt_last_good(m),
         stored_meta(m),
         refresh_lock(m),
         upstream_blocked_until(m),
@@ -163,7 +177,13 @@ mod tests {
     #[test]
     fn our_document_keys_are_outside_the_originals_namespace() {
         for m in Market::ALL {
-            for k in [document(m), document_last_good(m), stored_meta(m)] {
+            for k in [
+                document(m),
+                document_last_good(m),
+                ccxt(m),
+                ccxt_last_good(m),
+                stored_meta(m),
+            ] {
                 assert!(k.starts_with("symbols-edge:"), "{k}");
             }
         }

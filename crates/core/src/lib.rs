@@ -5,6 +5,7 @@
 //! - [`market`]: `Market { Spot, Futures }` and what differs per market.
 //! - [`keys`]: every Redis key name: the original Python system's and ours.
 //! - [`original`]: the original's list value (USDT-only raw objects), built and read back.
+//! - [`ccxt`]: ccxt's unified markets (`?format=ccxt`), projected from the raw objects.
 //! - [`symbols`]: the served records and the stored document format.
 //! - [`lookup`]: single-symbol lookups and list filters read from the stored bytes
 //!   without parsing the list.
@@ -24,6 +25,7 @@
 
 pub mod auth;
 pub mod bypass;
+pub mod ccxt;
 pub mod config;
 pub mod exchange_info;
 pub mod exposition;

@@ -10,6 +10,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::ccxt::CcxtList;
 use crate::exchange_info::{self, ProcessError};
 use crate::keys;
 use crate::log::Level;
@@ -35,6 +36,10 @@ pub struct Stored {
     pub original_count: usize,
     /// When this version was first fetched (our document's `fetchedAt`).
     pub fetched_at: String,
+    /// Our ccxt markets' version (they hold every raw field, so they can change when
+    /// neither of the others does). Empty in a record from before them: not unchanged.
+    #[serde(default)]
+    pub ccxt_version: String,
 }
 
 /// Result of one refresh attempt.
@@ -72,10 +77,11 @@ pub enum Refresh {
     StoreDown(String),
 }
 
-/// Both values from one fetch.
+/// Every value from one fetch.
 struct Fresh {
     doc: StoredList,
     original: OriginalList,
+    ccxt: CcxtList,
 }
 
 /// The counts a new list is validated against.
@@ -149,12 +155,14 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
             previous.as_ref().filter(|p| {
                 p.version == fresh.doc.header().version
                     && p.original_version == fresh.original.version
+                    && p.ccxt_version == fresh.ccxt.header().version
             })
         };
         let fetched = fetched.map(|mut fresh| {
             if let Some(p) = unchanged(&fresh) {
                 // The stored version's time: one `fetchedAt` per version, whichever tier serves it.
                 fresh.doc = fresh.doc.with_fetched_at(&p.fetched_at);
+                fresh.ccxt = fresh.ccxt.with_fetched_at(&p.fetched_at);
             }
             fresh
         });
@@ -243,6 +251,8 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
                 fields["bytes"] = fresh.doc.as_bytes().len().into();
                 fields["original_bytes"] = fresh.original.bytes.len().into();
                 fields["original_count"] = fresh.original.count.into();
+                fields["ccxt_bytes"] = fresh.ccxt.as_bytes().len().into();
+                fields["ccxt_count"] = fresh.ccxt.header().count.into();
                 fields["upstream"] = fresh.doc.header().upstream.clone().into();
             }
             Err(e) => {
@@ -332,13 +342,14 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
         let original = original::build(market, &parsed);
         exchange_info::validate_shrink(original.count, baseline.original_count, max)
             .map_err(|e| reject(e, FailureReason::Rejected))?;
-        let doc = StoredList::build(
-            market,
-            &fetched.base,
-            rfc3339(self.clock.now_ms()),
-            &parsed.symbols,
-        );
-        Ok(Fresh { doc, original })
+        let fetched_at = rfc3339(self.clock.now_ms());
+        let ccxt = CcxtList::build(market, &fetched.base, &fetched_at, &parsed.raw);
+        let doc = StoredList::build(market, &fetched.base, fetched_at, &parsed.symbols);
+        Ok(Fresh {
+            doc,
+            original,
+            ccxt,
+        })
     }
 
     /// Fetches and processes our document only (Redis is down: nothing will be stored).
@@ -414,8 +425,9 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
             count: fresh.doc.header().count,
             original_count: fresh.original.count,
             fetched_at: fresh.doc.header().fetched_at.clone(),
+            ccxt_version: fresh.ccxt.header().version.clone(),
         };
-        let mut cmds = Vec::with_capacity(7);
+        let mut cmds = Vec::with_capacity(10);
         // Ours first: a pipeline is not atomic, and a reader between its commands must not
         // find the original's new USDT-only list while our own full one is still missing.
         for (last_good, primary, value) in [
@@ -423,6 +435,11 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
                 keys::document_last_good(market),
                 keys::document(market),
                 fresh.doc.as_bytes().to_vec(),
+            ),
+            (
+                keys::ccxt_last_good(market),
+                keys::ccxt(market),
+                fresh.ccxt.as_bytes().to_vec(),
             ),
             (
                 keys::original_last_good(market),
@@ -445,12 +462,13 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
     }
 
     /// The stored list is this one: extend the primary keys' TTLs, after checking the
-    /// ends of all four values (our document's head names its version; both ends must
+    /// ends of all six values (our document's head names its version; both ends must
     /// close). A key that is gone, garbage or truncated meanwhile is restored from its pair
     /// by a server-side copy, or written again when its pair is no good either.
     async fn extend(&self, market: Market, fresh: &Fresh) -> Result<(), String> {
         let ttl = self.config.cache_ttl_secs(market);
         let version = format!("\"version\":\"{}\"", fresh.doc.header().version);
+        let ccxt_version = format!("\"version\":\"{}\"", fresh.ccxt.header().version);
         let pairs = [
             (
                 keys::original_list(market),
@@ -464,8 +482,14 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
                 fresh.doc.as_bytes(),
                 Probe::Document(&version),
             ),
+            (
+                keys::ccxt(market),
+                keys::ccxt_last_good(market),
+                fresh.ccxt.as_bytes(),
+                Probe::Document(&ccxt_version),
+            ),
         ];
-        let mut probe = Vec::with_capacity(10);
+        let mut probe = Vec::with_capacity(15);
         for (primary, last_good, _, kind) in &pairs {
             probe.push(Cmd::Expire(primary.clone(), ttl));
             for key in [primary, last_good] {
@@ -539,7 +563,7 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
 enum Probe<'a> {
     /// The original's array: `[` ... `]`.
     Array,
-    /// Our document: its head names this version, and it ends with `]}`.
+    /// Our document or ccxt markets: its head names this version, and it ends with `]}`.
     Document(&'a str),
 }
 

@@ -76,7 +76,7 @@ impl Source {
     /// What a response body starts with: `{"source":"..",` and, for a list that covers
     /// USDT symbols only, `"onlyQuoteAsset":"USDT",` so no client mistakes it for the
     /// whole market.
-    fn prefix(self) -> &'static [u8] {
+    pub(crate) fn prefix(self) -> &'static [u8] {
         match self {
             Source::Cache => b"{\"source\":\"cache\",",
             Source::Upstream => b"{\"source\":\"upstream\",",
@@ -561,7 +561,7 @@ fn json_str_len(s: &str) -> usize {
 /// A JSON string with serde_json's escapes: `\"`, `\\`, `\b \f \n \r \t`, other control
 /// characters as `\u00xx`; everything else (`/`, DEL, non-ASCII) as is.
 #[inline]
-fn json_str(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn json_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     let bytes = s.as_bytes();
     if bytes.iter().all(|&c| ESCAPE[usize::from(c)] == 0) {

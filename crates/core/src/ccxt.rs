@@ -1,0 +1,1038 @@
+//! ccxt's unified market structure for Binance (`?format=ccxt`): what Python
+//! `ccxt.binance().parse_market(raw_symbol)` returns for each raw exchangeInfo symbol
+//! object, so a bot calls `exchange.set_markets(markets)` instead of `load_markets()`.
+//!
+//! The projection mirrors ccxt [`CCXT_VERSION`]'s `binance.parse_market` and the helpers
+//! it calls (`safe_string`, `safe_number` = `float(str)`, `safe_integer` =
+//! `int(float(x))`, `parse_precision`, `safe_currency_code`, `safe_market_structure`),
+//! reading each raw object with a small reader (no serde tree in the Worker). Numbers are
+//! written as Python's `json.dumps` writes the floats and ints ccxt produces (`0.01`,
+//! `1e-08`, `9000000000.0`, `1569398400000`). `info` is the raw object, byte for byte.
+//! `tests/tools/ccxt_check.py` compares every field with the real ccxt.
+//!
+//! Where this differs from ccxt, on inputs Binance does not send: markets ccxt parses as
+//! options (an `underlying` field) and objects on which ccxt raises are left out; NaN
+//! and infinities are `null`; upper/lower case is ASCII folding (Python's agrees on ASCII
+//! and on caseless scripts such as `币安人生`).
+//!
+//! # Value format (`symbols-edge:<market>:ccxt` and `:ccxt:last_good`)
+//! `{"market":"spot","version":"<16 hex>","upstream":"<base url>","fetchedAt":"<RFC 3339>","count":N,"markets":[...]}`,
+//! markets in exchangeInfo order; `version` hashes the markets array. Responses splice
+//! `"source"` in front, as for our document.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use crate::market::Market;
+use crate::symbols::{content_version, json_str, Header, Source};
+
+/// The ccxt release this projection reproduces (pinned in `scripts/setup.sh`, checked by
+/// `tests/tools/ccxt_check.py`).
+pub const CCXT_VERSION: &str = "4.5.90";
+
+/// A stored ccxt markets value that passed [`CcxtList::from_bytes`]'s shape check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CcxtList {
+    bytes: Vec<u8>,
+    header: Header,
+}
+
+const MARKETS_MARKER: &[u8] = b",\"markets\":[";
+
+impl CcxtList {
+    /// Projects every raw symbol object (payload order; those ccxt would not return are
+    /// left out) into one stored value.
+    pub fn build<R: AsRef<[u8]>>(
+        market: Market,
+        upstream: &str,
+        fetched_at: &str,
+        raw: &[R],
+    ) -> Self {
+        let mut array = Vec::with_capacity(raw.iter().map(|r| r.as_ref().len() + 900).sum());
+        array.push(b'[');
+        let mut count = 0;
+        for r in raw {
+            let at = array.len();
+            if count > 0 {
+                array.push(b',');
+            }
+            if write_market(&mut array, r.as_ref()).is_some() {
+                count += 1;
+            } else {
+                array.truncate(at);
+            }
+        }
+        array.push(b']');
+        let header = Header {
+            market: market.as_str().to_string(),
+            version: content_version(&array),
+            upstream: upstream.to_string(),
+            fetched_at: fetched_at.to_string(),
+            count,
+        };
+        let mut bytes = Vec::with_capacity(array.len() + 160);
+        bytes.extend_from_slice(b"{\"market\":");
+        json_str(&mut bytes, &header.market);
+        bytes.extend_from_slice(b",\"version\":");
+        json_str(&mut bytes, &header.version);
+        bytes.extend_from_slice(b",\"upstream\":");
+        json_str(&mut bytes, &header.upstream);
+        bytes.extend_from_slice(b",\"fetchedAt\":");
+        json_str(&mut bytes, &header.fetched_at);
+        bytes.extend_from_slice(b",\"count\":");
+        bytes.extend_from_slice(count.to_string().as_bytes());
+        bytes.extend_from_slice(&MARKETS_MARKER[..MARKETS_MARKER.len() - 1]);
+        bytes.extend_from_slice(&array);
+        bytes.push(b'}');
+        Self { bytes, header }
+    }
+
+    /// Projects the original system's stored array (raw objects, USDT only): the
+    /// fallback when we have no ccxt value of our own.
+    pub fn from_original(market: Market, array: &[u8], fetched_at: &str) -> Option<Self> {
+        let raw = elements(array)?;
+        Some(Self::build(
+            market,
+            crate::original::UPSTREAM,
+            fetched_at,
+            &raw.iter().map(|r| &array[r.clone()]).collect::<Vec<_>>(),
+        ))
+    }
+
+    /// Accepts stored bytes after a cheap shape check (the header parses and names
+    /// `market`; the markets array closes the object), without reading the markets.
+    pub fn from_bytes(market: Market, bytes: Vec<u8>) -> Option<Self> {
+        let at = bytes
+            .windows(MARKETS_MARKER.len())
+            .position(|w| w == MARKETS_MARKER)?;
+        if !bytes.ends_with(b"]}") || bytes.first() != Some(&b'{') {
+            return None;
+        }
+        let mut head = bytes[..at].to_vec();
+        head.push(b'}');
+        let header: Header = serde_json::from_slice(&head).ok()?;
+        (header.market == market.as_str()).then_some(Self { bytes, header })
+    }
+
+    /// The same value dated `fetched_at` (an unchanged refresh keeps the stored version's
+    /// time), patched in place; a time of another width leaves it as it is.
+    pub fn with_fetched_at(mut self, fetched_at: &str) -> Self {
+        let mut old = b"\"fetchedAt\":".to_vec();
+        json_str(&mut old, &self.header.fetched_at);
+        let mut new = b"\"fetchedAt\":".to_vec();
+        json_str(&mut new, fetched_at);
+        let head = self.bytes.len().min(512);
+        let at = self.bytes[..head].windows(old.len()).position(|w| w == old);
+        if let Some(at) = at.filter(|_| old.len() == new.len()) {
+            self.bytes[at..at + new.len()].copy_from_slice(&new);
+            self.header.fetched_at = fetched_at.to_string();
+        }
+        self
+    }
+
+    /// The header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The stored bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The strong `ETag`: `"<market>-ccxt-<version>"` (never equal to the document's).
+    pub fn etag(&self) -> String {
+        format!("\"{}-ccxt-{}\"", self.header.market, self.header.version)
+    }
+
+    /// The response body: the stored value with `"source"` spliced in front.
+    pub fn response_body(&self, source: Source) -> Vec<u8> {
+        let prefix = source.prefix();
+        let mut out = Vec::with_capacity(self.bytes.len() + prefix.len());
+        out.extend_from_slice(prefix);
+        out.extend_from_slice(self.bytes.get(1..).unwrap_or_default());
+        out
+    }
+
+    /// One market's object by Binance id (`BTCUSDT`), exact, else ASCII-uppercased. Each
+    /// market starts `{"id":<id>,"lowercaseId":`, which a raw `info` object cannot hold
+    /// outside a string, so the object is found without reading the array.
+    pub fn find(&self, id: &str) -> Option<&[u8]> {
+        let start = self.bytes.windows(MARKETS_MARKER.len()).position(|w| w == MARKETS_MARKER)?
+            + MARKETS_MARKER.len();
+        let markets = &self.bytes[start..];
+        let locate = |id: &str| {
+            let mut needle = b"{\"id\":".to_vec();
+            json_str(&mut needle, id);
+            needle.extend_from_slice(b",\"lowercaseId\":");
+            markets.windows(needle.len()).position(|w| w == needle)
+        };
+        let at = locate(id).or_else(|| locate(&id.to_ascii_uppercase()))?;
+        let end = value_end(markets, at)?;
+        markets.get(at..end)
+    }
+}
+
+// ---- ccxt's parse_market, field by field ----
+
+/// ccxt 4.5.90's `binance.describe()['fees']`: (taker, maker) for spot (`trading`),
+/// `linear` and `inverse`.
+const FEES_SPOT: (f64, f64) = (0.001, 0.001);
+const FEES_LINEAR: (f64, f64) = (0.0005, 0.0002);
+const FEES_INVERSE: (f64, f64) = (0.0005, 0.0001);
+
+/// `commonCurrencies` (the base class's merged with binance's), applied to the
+/// upper-cased id by `safe_currency_code`.
+const COMMON_CURRENCIES: [(&str, &str); 4] = [
+    ("XBT", "BTC"),
+    ("BCHSV", "BSV"),
+    ("BCC", "BCC"),
+    ("YOYO", "YOYOW"),
+];
+
+/// ccxt's sentinel for a perpetual's `deliveryDate` (2100-12-25).
+const PERPETUAL_DELIVERY: i64 = 4_133_404_800_000;
+
+/// Writes `parse_market(raw)` as JSON; `None` where ccxt returns `None` or raises (and
+/// for options, which are not reproduced).
+fn write_market(out: &mut Vec<u8>, raw: &[u8]) -> Option<()> {
+    let m = Obj::read(raw)?;
+    let id = m.string("symbol")?;
+    let underlying = m.string("underlying");
+    let option_base = id.split('-').next().filter(|s| !s.is_empty());
+    let base_id = m
+        .string("baseAsset")
+        .or_else(|| option_base.map(|s| Cow::Owned(s.to_string())));
+    let stock = m.has("tradability");
+    let quote_id = if stock {
+        Some(Cow::Borrowed("USDC"))
+    } else {
+        m.string("quoteAsset")
+    };
+    let base = currency_code(base_id.as_deref()?);
+    let quote = currency_code(quote_id.as_deref()?);
+    let contract_type = m.string("contractType");
+    let contract = m.has("contractType");
+    let mut expiry = m.integer("deliveryDate").or_else(|| m.integer("expiryDate"));
+    let settle_id = m.string("marginAsset");
+    let (mut swap, mut future) = (false, false);
+    if contract_type.as_deref() == Some("PERPETUAL") || expiry == Some(PERPETUAL_DELIVERY) {
+        expiry = None;
+        swap = true;
+    } else if underlying.is_some() {
+        return None; // ccxt's option branch (the options exchange, not served here)
+    } else if expiry.is_some() {
+        future = true;
+    }
+    let settle = settle_id.as_deref().map(currency_code);
+    let spot = !contract;
+    let filters = m.filters()?;
+    let filter = |name: &str| filters.iter().rev().find(|f| f.0.as_deref() == Some(name));
+    let status = m.string("status").or_else(|| m.string("contractStatus"));
+    let mut symbol = format!("{base}/{quote}");
+    let (mut contract_size, mut linear, mut inverse, mut sub_type) = (None, None, None, None);
+    let mut fees = FEES_SPOT;
+    if contract {
+        let settle = settle.as_deref()?; // ccxt: `str + None` raises
+        if swap {
+            symbol = format!("{symbol}:{settle}");
+        } else if future {
+            symbol = format!("{symbol}:{settle}-{}", yymmdd(expiry?)?);
+        }
+        // safe_number_2(.., 1.0): the default also where float() fails.
+        contract_size = Some(
+            m.string("contractSize")
+                .or_else(|| m.string("unit"))
+                .map_or(Some(1.0), |s| py_float(&s).or(Some(1.0))),
+        );
+        linear = Some(settle == quote);
+        inverse = Some(settle == base);
+        sub_type = if linear == Some(true) {
+            Some("linear")
+        } else if inverse == Some(true) {
+            Some("inverse")
+        } else {
+            None
+        };
+        fees = if linear == Some(true) {
+            FEES_LINEAR
+        } else {
+            FEES_INVERSE
+        };
+    }
+    let mut active = status.as_deref() == Some("TRADING");
+    if spot {
+        if let Some(perms) = m.list("permissions") {
+            if perms.iter().any(|p| p.as_str() == Some("TRD_GRP_003")) {
+                active = false;
+            }
+        }
+    }
+    let margin_allowed = matches!(m.get("isMarginTradingAllowed"), Some(V::Bool(true)));
+    if let Some(t) = m.string("tradability") {
+        if t != "NONE" {
+            active = true;
+        }
+    }
+    let kind = if spot {
+        "spot"
+    } else if swap {
+        "swap"
+    } else if future {
+        "future"
+    } else {
+        ""
+    };
+    // precision: amount, price, base, quote (ccxt's `extend` drops the clean `cost`).
+    let mut p_amount = precision(
+        m.string("quantityPrecision")
+            .or_else(|| m.string("quantityScale")),
+    )?;
+    let mut p_price = precision(m.string("pricePrecision").or_else(|| m.string("priceScale")))?;
+    let p_base = precision(m.string("baseAssetPrecision"))?;
+    let p_quote = precision(m.string("quotePrecision"))?;
+    let mut amount = (m.number_or_none("minQty"), m.number_or_none("maxQty"));
+    let mut price = (None, None);
+    let mut cost = (m.number_or_none("minNotional"), m.number_or_none("maxNotional"));
+    let mut market_lot = None;
+    if let Some(step) = m.number_or_none("stepSize") {
+        p_amount = Some(step);
+    }
+    if let Some(f) = filter("PRICE_FILTER") {
+        price = (f.1.number_or_none("minPrice"), f.1.number_or_none("maxPrice"));
+        p_price = f.1.number_or_none("tickSize");
+    }
+    if let Some(f) = filter("LOT_SIZE") {
+        p_amount = f.1.number_or_none("stepSize");
+        amount = (f.1.number_or_none("minQty"), f.1.number_or_none("maxQty"));
+    }
+    if let Some(f) = filter("MARKET_LOT_SIZE") {
+        market_lot = Some((f.1.number_or_none("minQty"), f.1.number_or_none("maxQty")));
+    }
+    if let Some(f) = filter("MIN_NOTIONAL").or_else(|| filter("NOTIONAL")) {
+        cost.0 = f
+            .1
+            .number("minNotional")
+            .or_else(|| f.1.number("notional"))
+            .flatten();
+        cost.1 = f.1.number_or_none("maxNotional");
+    }
+    let created = m.integer("onboardDate").or_else(|| m.integer("listingTime"));
+
+    let w = &mut Writer(out);
+    w.raw("{\"id\":");
+    w.str(&id);
+    w.key("lowercaseId");
+    w.str(&id.to_ascii_lowercase());
+    w.key("symbol");
+    w.str(&symbol);
+    w.key("base");
+    w.str(&base);
+    w.key("quote");
+    w.str(&quote);
+    w.key("settle");
+    w.opt_str(settle.as_deref());
+    w.key("baseId");
+    w.opt_str(base_id.as_deref());
+    w.key("quoteId");
+    w.opt_str(quote_id.as_deref());
+    w.key("settleId");
+    w.opt_str(settle_id.as_deref());
+    w.key("type");
+    if kind.is_empty() {
+        w.raw("null");
+    } else {
+        w.str(kind);
+    }
+    w.key("spot");
+    w.bool(Some(spot));
+    w.key("margin");
+    w.bool(Some(spot && margin_allowed));
+    w.key("swap");
+    w.bool(Some(swap));
+    w.key("future");
+    w.bool(Some(future));
+    w.key("option");
+    w.bool(Some(false));
+    // safe_market_structure fills `index` only for spot markets.
+    w.key("index");
+    w.bool(spot.then_some(false));
+    w.key("active");
+    w.bool(Some(active));
+    w.key("contract");
+    w.bool(Some(contract));
+    w.key("linear");
+    w.bool(linear);
+    w.key("inverse");
+    w.bool(inverse);
+    w.key("subType");
+    w.opt_str(sub_type);
+    w.key("taker");
+    w.float(Some(fees.0));
+    w.key("maker");
+    w.float(Some(fees.1));
+    w.key("contractSize");
+    w.float(contract_size.flatten());
+    w.key("expiry");
+    w.int(expiry);
+    w.key("expiryDatetime");
+    w.opt_str(expiry.and_then(iso8601).as_deref());
+    w.key("strike");
+    w.raw("null");
+    w.key("optionType");
+    w.opt_str(m.string("side").map(|s| s.to_ascii_lowercase()).as_deref());
+    w.raw(",\"precision\":{\"amount\":");
+    w.float(p_amount);
+    w.key("price");
+    w.float(p_price);
+    w.key("base");
+    w.float(p_base);
+    w.key("quote");
+    w.float(p_quote);
+    w.raw("},\"limits\":{\"leverage\":{\"min\":null,\"max\":null}");
+    for (name, (min, max)) in [("amount", amount), ("price", price), ("cost", cost)]
+        .into_iter()
+        .chain(market_lot.map(|l| ("market", l)))
+    {
+        w.key(name);
+        w.raw("{\"min\":");
+        w.float(min);
+        w.key("max");
+        w.float(max);
+        w.raw("}");
+    }
+    w.raw("},\"marginModes\":");
+    if spot {
+        // `crossMarginPairsData` / `isolatedMarginPairsData` are empty offline.
+        w.raw("{\"cross\":false,\"isolated\":false}");
+    } else if linear == Some(true) || inverse == Some(true) {
+        w.raw("{\"cross\":true,\"isolated\":true}");
+    } else {
+        w.raw("null");
+    }
+    w.key("created");
+    w.int(created);
+    w.key("info");
+    w.0.extend_from_slice(raw);
+    w.key("stock");
+    w.bool(Some(stock));
+    w.raw("}");
+    Some(())
+}
+
+/// `safe_currency_code(id)` with no currencies loaded: `commonCurrencies[id.upper()]`,
+/// else `id.upper()`.
+fn currency_code(id: &str) -> String {
+    let upper = id.to_ascii_uppercase();
+    COMMON_CURRENCIES
+        .iter()
+        .find(|(from, _)| *from == upper)
+        .map_or(upper, |(_, to)| to.to_string())
+}
+
+/// `parse_number(parse_precision(s))`: `10 ** -int(s)` as a float; `Err` (via `None`
+/// from the caller's `?`) where Python's `int()` raises.
+fn precision(s: Option<Cow<'_, str>>) -> Option<Option<f64>> {
+    let Some(s) = s else {
+        return Some(None);
+    };
+    let digits = py_int_text(&s)?;
+    // Bounded: beyond this the float is 0.0 or inf either way.
+    let p: i64 = if digits.trim_start_matches('-').len() > 6 {
+        if digits.starts_with('-') {
+            -1_000_000
+        } else {
+            1_000_000
+        }
+    } else {
+        digits.parse().ok()?
+    };
+    Some(format!("1e{}", -p).parse::<f64>().ok().filter(|f| f.is_finite()))
+}
+
+/// The text of an integer as Python's `int(str)` reads it (whitespace, sign, digits with
+/// single underscores between them), normalised to `-?digits`; `None` where it raises.
+fn py_int_text(s: &str) -> Option<String> {
+    let t = s.trim();
+    let (neg, body) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let digits = strip_underscores(body)?;
+    if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let digits = digits.trim_start_matches('0');
+    Some(match (neg, digits.is_empty()) {
+        (_, true) => "0".to_string(),
+        (true, false) => format!("-{digits}"),
+        (false, false) => digits.to_string(),
+    })
+}
+
+/// Removes Python's digit-group underscores (each between two digits); `None` for any
+/// other underscore.
+fn strip_underscores(s: &str) -> Option<Cow<'_, str>> {
+    if !s.contains('_') {
+        return Some(Cow::Borrowed(s));
+    }
+    let b = s.as_bytes();
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'_'
+            && !(i > 0
+                && b[i - 1].is_ascii_digit()
+                && b.get(i + 1).is_some_and(u8::is_ascii_digit))
+        {
+            return None;
+        }
+    }
+    Some(Cow::Owned(s.replace('_', "")))
+}
+
+/// Python's `float(str)`; `None` where it raises.
+fn py_float(s: &str) -> Option<f64> {
+    let t = strip_underscores(s.trim())?;
+    let lower = t.to_ascii_lowercase();
+    let unsigned = lower.trim_start_matches(['+', '-']);
+    if unsigned.len() + 1 < lower.len() {
+        return None; // two signs
+    }
+    let negative = lower.starts_with('-');
+    match unsigned {
+        "inf" | "infinity" if negative => Some(f64::NEG_INFINITY),
+        "inf" | "infinity" => Some(f64::INFINITY),
+        "nan" => Some(f64::NAN),
+        // Rust's grammar is Python's for plain decimals; only these spellings differ.
+        _ if unsigned.contains("inf") || unsigned.contains("nan") => None,
+        _ => t.parse().ok(),
+    }
+}
+
+/// `iso8601(ms)`: `YYYY-MM-DDTHH:MM:SS.mmmZ` within ccxt's range, else `None`.
+fn iso8601(ms: i64) -> Option<String> {
+    if !(0..=8_640_000_000_000_000).contains(&ms) {
+        return None;
+    }
+    let secs = crate::symbols::rfc3339(ms as u64);
+    Some(format!("{}.{:03}Z", secs.strip_suffix('Z')?, ms % 1000))
+}
+
+/// `yymmdd(ms)`: the UTC date of `round(ms / 1000)` seconds (half to even), `YYMMDD`.
+fn yymmdd(ms: i64) -> Option<String> {
+    let (q, r) = (ms.div_euclid(1000), ms.rem_euclid(1000));
+    let secs = if r > 500 || (r == 500 && q % 2 != 0) {
+        q + 1
+    } else {
+        q
+    };
+    let date = crate::symbols::rfc3339(u64::try_from(secs).ok()? * 1000);
+    let (y, rest) = date.split_once('-')?;
+    let year: u64 = y.parse().ok()?;
+    Some(format!(
+        "{:02}{}{}",
+        year % 100,
+        rest.get(..2)?,
+        rest.get(3..5)?
+    ))
+}
+
+// ---- Python's json.dumps of ccxt's values ----
+
+struct Writer<'a>(&'a mut Vec<u8>);
+
+impl Writer<'_> {
+    fn raw(&mut self, s: &str) {
+        self.0.extend_from_slice(s.as_bytes());
+    }
+    fn key(&mut self, k: &str) {
+        self.0.extend_from_slice(b",\"");
+        self.0.extend_from_slice(k.as_bytes());
+        self.0.extend_from_slice(b"\":");
+    }
+    fn str(&mut self, s: &str) {
+        json_str(self.0, s);
+    }
+    fn opt_str(&mut self, s: Option<&str>) {
+        match s {
+            Some(s) => json_str(self.0, s),
+            None => self.raw("null"),
+        }
+    }
+    fn bool(&mut self, b: Option<bool>) {
+        self.raw(match b {
+            Some(true) => "true",
+            Some(false) => "false",
+            None => "null",
+        });
+    }
+    fn int(&mut self, v: Option<i64>) {
+        match v {
+            Some(v) => self.raw(&v.to_string()),
+            None => self.raw("null"),
+        }
+    }
+    fn float(&mut self, v: Option<f64>) {
+        match v.filter(|f| f.is_finite()) {
+            Some(f) => self.raw(&py_repr(f)),
+            None => self.raw("null"),
+        }
+    }
+}
+
+/// Python's `repr(float)` (what `json.dumps` writes): the shortest digits that round-trip,
+/// fixed notation for exponents -4..=15 (always with a fraction: `100.0`), else
+/// `d.ddde±XX`.
+pub fn py_repr(f: f64) -> String {
+    // `{:e}` gives the shortest round-trip digits: `1e-8`, `1.5e-7`, `9e9`, `0e0`.
+    let sci = format!("{:e}", f.abs());
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let sign = if f.is_sign_negative() { "-" } else { "" };
+    let n = digits.len() as i32;
+    if !(-4..16).contains(&exp) {
+        let (head, tail) = digits.split_at(1);
+        let frac = if tail.is_empty() {
+            String::new()
+        } else {
+            format!(".{tail}")
+        };
+        let esign = if exp < 0 { '-' } else { '+' };
+        return format!("{sign}{head}{frac}e{esign}{:02}", exp.abs());
+    }
+    let point = exp + 1; // digits before the decimal point
+    if point <= 0 {
+        format!("{sign}0.{}{digits}", "0".repeat((-point) as usize))
+    } else if point >= n {
+        format!("{sign}{digits}{}.0", "0".repeat((point - n) as usize))
+    } else {
+        let (int, frac) = digits.split_at(point as usize);
+        format!("{sign}{int}.{frac}")
+    }
+}
+
+// ---- a small reader of the raw objects (valid JSON: it came through the scanner) ----
+
+/// A JSON value of a raw object, as Python's `json.loads` would type it.
+#[derive(Clone, Debug)]
+enum V<'a> {
+    Null,
+    Bool(bool),
+    /// A number's text.
+    Num(&'a str),
+    Str(Cow<'a, str>),
+    /// An array's or object's text.
+    Arr(&'a [u8]),
+    Obj(&'a [u8]),
+}
+
+impl V<'_> {
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            V::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// An object's members in order (Python keeps the last of a repeated key).
+struct Obj<'a>(Vec<(Cow<'a, str>, V<'a>)>);
+
+impl<'a> Obj<'a> {
+    fn read(b: &'a [u8]) -> Option<Self> {
+        let mut r = Reader { b, i: 0 };
+        r.ws();
+        r.members()
+    }
+
+    fn get(&self, key: &str) -> Option<&V<'a>> {
+        self.0.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    fn has(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// `safe_string`: a non-empty string, or a number as Python's `str()` writes it.
+    fn string(&self, key: &str) -> Option<Cow<'a, str>> {
+        match self.get(key)? {
+            V::Str(s) if !s.is_empty() => Some(s.clone()),
+            V::Num(n) => Some(Cow::Owned(py_str_number(n)?)),
+            _ => None,
+        }
+    }
+
+    /// `safe_number` when the key is there: `Some(None)` where `float()` fails.
+    fn number(&self, key: &str) -> Option<Option<f64>> {
+        self.string(key).map(|s| py_float(&s))
+    }
+
+    /// `safe_number`, any failure as `None`.
+    fn number_or_none(&self, key: &str) -> Option<f64> {
+        self.number(key).flatten()
+    }
+
+    /// `safe_integer`: `int(float(value))`.
+    fn integer(&self, key: &str) -> Option<i64> {
+        let f = match self.get(key)? {
+            V::Bool(b) => f64::from(u8::from(*b)),
+            V::Num(n) => n.parse().ok()?,
+            V::Str(s) => py_float(s)?,
+            _ => return None,
+        };
+        (f.is_finite() && f.abs() < 9.2e18).then(|| f.trunc() as i64)
+    }
+
+    /// `safe_list`: the array's elements.
+    fn list(&self, key: &str) -> Option<Vec<V<'a>>> {
+        match self.get(key)? {
+            V::Arr(text) => Reader { b: text, i: 0 }.items(),
+            _ => None,
+        }
+    }
+
+    /// `index_by(safe_list(filters, []), 'filterType')`, in order: `(filterType, filter)`.
+    /// `None` where ccxt raises (an element that is not an object).
+    fn filters(&self) -> Option<Vec<(Option<Cow<'a, str>>, Obj<'a>)>> {
+        let Some(items) = self.list("filters") else {
+            return Some(Vec::new());
+        };
+        items
+            .into_iter()
+            .map(|v| match v {
+                V::Obj(text) => {
+                    let f = Obj::read(text)?;
+                    let t = f.get("filterType").and_then(V::as_str).map(|s| Cow::Owned(s.to_string()));
+                    Some((t, f))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// Python's `str()` of the value `json.loads` makes of a number: an int's digits, or a
+/// float's repr.
+fn py_str_number(n: &str) -> Option<String> {
+    if n.bytes().any(|c| matches!(c, b'.' | b'e' | b'E')) {
+        let f: f64 = n.parse().ok()?;
+        return Some(if f.is_finite() {
+            py_repr(f)
+        } else {
+            "inf".into()
+        });
+    }
+    py_int_text(n)
+}
+
+struct Reader<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn ws(&mut self) {
+        while matches!(self.b.get(self.i), Some(b' ' | b'\n' | b'\t' | b'\r')) {
+            self.i += 1;
+        }
+    }
+
+    fn value(&mut self) -> Option<V<'a>> {
+        let start = self.i;
+        match *self.b.get(self.i)? {
+            b'"' => self.string().map(V::Str),
+            b'{' | b'[' => {
+                let end = value_end(self.b, start)?;
+                self.i = end;
+                let text = &self.b[start..end];
+                Some(if text[0] == b'{' {
+                    V::Obj(text)
+                } else {
+                    V::Arr(text)
+                })
+            }
+            b't' => self.lit("true", V::Bool(true)),
+            b'f' => self.lit("false", V::Bool(false)),
+            b'n' => self.lit("null", V::Null),
+            _ => {
+                while matches!(self.b.get(self.i), Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+                {
+                    self.i += 1;
+                }
+                let text = std::str::from_utf8(&self.b[start..self.i]).ok()?;
+                (!text.is_empty()).then_some(V::Num(text))
+            }
+        }
+    }
+
+    fn lit(&mut self, word: &str, v: V<'a>) -> Option<V<'a>> {
+        let end = self.i + word.len();
+        (self.b.get(self.i..end)? == word.as_bytes()).then(|| {
+            self.i = end;
+            v
+        })
+    }
+
+    fn string(&mut self) -> Option<Cow<'a, str>> {
+        let end = string_end(self.b, self.i)?;
+        let text = &self.b[self.i..end];
+        self.i = end;
+        if text.contains(&b'\\') {
+            serde_json::from_slice::<String>(text).ok().map(Cow::Owned)
+        } else {
+            std::str::from_utf8(&text[1..text.len() - 1]).ok().map(Cow::Borrowed)
+        }
+    }
+
+    fn members(&mut self) -> Option<Obj<'a>> {
+        let mut out = Vec::new();
+        self.eat(b'{')?;
+        self.ws();
+        if self.eat(b'}').is_some() {
+            return Some(Obj(out));
+        }
+        loop {
+            self.ws();
+            let k = self.string()?;
+            self.ws();
+            self.eat(b':')?;
+            self.ws();
+            out.push((k, self.value()?));
+            self.ws();
+            if self.eat(b',').is_none() {
+                self.eat(b'}')?;
+                return Some(Obj(out));
+            }
+        }
+    }
+
+    fn items(&mut self) -> Option<Vec<V<'a>>> {
+        let mut out = Vec::new();
+        self.ws();
+        self.eat(b'[')?;
+        self.ws();
+        if self.eat(b']').is_some() {
+            return Some(out);
+        }
+        loop {
+            self.ws();
+            out.push(self.value()?);
+            self.ws();
+            if self.eat(b',').is_none() {
+                self.eat(b']')?;
+                return Some(out);
+            }
+        }
+    }
+
+    fn eat(&mut self, c: u8) -> Option<()> {
+        (self.b.get(self.i) == Some(&c)).then(|| self.i += 1)
+    }
+}
+
+/// From the `"` at `i`: the index after the closing quote.
+fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
+    i += 1;
+    loop {
+        match *b.get(i)? {
+            b'"' => return Some(i + 1),
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
+    }
+}
+
+/// From the `{` or `[` at `i`: the index after its matching close (strings stepped over).
+fn value_end(b: &[u8], mut i: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    loop {
+        match *b.get(i)? {
+            b'"' => {
+                i = string_end(b, i)?;
+                continue;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+}
+
+/// The byte ranges of a JSON array's elements.
+fn elements(array: &[u8]) -> Option<Vec<Range<usize>>> {
+    let mut r = Reader { b: array, i: 0 };
+    r.ws();
+    r.eat(b'[')?;
+    let mut out = Vec::new();
+    r.ws();
+    if r.eat(b']').is_some() {
+        return Some(out);
+    }
+    loop {
+        r.ws();
+        let start = r.i;
+        r.value()?;
+        out.push(start..r.i);
+        r.ws();
+        if r.eat(b',').is_none() {
+            r.eat(b']')?;
+            return Some(out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(raw: &str) -> serde_json::Value {
+        let list = CcxtList::build(Market::Spot, "u", "t", &[raw.as_bytes()]);
+        let v: serde_json::Value = serde_json::from_slice(list.as_bytes()).unwrap();
+        v["markets"][0].clone()
+    }
+
+    #[test]
+    fn python_float_repr() {
+        for (f, want) in [
+            (0.01, "0.01"),
+            (1e-8, "1e-08"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (9_000_000_000.0, "9000000000.0"),
+            (1e16, "1e+16"),
+            (1e15, "1000000000000000.0"),
+            (0.0, "0.0"),
+            (5598.55135291, "5598.55135291"),
+            (1.5e-7, "1.5e-07"),
+            (123456789012345680000.0, "1.2345678901234568e+20"),
+            (-2.5, "-2.5"),
+        ] {
+            assert_eq!(py_repr(f), want, "{f}");
+        }
+    }
+
+    #[test]
+    fn python_number_parsing() {
+        assert_eq!(py_float(" 1_000.5 "), Some(1000.5));
+        assert_eq!(py_float("1__0"), None);
+        assert_eq!(py_float(""), None);
+        assert_eq!(py_float("abc"), None);
+        assert_eq!(py_float("0.01000000"), Some(0.01));
+        assert!(py_float("-inf").is_some_and(f64::is_infinite));
+        assert_eq!(py_int_text("+0008"), Some("8".into()));
+        assert_eq!(py_int_text("8.0"), None, "int('8.0') raises");
+        assert_eq!(precision(Some("8".into())), Some(Some(1e-8)));
+        assert_eq!(precision(Some("0".into())), Some(Some(1.0)));
+        assert_eq!(precision(Some("-2".into())), Some(Some(100.0)));
+        assert_eq!(precision(Some("x".into())), None);
+        assert_eq!(precision(None), Some(None));
+    }
+
+    #[test]
+    fn dates_as_ccxt_writes_them() {
+        assert_eq!(
+            iso8601(1_766_736_000_000).as_deref(),
+            Some("2025-12-26T08:00:00.000Z")
+        );
+        assert_eq!(iso8601(-1), None);
+        assert_eq!(yymmdd(1_766_736_000_000).as_deref(), Some("251226"));
+        // round() of 0.5 s goes to the even second: no date change at a day's end.
+        assert_eq!(yymmdd(86_399_500).as_deref(), Some("700102"));
+        assert_eq!(yymmdd(86_398_500).as_deref(), Some("700101"));
+    }
+
+    #[test]
+    fn a_spot_market() {
+        let raw = r#"{"symbol":"ETHBTC","status":"TRADING","baseAsset":"ETH","baseAssetPrecision":8,"quoteAsset":"BTC","quotePrecision":8,"isMarginTradingAllowed":true,"permissions":["SPOT","MARGIN"],"filters":[{"filterType":"PRICE_FILTER","minPrice":"0.00001000","maxPrice":"922327.00000000","tickSize":"0.00001000"},{"filterType":"LOT_SIZE","minQty":"0.00010000","maxQty":"100000.00000000","stepSize":"0.00010000"},{"filterType":"NOTIONAL","minNotional":"0.00010000","applyMinToMarket":true,"maxNotional":"9000000.00000000"}]}"#;
+        let m = one(raw);
+        assert_eq!(m["symbol"], "ETH/BTC");
+        assert_eq!(m["type"], "spot");
+        assert_eq!(m["margin"], true);
+        assert_eq!(m["index"], false);
+        assert_eq!(m["precision"]["price"], 1e-5);
+        assert_eq!(m["precision"]["base"], 1e-8);
+        assert_eq!(m["limits"]["cost"]["max"], 9e6);
+        assert!(m["limits"].get("market").is_none());
+        assert_eq!(m["marginModes"], serde_json::json!({"cross": false, "isolated": false}));
+        assert_eq!(m["info"], serde_json::from_str::<serde_json::Value>(raw).unwrap());
+        // Python's spelling of the floats, not serde's.
+        let list = CcxtList::build(Market::Spot, "u", "t", &[raw.as_bytes()]);
+        let text = String::from_utf8(list.as_bytes().to_vec()).unwrap();
+        assert!(text.contains("\"price\":1e-05,"), "{text}");
+        assert!(text.contains("\"max\":100000.0}"), "{text}");
+    }
+
+    #[test]
+    fn futures_markets_swap_and_delivery() {
+        let perp = r#"{"symbol":"BTCUSDT","pair":"BTCUSDT","contractType":"PERPETUAL","deliveryDate":4133404800000,"onboardDate":1569398400000,"status":"TRADING","baseAsset":"BTC","quoteAsset":"USDT","marginAsset":"USDT","pricePrecision":2,"quantityPrecision":3,"baseAssetPrecision":8,"quotePrecision":8,"filters":[{"filterType":"MIN_NOTIONAL","notional":"100"}]}"#;
+        let m = one(perp);
+        assert_eq!(m["symbol"], "BTC/USDT:USDT");
+        assert_eq!(m["type"], "swap");
+        assert_eq!(m["expiry"], serde_json::Value::Null);
+        assert_eq!(m["created"], 1_569_398_400_000_i64);
+        assert_eq!(m["precision"]["amount"], 0.001);
+        assert_eq!(m["precision"]["price"], 0.01);
+        assert_eq!(m["limits"]["cost"]["min"], 100.0);
+        assert_eq!(m["index"], serde_json::Value::Null);
+        assert_eq!(m["taker"], 0.0005);
+        let dated = perp
+            .replace("PERPETUAL", "CURRENT_QUARTER")
+            .replace("4133404800000", "1766736000000");
+        let m = one(&dated);
+        assert_eq!(m["symbol"], "BTC/USDT:USDT-251226");
+        assert_eq!(m["type"], "future");
+        assert_eq!(m["expiryDatetime"], "2025-12-26T08:00:00.000Z");
+        // A settling contract: no contract type, a real delivery date.
+        let settling = dated.replace("CURRENT_QUARTER", "");
+        assert_eq!(one(&settling)["future"], true);
+    }
+
+    #[test]
+    fn what_ccxt_leaves_out_is_left_out() {
+        let no_quote = r#"{"symbol":"X","baseAsset":"X","filters":[]}"#;
+        let ok = r#"{"symbol":"BTCUSDT","baseAsset":"XBT","quoteAsset":"USDT","filters":[],"permissions":["TRD_GRP_003"],"status":"TRADING"}"#;
+        let list = CcxtList::build(Market::Spot, "u", "t", &[no_quote.as_bytes(), ok.as_bytes()]);
+        assert_eq!(list.header().count, 1);
+        let v: serde_json::Value = serde_json::from_slice(list.as_bytes()).unwrap();
+        assert_eq!(v["markets"][0]["base"], "BTC", "commonCurrencies");
+        assert_eq!(v["markets"][0]["baseId"], "XBT");
+        assert_eq!(v["markets"][0]["active"], false, "TRD_GRP_003");
+        let found = list.find("btcusdt").unwrap();
+        let one: serde_json::Value = serde_json::from_slice(found).unwrap();
+        assert_eq!(one["id"], "BTCUSDT");
+        assert!(list.find("ETHUSDT").is_none());
+    }
+
+    #[test]
+    fn stored_bytes_round_trip_and_garbage_is_refused() {
+        let raw = r#"{"symbol":"币安人生USDT","status":"TRADING","baseAsset":"币安人生","quoteAsset":"USDT","filters":[]}"#;
+        let list = CcxtList::build(Market::Futures, "https://x", "2025-01-01T00:00:00Z", &[raw]);
+        let back = CcxtList::from_bytes(Market::Futures, list.as_bytes().to_vec()).unwrap();
+        assert_eq!(back, list);
+        assert!(CcxtList::from_bytes(Market::Spot, list.as_bytes().to_vec()).is_none());
+        let mut cut = list.as_bytes().to_vec();
+        cut.truncate(cut.len() - 3);
+        assert!(CcxtList::from_bytes(Market::Futures, cut).is_none());
+        assert_eq!(list.etag(), format!("\"futures-ccxt-{}\"", list.header().version));
+        let body = list.response_body(Source::OriginalLastGood);
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["onlyQuoteAsset"], "USDT");
+        assert_eq!(v["markets"][0]["lowercaseId"], "币安人生usdt");
+        let later = list.clone().with_fetched_at("2026-01-01T00:00:00Z");
+        assert_eq!(later.header().fetched_at, "2026-01-01T00:00:00Z");
+        assert_eq!(
+            CcxtList::from_bytes(Market::Futures, later.as_bytes().to_vec()).unwrap().header().fetched_at,
+            "2026-01-01T00:00:00Z"
+        );
+        let orig = CcxtList::from_original(Market::Futures, format!("[{raw}]").as_bytes(), "t").unwrap();
+        assert_eq!(orig.header().upstream, crate::original::UPSTREAM);
+        assert_eq!(orig.header().count, 1);
+    }
+}
