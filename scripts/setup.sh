@@ -37,11 +37,12 @@ if [ "$WHAT" = all ]; then
   need "OpenSSL headers and pkg-config (the upstash-redis-rs compatibility test)" "pkg-config --exists openssl" \
     "libssl-dev pkg-config" "brew install openssl pkg-config, or dnf install openssl-devel pkgconf" || true
   # Python test tools (schemathesis checks the OpenAPI document; prometheus_client parses
-  # /metrics; redis-py runs the original system's side of tests/side_by_side.rs)
+  # /metrics; redis-py runs the original system's side of tests/side_by_side.rs; ccxt is
+  # what tests/ccxt.rs compares ?format=ccxt with)
   if need "python3 with venv (the test tools' virtualenv)" "python3 -c 'import venv, ensurepip'" "python3-venv" \
     "Python 3 from python.org, or brew install python"; then
     VENV="$ROOT/.local/venv"
-    PY_TOOLS="schemathesis==4.32.5 prometheus_client==0.26.0 redis==6.4.0"
+    PY_TOOLS="schemathesis==4.32.5 prometheus_client==0.26.0 redis==6.4.0 ccxt==4.5.90"
     if [ "$(cat "$VENV/.installed" 2>/dev/null)" != "$PY_TOOLS" ]; then
       log "python venv: $PY_TOOLS"
       python3 -m venv "$VENV"

@@ -12,8 +12,10 @@
 //! - `platform`: the clock and log sink of workerd; `fetch`: the Binance calls over `fetch`.
 //! - `routes`: HTTP <-> service; `error`: the one place errors become responses.
 //! - `edge_cache`: the Workers Cache API in front of Redis.
+//! - `ccxt_cache`: the isolate's copy of the ccxt markets (`?format=ccxt`).
 
 mod app;
+mod ccxt_cache;
 mod edge_cache;
 mod env;
 mod error;

@@ -5,6 +5,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use serde_json::json;
+use symbols_core::ccxt::CcxtList;
 use symbols_core::log::{HitSampling, Level, Line};
 use symbols_core::request::{self, Filter, Route};
 use symbols_core::service::{CacheStatus, Refresh, Served, Trigger};
@@ -13,8 +14,8 @@ use symbols_core::Market;
 use worker::{Context, Env, Headers, Request, Response};
 
 use crate::app::{self, App};
-use crate::edge_cache;
 use crate::error::AppError;
+use crate::{ccxt_cache, edge_cache};
 
 const JSON: &str = "application/json; charset=utf-8";
 
@@ -216,6 +217,31 @@ async fn dispatch(
                 None => Err(AppError::UnknownSymbol { market, symbol }),
             }
         }
+        Route::Ccxt { market } => {
+            trace.route = "list_ccxt";
+            trace.market = Some(market);
+            let (list, status, source) = serve_ccxt(&app, ctx, market, trace).await?;
+            let etag = list.etag();
+            let r = if not_modified(req, &etag) {
+                Reply::bytes(304, JSON, Vec::new())
+            } else {
+                Reply::bytes(200, JSON, list.response_body(source))
+            };
+            Ok(r.header("X-Cache", status.as_str())
+                .header("ETag", etag)
+                .header("Cache-Control", "no-cache"))
+        }
+        Route::CcxtOne { market, symbol } => {
+            trace.route = "symbol_ccxt";
+            trace.market = Some(market);
+            let (list, status, _) = serve_ccxt(&app, ctx, market, trace).await?;
+            match list.find(&symbol) {
+                Some(found) => {
+                    Ok(Reply::bytes(200, JSON, found.to_vec()).header("X-Cache", status.as_str()))
+                }
+                None => Err(AppError::UnknownSymbol { market, symbol }),
+            }
+        }
         Route::SymbolsMetrics => {
             trace.route = "metrics_json";
             let metrics = app.metrics().await.map_err(|e| {
@@ -314,6 +340,37 @@ async fn serve(
         }
     });
     Ok(served)
+}
+
+/// The ccxt markets: this isolate's copy, else the service (a Redis hit or a miss then
+/// becomes the copy); counted like the list route.
+async fn serve_ccxt(
+    app: &Rc<App>,
+    ctx: &Context,
+    market: Market,
+    trace: &mut Trace,
+) -> Result<(Rc<CcxtList>, CacheStatus, Source), AppError> {
+    let ttl = app.config.isolate_ttl_secs;
+    if let Some(list) = ccxt_cache::get(market) {
+        count_edge_hit(app, ctx, market, trace, "isolate");
+        return Ok((list, CacheStatus::Hit, Source::Cache));
+    }
+    let spawn = |rest: symbols_core::service::LocalBoxFuture<'static, ()>| ctx.wait_until(rest);
+    let served = app
+        .ccxt(market, Some(&spawn))
+        .await
+        .map_err(AppError::Unavailable)?;
+    trace.cache = Some(served.status.as_str());
+    trace.tier = (served.status == CacheStatus::Hit).then_some("redis");
+    trace.redis_round_trips = served.redis_round_trips;
+    trace.upstream_status = served.upstream_status;
+    let list = Rc::new(served.list);
+    if matches!(served.status, CacheStatus::Hit | CacheStatus::Miss) {
+        ccxt_cache::put(market, list.clone(), ttl);
+    }
+    let (app2, status) = (app.clone(), served.status);
+    ctx.wait_until(async move { app2.record(market, status).await });
+    Ok((list, served.status, served.source))
 }
 
 /// A hit answered in front of Redis: traced, and counted after the response.

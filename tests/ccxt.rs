@@ -80,11 +80,23 @@ async fn every_recorded_symbol_equals_ccxts_parse_market() {
         ),
     ] {
         let parsed = exchange_info::parse_with_raw(market, raw).expect("recorded payload parses");
-        let list = CcxtList::build(market, "https://api.binance.com", "2025-01-01T00:00:00Z", &parsed.raw);
-        assert_eq!(list.header().count, symbols, "{name}: one market per symbol");
+        let list = CcxtList::build(
+            market,
+            "https://api.binance.com",
+            "2025-01-01T00:00:00Z",
+            &parsed.raw,
+        );
+        assert_eq!(
+            list.header().count,
+            symbols,
+            "{name}: one market per symbol"
+        );
         let report = ccxt_check(dir.path(), name, raw, list.as_bytes()).await;
         assert_eq!(report["markets"], symbols, "{name}: {report}");
-        assert!(report["precision_calls"].as_u64().unwrap_or(0) > 500, "{report}");
+        assert!(
+            report["precision_calls"].as_u64().unwrap_or(0) > 500,
+            "{report}"
+        );
     }
 }
 
@@ -109,13 +121,22 @@ async fn the_workers_ccxt_markets_equal_ccxts_and_load_with_set_markets() {
         assert_eq!(again.json()["source"], "cache");
         assert_eq!(again.json()["markets"], body["markets"]);
         let cached = stack
-            .request("GET", &format!("/api/symbols/{name}?format=ccxt"), &[("If-None-Match", &etag)])
+            .request(
+                "GET",
+                &format!("/api/symbols/{name}?format=ccxt"),
+                &[("If-None-Match", &etag)],
+            )
             .await;
         assert_eq!(cached.status, 304);
-        let stored = stack.redis_get(&format!("symbols-edge:{name}:ccxt")).expect("ccxt key");
+        let stored = stack
+            .redis_get(&format!("symbols-edge:{name}:ccxt"))
+            .expect("ccxt key");
         assert!(stored.starts_with(&format!("{{\"market\":\"{name}\",\"version\":")));
         assert!(stack.redis_ttl(&format!("symbols-edge:{name}:ccxt")) > 0);
-        assert_eq!(stack.redis_ttl(&format!("symbols-edge:{name}:ccxt:last_good")), -1);
+        assert_eq!(
+            stack.redis_ttl(&format!("symbols-edge:{name}:ccxt:last_good")),
+            -1
+        );
     }
 
     // One market by Binance id, and the errors.
@@ -123,11 +144,27 @@ async fn the_workers_ccxt_markets_equal_ccxts_and_load_with_set_markets() {
     assert_eq!(one.status, 200, "{}", one.text());
     assert_eq!(one.json()["symbol"], "BTC/USDT:USDT");
     assert_eq!(one.json()["info"]["symbol"], "BTCUSDT");
-    assert_eq!(stack.get("/api/symbols/spot/NOPE?format=ccxt").await.status, 404);
+    assert_eq!(
+        stack.get("/api/symbols/spot/NOPE?format=ccxt").await.status,
+        404
+    );
     let bad = stack.get("/api/symbols/spot?format=csv").await;
     assert_eq!(bad.status, 400);
-    assert!(bad.json()["error"].as_str().unwrap_or("").contains("format"), "{}", bad.text());
-    assert_eq!(stack.get("/api/symbols/spot?format=ccxt&quote=USDT").await.status, 400);
+    assert!(
+        bad.json()["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("format"),
+        "{}",
+        bad.text()
+    );
+    assert_eq!(
+        stack
+            .get("/api/symbols/spot?format=ccxt&quote=USDT")
+            .await
+            .status,
+        400
+    );
 }
 
 /// Binance down and the primary keys gone: the last good ccxt value answers STALE.
@@ -143,7 +180,11 @@ async fn a_failing_binance_serves_the_last_good_ccxt_markets() {
             retry_after: None,
         }),
     );
-    stack.redis.cli(&["DEL", "symbols-edge:spot:ccxt", "symbols-edge:spot:document"]);
+    stack.redis.cli(&[
+        "DEL",
+        "symbols-edge:spot:ccxt",
+        "symbols-edge:spot:document",
+    ]);
     let stale = stack.get("/api/symbols/spot?format=ccxt").await;
     assert_eq!(stale.status, 200, "{}", stale.text());
     assert_eq!(stale.header("x-cache"), Some("STALE"));

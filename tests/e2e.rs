@@ -20,5 +20,7 @@ mod matrix;
 mod operations;
 // `npx wrangler dev` from the committed wrangler.toml, as README tells a user; setup without apt-get.
 mod wrangler_dev;
+// `?format=ccxt` against the real ccxt from PyPI: parse_market field by field, set_markets.
+mod ccxt;
 // One Redis with the original Python system (tests/tools/original.py): each reads the other's writes.
 mod side_by_side;

@@ -13,7 +13,8 @@
 //! Where this differs from ccxt, on inputs Binance does not send: markets ccxt parses as
 //! options (an `underlying` field) and objects on which ccxt raises are left out; NaN
 //! and infinities are `null`; upper/lower case is ASCII folding (Python's agrees on ASCII
-//! and on caseless scripts such as `币安人生`).
+//! and on caseless scripts such as `币安人生`); a decimal of 16 or more significant digits
+//! may come out one unit in the last place off Python's float.
 //!
 //! # Value format (`symbols-edge:<market>:ccxt` and `:ccxt:last_good`)
 //! `{"market":"spot","version":"<16 hex>","upstream":"<base url>","fetchedAt":"<RFC 3339>","count":N,"markets":[...]}`,
@@ -158,7 +159,10 @@ impl CcxtList {
     /// market starts `{"id":<id>,"lowercaseId":`, which a raw `info` object cannot hold
     /// outside a string, so the object is found without reading the array.
     pub fn find(&self, id: &str) -> Option<&[u8]> {
-        let start = self.bytes.windows(MARKETS_MARKER.len()).position(|w| w == MARKETS_MARKER)?
+        let start = self
+            .bytes
+            .windows(MARKETS_MARKER.len())
+            .position(|w| w == MARKETS_MARKER)?
             + MARKETS_MARKER.len();
         let markets = &self.bytes[start..];
         let locate = |id: &str| {
@@ -177,9 +181,9 @@ impl CcxtList {
 
 /// ccxt 4.5.90's `binance.describe()['fees']`: (taker, maker) for spot (`trading`),
 /// `linear` and `inverse`.
-const FEES_SPOT: (f64, f64) = (0.001, 0.001);
-const FEES_LINEAR: (f64, f64) = (0.0005, 0.0002);
-const FEES_INVERSE: (f64, f64) = (0.0005, 0.0001);
+const FEES_SPOT: (&str, &str) = ("0.001", "0.001");
+const FEES_LINEAR: (&str, &str) = ("0.0005", "0.0002");
+const FEES_INVERSE: (&str, &str) = ("0.0005", "0.0001");
 
 /// `commonCurrencies` (the base class's merged with binance's), applied to the
 /// upper-cased id by `safe_currency_code`.
@@ -213,7 +217,9 @@ fn write_market(out: &mut Vec<u8>, raw: &[u8]) -> Option<()> {
     let quote = currency_code(quote_id.as_deref()?);
     let contract_type = m.string("contractType");
     let contract = m.has("contractType");
-    let mut expiry = m.integer("deliveryDate").or_else(|| m.integer("expiryDate"));
+    let mut expiry = m
+        .integer("deliveryDate")
+        .or_else(|| m.integer("expiryDate"));
     let settle_id = m.string("marginAsset");
     let (mut swap, mut future) = (false, false);
     if contract_type.as_deref() == Some("PERPETUAL") || expiry == Some(PERPETUAL_DELIVERY) {
@@ -243,7 +249,7 @@ fn write_market(out: &mut Vec<u8>, raw: &[u8]) -> Option<()> {
         contract_size = Some(
             m.string("contractSize")
                 .or_else(|| m.string("unit"))
-                .map_or(Some(1.0), |s| py_float(&s).or(Some(1.0))),
+                .map_or_else(|| py_float("1"), |s| py_float(&s).or_else(|| py_float("1"))),
         );
         linear = Some(settle == quote);
         inverse = Some(settle == base);
@@ -288,18 +294,27 @@ fn write_market(out: &mut Vec<u8>, raw: &[u8]) -> Option<()> {
         m.string("quantityPrecision")
             .or_else(|| m.string("quantityScale")),
     )?;
-    let mut p_price = precision(m.string("pricePrecision").or_else(|| m.string("priceScale")))?;
+    let mut p_price = precision(
+        m.string("pricePrecision")
+            .or_else(|| m.string("priceScale")),
+    )?;
     let p_base = precision(m.string("baseAssetPrecision"))?;
     let p_quote = precision(m.string("quotePrecision"))?;
     let mut amount = (m.number_or_none("minQty"), m.number_or_none("maxQty"));
     let mut price = (None, None);
-    let mut cost = (m.number_or_none("minNotional"), m.number_or_none("maxNotional"));
+    let mut cost = (
+        m.number_or_none("minNotional"),
+        m.number_or_none("maxNotional"),
+    );
     let mut market_lot = None;
     if let Some(step) = m.number_or_none("stepSize") {
         p_amount = Some(step);
     }
     if let Some(f) = filter("PRICE_FILTER") {
-        price = (f.1.number_or_none("minPrice"), f.1.number_or_none("maxPrice"));
+        price = (
+            f.1.number_or_none("minPrice"),
+            f.1.number_or_none("maxPrice"),
+        );
         p_price = f.1.number_or_none("tickSize");
     }
     if let Some(f) = filter("LOT_SIZE") {
@@ -310,14 +325,15 @@ fn write_market(out: &mut Vec<u8>, raw: &[u8]) -> Option<()> {
         market_lot = Some((f.1.number_or_none("minQty"), f.1.number_or_none("maxQty")));
     }
     if let Some(f) = filter("MIN_NOTIONAL").or_else(|| filter("NOTIONAL")) {
-        cost.0 = f
-            .1
-            .number("minNotional")
-            .or_else(|| f.1.number("notional"))
-            .flatten();
+        cost.0 =
+            f.1.number("minNotional")
+                .or_else(|| f.1.number("notional"))
+                .flatten();
         cost.1 = f.1.number_or_none("maxNotional");
     }
-    let created = m.integer("onboardDate").or_else(|| m.integer("listingTime"));
+    let created = m
+        .integer("onboardDate")
+        .or_else(|| m.integer("listingTime"));
 
     let w = &mut Writer(out);
     w.raw("{\"id\":");
@@ -368,9 +384,9 @@ fn write_market(out: &mut Vec<u8>, raw: &[u8]) -> Option<()> {
     w.key("subType");
     w.opt_str(sub_type);
     w.key("taker");
-    w.float(Some(fees.0));
+    w.float(py_float(fees.0));
     w.key("maker");
-    w.float(Some(fees.1));
+    w.float(py_float(fees.1));
     w.key("contractSize");
     w.float(contract_size.flatten());
     w.key("expiry");
@@ -430,24 +446,20 @@ fn currency_code(id: &str) -> String {
         .map_or(upper, |(_, to)| to.to_string())
 }
 
-/// `parse_number(parse_precision(s))`: `10 ** -int(s)` as a float; `Err` (via `None`
-/// from the caller's `?`) where Python's `int()` raises.
-fn precision(s: Option<Cow<'_, str>>) -> Option<Option<f64>> {
+/// `parse_number(parse_precision(s))`: `10 ** -int(s)` as a float; `None` where
+/// Python's `int()` raises (ccxt's parse_market then raises too).
+fn precision(s: Option<Cow<'_, str>>) -> Option<Option<Float>> {
     let Some(s) = s else {
         return Some(None);
     };
     let digits = py_int_text(&s)?;
     // Bounded: beyond this the float is 0.0 or inf either way.
-    let p: i64 = if digits.trim_start_matches('-').len() > 6 {
-        if digits.starts_with('-') {
-            -1_000_000
-        } else {
-            1_000_000
-        }
+    let p: i64 = digits.parse().unwrap_or(if digits.starts_with('-') {
+        -100_000
     } else {
-        digits.parse().ok()?
-    };
-    Some(format!("1e{}", -p).parse::<f64>().ok().filter(|f| f.is_finite()))
+        100_000
+    });
+    Some(Some(Float::from_parts(false, "1", 1 - p)))
 }
 
 /// The text of an integer as Python's `int(str)` reads it (whitespace, sign, digits with
@@ -480,9 +492,7 @@ fn strip_underscores(s: &str) -> Option<Cow<'_, str>> {
     let b = s.as_bytes();
     for (i, &c) in b.iter().enumerate() {
         if c == b'_'
-            && !(i > 0
-                && b[i - 1].is_ascii_digit()
-                && b.get(i + 1).is_some_and(u8::is_ascii_digit))
+            && !(i > 0 && b[i - 1].is_ascii_digit() && b.get(i + 1).is_some_and(u8::is_ascii_digit))
         {
             return None;
         }
@@ -490,23 +500,254 @@ fn strip_underscores(s: &str) -> Option<Cow<'_, str>> {
     Some(Cow::Owned(s.replace('_', "")))
 }
 
+/// A Python float, held as decimal digits: no `f64` parsing or formatting in the
+/// Worker's bundle (core's would add ~30 KB; serde_json's is there already).
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Float {
+    /// `-`? `0.digits` x 10^(`exp` + 1): `digits` is the shortest text that round-trips
+    /// (no leading or trailing zeros; `"0"` for zero), `exp` the first digit's exponent.
+    Finite { neg: bool, digits: String, exp: i64 },
+    /// `inf`, `-inf` or `nan` (written as `null`: JSON has no such number).
+    NonFinite,
+}
+
+/// Decimals this short are their own shortest round-trip text (any decimal of at most 15
+/// significant digits survives a trip through a double), within this exponent range.
+const EXACT_DIGITS: usize = 15;
+const EXACT_EXP: std::ops::RangeInclusive<i64> = -307..=307;
+
+impl Float {
+    /// The float nearest `0.digits x 10^point` (digits may have leading/trailing zeros).
+    fn from_parts(neg: bool, digits: &str, point: i64) -> Float {
+        Self::nearest(neg, digits, point, true)
+    }
+
+    /// [`Float::from_parts`]; `round` false: the digits are a double's already (ryu's).
+    fn nearest(neg: bool, digits: &str, point: i64, round: bool) -> Float {
+        let lead = digits.len() - digits.trim_start_matches('0').len();
+        let sig = digits.trim_matches('0');
+        if sig.is_empty() {
+            return Float::Finite {
+                neg,
+                digits: "0".into(),
+                exp: 0,
+            };
+        }
+        let exp = point.saturating_sub(1 + lead as i64);
+        if !round || (sig.len() <= EXACT_DIGITS && EXACT_EXP.contains(&exp)) {
+            return Float::Finite {
+                neg,
+                digits: sig.to_string(),
+                exp,
+            };
+        }
+        // Long (MARKET_LOT_SIZE maxQty: `489758865.20833333`) or extreme: the double
+        // nearest the decimal, as Python's float() finds it: serde_json's parse (fast, but
+        // not always correctly rounded), corrected against the exact decimal; then ryu's
+        // shortest digits.
+        let text = format!("0.{sig}e{}", exp.saturating_add(1).clamp(-100_000, 100_000));
+        match serde_json::from_str::<f64>(&text) {
+            Ok(f) if f.is_finite() => serde_json::Number::from_f64(correct(f, sig, exp))
+                .and_then(|n| split(&n.to_string()))
+                .map_or(Float::NonFinite, |(neg, digits, point)| {
+                    Self::nearest(neg, &digits, point, false)
+                }),
+            // Out of a double's range: serde_json refuses what Python makes inf (or 0.0).
+            _ if exp > 0 => Float::NonFinite,
+            _ => Float::Finite {
+                neg,
+                digits: "0".into(),
+                exp: 0,
+            },
+        }
+    }
+
+    /// Python's `repr()` (what `json.dumps` writes): fixed notation for exponents
+    /// -4..=15, always with a fraction (`100.0`), else `d.ddde±XX`; `None` for inf/nan.
+    fn repr(&self) -> Option<String> {
+        let Float::Finite { neg, digits, exp } = self else {
+            return None;
+        };
+        let sign = if *neg { "-" } else { "" };
+        let n = digits.len() as i64;
+        if !(-4..16).contains(exp) {
+            let (head, tail) = digits.split_at(1);
+            let dot = if tail.is_empty() { "" } else { "." };
+            let esign = if *exp < 0 { '-' } else { '+' };
+            return Some(format!(
+                "{sign}{head}{dot}{tail}e{esign}{:02}",
+                exp.unsigned_abs()
+            ));
+        }
+        let point = exp + 1; // digits before the decimal point
+        Some(if point <= 0 {
+            format!("{sign}0.{}{digits}", "0".repeat((-point) as usize))
+        } else if point >= n {
+            format!("{sign}{digits}{}.0", "0".repeat((point - n) as usize))
+        } else {
+            let (int, frac) = digits.split_at(point as usize);
+            format!("{sign}{int}.{frac}")
+        })
+    }
+
+    /// `int(self)`: truncated toward zero; `None` for inf/nan (Python raises) and beyond
+    /// an `i64` (never an exchange timestamp).
+    fn trunc(&self) -> Option<i64> {
+        let Float::Finite { neg, digits, exp } = self else {
+            return None;
+        };
+        if *exp < 0 {
+            return Some(0);
+        }
+        if *exp > 17 {
+            return None;
+        }
+        let keep = (*exp as usize + 1).min(digits.len());
+        let zeros = *exp as usize + 1 - keep;
+        let v: i64 = format!("{}{}", &digits[..keep], "0".repeat(zeros))
+            .parse()
+            .ok()?;
+        Some(if *neg { -v } else { v })
+    }
+}
+
+/// The double nearest `0.sig x 10^(exp + 1)` (ties to even), from `f`, a double near it:
+/// `f` steps up or down while the decimal lies beyond a midpoint to its neighbour (exact
+/// decimal arithmetic, no float code of core's in the bundle).
+fn correct(mut f: f64, sig: &str, exp: i64) -> f64 {
+    let x = (sig, exp);
+    for _ in 0..4 {
+        let bits = f.to_bits();
+        let biased = ((bits >> 52) & 0x7ff) as i64;
+        let frac = bits & ((1 << 52) - 1);
+        let (m, q) = if biased == 0 {
+            (frac, -1074)
+        } else {
+            (frac | 1 << 52, biased - 1075)
+        };
+        let even = m % 2 == 0;
+        let (up_d, up_e) = exact(2 * m + 1, q - 1);
+        match cmp_dec(x, (&up_d, up_e)) {
+            std::cmp::Ordering::Greater => {
+                f = f64::from_bits(bits + 1);
+                continue;
+            }
+            std::cmp::Ordering::Equal if !even => return f64::from_bits(bits + 1),
+            _ => {}
+        }
+        if m == 0 {
+            return f;
+        }
+        // Below a power of two the gap to the lower neighbour is half as wide.
+        let (down_d, down_e) = if frac == 0 && biased > 1 {
+            exact(4 * m - 1, q - 2)
+        } else {
+            exact(2 * m - 1, q - 1)
+        };
+        match cmp_dec(x, (&down_d, down_e)) {
+            std::cmp::Ordering::Less => f = f64::from_bits(bits - 1),
+            std::cmp::Ordering::Equal if !even => return f64::from_bits(bits - 1),
+            _ => return f,
+        }
+    }
+    f
+}
+
+/// `k x 2^e` exactly, as (significant digits, exponent of the first digit).
+fn exact(k: u64, e: i64) -> (String, i64) {
+    const BASE: u64 = 1_000_000_000;
+    let mut n: Vec<u64> = vec![k % BASE, k / BASE % BASE, k / BASE / BASE];
+    let mul = |n: &mut Vec<u64>, by: u64| {
+        let mut carry = 0;
+        for limb in n.iter_mut() {
+            let v = *limb * by + carry;
+            *limb = v % BASE;
+            carry = v / BASE;
+        }
+        while carry > 0 {
+            n.push(carry % BASE);
+            carry /= BASE;
+        }
+    };
+    // 2^e, or 5^-e over 10^-e.
+    let (by, chunk, unit, times) = if e >= 0 {
+        (1 << 29, 29, 2, e)
+    } else {
+        (1_220_703_125, 13, 5, -e)
+    };
+    for _ in 0..times / chunk {
+        mul(&mut n, by);
+    }
+    for _ in 0..times % chunk {
+        mul(&mut n, unit);
+    }
+    let mut text = String::new();
+    for (i, limb) in n.iter().rev().enumerate() {
+        if i == 0 {
+            text.push_str(&limb.to_string());
+        } else {
+            let l = limb.to_string();
+            text.push_str(&"0".repeat(9 - l.len()));
+            text.push_str(&l);
+        }
+    }
+    let text = text.trim_start_matches('0');
+    let first = text.len() as i64 - 1 + e.min(0);
+    (text.trim_end_matches('0').to_string(), first)
+}
+
+/// Compares two positive decimals given as (significant digits, first digit's exponent).
+fn cmp_dec(a: (&str, i64), b: (&str, i64)) -> std::cmp::Ordering {
+    // Digits without trailing zeros: a prefix is the smaller number.
+    a.1.cmp(&b.1)
+        .then_with(|| a.0.trim_end_matches('0').cmp(b.0.trim_end_matches('0')))
+}
+
+/// A decimal in Python's `float()` grammar once signs and spellings are dealt with:
+/// `digits[.digits][e[+-]digits]` (either side of the point may be empty, not both).
+fn decimal(t: &str) -> Option<Float> {
+    let (neg, digits, point) = split(t)?;
+    Some(Float::from_parts(neg, &digits, point))
+}
+
+/// [`decimal`]'s text as `(negative, all digits, digits before the point)`.
+fn split(t: &str) -> Option<(bool, String, i64)> {
+    let (neg, body) = match t.as_bytes().first()? {
+        b'-' => (true, &t[1..]),
+        b'+' => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let (mantissa, e10) = match body.find(['e', 'E']) {
+        Some(at) => {
+            let e = &body[at + 1..];
+            let digits = e.strip_prefix(['+', '-']).unwrap_or(e);
+            if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            // Saturated: a longer exponent is 0.0 or inf either way.
+            let v: i64 = digits.parse().unwrap_or(1_000_000).min(1_000_000);
+            (&body[..at], if e.starts_with('-') { -v } else { v })
+        }
+        None => (body, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int.len() + frac.len() == 0 || !int.bytes().chain(frac.bytes()).all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    Some((neg, format!("{int}{frac}"), int.len() as i64 + e10))
+}
+
 /// Python's `float(str)`; `None` where it raises.
-fn py_float(s: &str) -> Option<f64> {
+fn py_float(s: &str) -> Option<Float> {
     let t = strip_underscores(s.trim())?;
-    let lower = t.to_ascii_lowercase();
-    let unsigned = lower.trim_start_matches(['+', '-']);
-    if unsigned.len() + 1 < lower.len() {
-        return None; // two signs
+    let unsigned = t.strip_prefix(['+', '-']).unwrap_or(&t);
+    if matches!(
+        unsigned.to_ascii_lowercase().as_str(),
+        "inf" | "infinity" | "nan"
+    ) {
+        return Some(Float::NonFinite);
     }
-    let negative = lower.starts_with('-');
-    match unsigned {
-        "inf" | "infinity" if negative => Some(f64::NEG_INFINITY),
-        "inf" | "infinity" => Some(f64::INFINITY),
-        "nan" => Some(f64::NAN),
-        // Rust's grammar is Python's for plain decimals; only these spellings differ.
-        _ if unsigned.contains("inf") || unsigned.contains("nan") => None,
-        _ => t.parse().ok(),
-    }
+    decimal(&t)
 }
 
 /// `iso8601(ms)`: `YYYY-MM-DDTHH:MM:SS.mmmZ` within ccxt's range, else `None`.
@@ -572,43 +813,11 @@ impl Writer<'_> {
             None => self.raw("null"),
         }
     }
-    fn float(&mut self, v: Option<f64>) {
-        match v.filter(|f| f.is_finite()) {
-            Some(f) => self.raw(&py_repr(f)),
+    fn float(&mut self, v: Option<Float>) {
+        match v.as_ref().and_then(Float::repr) {
+            Some(text) => self.raw(&text),
             None => self.raw("null"),
         }
-    }
-}
-
-/// Python's `repr(float)` (what `json.dumps` writes): the shortest digits that round-trip,
-/// fixed notation for exponents -4..=15 (always with a fraction: `100.0`), else
-/// `d.ddde±XX`.
-pub fn py_repr(f: f64) -> String {
-    // `{:e}` gives the shortest round-trip digits: `1e-8`, `1.5e-7`, `9e9`, `0e0`.
-    let sci = format!("{:e}", f.abs());
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    let sign = if f.is_sign_negative() { "-" } else { "" };
-    let n = digits.len() as i32;
-    if !(-4..16).contains(&exp) {
-        let (head, tail) = digits.split_at(1);
-        let frac = if tail.is_empty() {
-            String::new()
-        } else {
-            format!(".{tail}")
-        };
-        let esign = if exp < 0 { '-' } else { '+' };
-        return format!("{sign}{head}{frac}e{esign}{:02}", exp.abs());
-    }
-    let point = exp + 1; // digits before the decimal point
-    if point <= 0 {
-        format!("{sign}0.{}{digits}", "0".repeat((-point) as usize))
-    } else if point >= n {
-        format!("{sign}{digits}{}.0", "0".repeat((point - n) as usize))
-    } else {
-        let (int, frac) = digits.split_at(point as usize);
-        format!("{sign}{int}.{frac}")
     }
 }
 
@@ -664,24 +873,23 @@ impl<'a> Obj<'a> {
     }
 
     /// `safe_number` when the key is there: `Some(None)` where `float()` fails.
-    fn number(&self, key: &str) -> Option<Option<f64>> {
+    fn number(&self, key: &str) -> Option<Option<Float>> {
         self.string(key).map(|s| py_float(&s))
     }
 
     /// `safe_number`, any failure as `None`.
-    fn number_or_none(&self, key: &str) -> Option<f64> {
+    fn number_or_none(&self, key: &str) -> Option<Float> {
         self.number(key).flatten()
     }
 
     /// `safe_integer`: `int(float(value))`.
     fn integer(&self, key: &str) -> Option<i64> {
-        let f = match self.get(key)? {
-            V::Bool(b) => f64::from(u8::from(*b)),
-            V::Num(n) => n.parse().ok()?,
-            V::Str(s) => py_float(s)?,
-            _ => return None,
-        };
-        (f.is_finite() && f.abs() < 9.2e18).then(|| f.trunc() as i64)
+        match self.get(key)? {
+            V::Bool(b) => Some(i64::from(*b)),
+            V::Num(n) => decimal(n)?.trunc(),
+            V::Str(s) => py_float(s)?.trunc(),
+            _ => None,
+        }
     }
 
     /// `safe_list`: the array's elements.
@@ -703,7 +911,10 @@ impl<'a> Obj<'a> {
             .map(|v| match v {
                 V::Obj(text) => {
                     let f = Obj::read(text)?;
-                    let t = f.get("filterType").and_then(V::as_str).map(|s| Cow::Owned(s.to_string()));
+                    let t = f
+                        .get("filterType")
+                        .and_then(V::as_str)
+                        .map(|s| Cow::Owned(s.to_string()));
                     Some((t, f))
                 }
                 _ => None,
@@ -716,12 +927,7 @@ impl<'a> Obj<'a> {
 /// float's repr.
 fn py_str_number(n: &str) -> Option<String> {
     if n.bytes().any(|c| matches!(c, b'.' | b'e' | b'E')) {
-        let f: f64 = n.parse().ok()?;
-        return Some(if f.is_finite() {
-            py_repr(f)
-        } else {
-            "inf".into()
-        });
+        return Some(decimal(n)?.repr().unwrap_or_else(|| "inf".into()));
     }
     py_int_text(n)
 }
@@ -756,8 +962,10 @@ impl<'a> Reader<'a> {
             b'f' => self.lit("false", V::Bool(false)),
             b'n' => self.lit("null", V::Null),
             _ => {
-                while matches!(self.b.get(self.i), Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
-                {
+                while matches!(
+                    self.b.get(self.i),
+                    Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+                ) {
                     self.i += 1;
                 }
                 let text = std::str::from_utf8(&self.b[start..self.i]).ok()?;
@@ -781,7 +989,9 @@ impl<'a> Reader<'a> {
         if text.contains(&b'\\') {
             serde_json::from_slice::<String>(text).ok().map(Cow::Owned)
         } else {
-            std::str::from_utf8(&text[1..text.len() - 1]).ok().map(Cow::Borrowed)
+            std::str::from_utf8(&text[1..text.len() - 1])
+                .ok()
+                .map(Cow::Borrowed)
         }
     }
 
@@ -900,38 +1110,130 @@ mod tests {
 
     #[test]
     fn python_float_repr() {
-        for (f, want) in [
-            (0.01, "0.01"),
-            (1e-8, "1e-08"),
-            (0.0001, "0.0001"),
-            (0.00001, "1e-05"),
-            (9_000_000_000.0, "9000000000.0"),
-            (1e16, "1e+16"),
-            (1e15, "1000000000000000.0"),
-            (0.0, "0.0"),
-            (5598.55135291, "5598.55135291"),
-            (1.5e-7, "1.5e-07"),
-            (123456789012345680000.0, "1.2345678901234568e+20"),
-            (-2.5, "-2.5"),
+        // (text, Python's repr(float(text)))
+        for (text, want) in [
+            ("0.01000000", "0.01"),
+            ("0.00000001", "1e-08"),
+            ("1e-8", "1e-08"),
+            ("0.0001", "0.0001"),
+            ("0.00001", "1e-05"),
+            ("9000000000.00000000", "9000000000.0"),
+            ("1e16", "1e+16"),
+            ("1000000000000000", "1000000000000000.0"),
+            ("0.00000000", "0.0"),
+            ("-0", "-0.0"),
+            ("5598.55135291", "5598.55135291"),
+            ("1.5E-7", "1.5e-07"),
+            (".5", "0.5"),
+            ("5.", "5.0"),
+            ("0.30000000000000000001", "0.3"),
+            ("92141578.000000001", "92141578.0"),
+            ("123456789012345678901", "1.2345678901234568e+20"),
+            ("489758865.20833333", "489758865.2083333"),
+            ("3283662578.74558500", "3283662578.745585"),
+            ("3074041618.97062500", "3074041618.970625"),
+            ("2.2250738585072014e-308", "2.2250738585072014e-308"),
+            ("4.9e-324", "5e-324"),
+            ("0.1000000000000000055511151231257827", "0.1"),
+            ("-2.5", "-2.5"),
+            ("1e400", "inf"),
+            ("1e-400", "0.0"),
         ] {
-            assert_eq!(py_repr(f), want, "{f}");
+            let got = py_float(text)
+                .and_then(|f| f.repr())
+                .unwrap_or_else(|| "inf".into());
+            assert_eq!(got, want, "{text}");
+        }
+    }
+
+    #[test]
+    fn long_decimals_round_as_python_does() {
+        // Generated with Python 3: repr(float(text)), ties to even included.
+        for (text, want) in [
+            ("9007199254740993", "9007199254740992.0"),
+            ("9007199254740995", "9007199254740996.0"),
+            (
+                "1.00000000000000011102230246251565404236316680908203125",
+                "1.0",
+            ),
+            (
+                "1.00000000000000011102230246251565404236316680908203124",
+                "1.0",
+            ),
+            (
+                "1.00000000000000011102230246251565404236316680908203126",
+                "1.0000000000000002",
+            ),
+            ("8.74637064330445294e-29", "8.746370643304453e-29"),
+            ("5.0290779434546157e-3", "0.0050290779434546155"),
+            ("3.9490410853724457712e14", "394904108537244.56"),
+            ("1.770717917023650806e8", "177071791.70236507"),
+            ("8.81351181306010624e-15", "8.813511813060106e-15"),
+            ("1.3831124660677740e-27", "1.383112466067774e-27"),
+            ("4.648613161417626e-15", "4.648613161417626e-15"),
+            ("3.6683625726360749e-12", "3.668362572636075e-12"),
+            ("2.473873978278115e-27", "2.473873978278115e-27"),
+            ("2.708582156461337300e-16", "2.7085821564613373e-16"),
+            ("7.99304060283388480e9", "7993040602.833885"),
+            ("9.3797527213015412029e14", "937975272130154.1"),
+            ("2.35396121710922236051e13", "23539612171092.223"),
+            ("7.419693575605313660e7", "74196935.75605313"),
+            ("7.8508650263526060e25", "7.850865026352607e+25"),
+            ("8.020239499600188025e8", "802023949.9600188"),
+            ("2.9847296499681290444e11", "298472964996.8129"),
+            ("8.51464970115647434070e16", "8.514649701156474e+16"),
+            ("2.6293569140525694e-7", "2.629356914052569e-07"),
+            ("3.3808140081431177e-8", "3.380814008143118e-08"),
+            ("1.146156976393423e12", "1146156976393.423"),
+            ("3.6512032614465563e-9", "3.651203261446556e-09"),
+            ("8.0805078686918238e-15", "8.080507868691824e-15"),
+            ("3.024357072357655e-15", "3.024357072357655e-15"),
+            ("7.06036203992091839e-15", "7.060362039920918e-15"),
+            ("5.070545533084245513e-25", "5.0705455330842455e-25"),
+            ("1.434682480560351555e-3", "0.0014346824805603516"),
+            ("5.3913991926828923923e14", "539139919268289.25"),
+            ("8.83326940135843091011e-20", "8.833269401358431e-20"),
+            ("1.6654382255969683e4", "16654.382255969682"),
+            ("7.25166752636969236e5", "725166.7526369692"),
+            ("7.861089375571982e-12", "7.861089375571981e-12"),
+            ("2.955984903614638e-10", "2.955984903614638e-10"),
+            ("7.738545857813503e-25", "7.738545857813503e-25"),
+            ("8.4852591659722158649e-18", "8.485259165972215e-18"),
+            ("6.494258442666049e-11", "6.494258442666049e-11"),
+            ("8.57485594072785630e-26", "8.574855940727856e-26"),
+            ("8.04077563946564543e-26", "8.040775639465645e-26"),
+            ("6.4218064755336264e15", "6421806475533626.0"),
+            ("5.737904837086091e2", "573.7904837086091"),
+        ] {
+            let got = py_float(text).and_then(|f| f.repr());
+            assert_eq!(got.as_deref(), Some(want), "{text}");
         }
     }
 
     #[test]
     fn python_number_parsing() {
-        assert_eq!(py_float(" 1_000.5 "), Some(1000.5));
+        let repr = |s: &str| py_float(s).and_then(|f| f.repr());
+        assert_eq!(repr(" 1_000.5 ").as_deref(), Some("1000.5"));
         assert_eq!(py_float("1__0"), None);
         assert_eq!(py_float(""), None);
         assert_eq!(py_float("abc"), None);
-        assert_eq!(py_float("0.01000000"), Some(0.01));
-        assert!(py_float("-inf").is_some_and(f64::is_infinite));
+        assert_eq!(py_float("."), None);
+        assert_eq!(py_float("1e"), None);
+        assert_eq!(py_float("--1"), None);
+        assert_eq!(py_float("-Infinity"), Some(Float::NonFinite));
+        assert_eq!(py_float("1.9").and_then(|f| f.trunc()), Some(1));
+        assert_eq!(py_float("-1.9").and_then(|f| f.trunc()), Some(-1));
+        assert_eq!(
+            py_float("1569398400000").and_then(|f| f.trunc()),
+            Some(1_569_398_400_000)
+        );
         assert_eq!(py_int_text("+0008"), Some("8".into()));
         assert_eq!(py_int_text("8.0"), None, "int('8.0') raises");
-        assert_eq!(precision(Some("8".into())), Some(Some(1e-8)));
-        assert_eq!(precision(Some("0".into())), Some(Some(1.0)));
-        assert_eq!(precision(Some("-2".into())), Some(Some(100.0)));
-        assert_eq!(precision(Some("x".into())), None);
+        let p = |s: &str| precision(Some(s.into())).map(|f| f.and_then(|f| f.repr()));
+        assert_eq!(p("8"), Some(Some("1e-08".into())));
+        assert_eq!(p("0"), Some(Some("1.0".into())));
+        assert_eq!(p("-2"), Some(Some("100.0".into())));
+        assert_eq!(p("x"), None);
         assert_eq!(precision(None), Some(None));
     }
 
@@ -960,8 +1262,14 @@ mod tests {
         assert_eq!(m["precision"]["base"], 1e-8);
         assert_eq!(m["limits"]["cost"]["max"], 9e6);
         assert!(m["limits"].get("market").is_none());
-        assert_eq!(m["marginModes"], serde_json::json!({"cross": false, "isolated": false}));
-        assert_eq!(m["info"], serde_json::from_str::<serde_json::Value>(raw).unwrap());
+        assert_eq!(
+            m["marginModes"],
+            serde_json::json!({"cross": false, "isolated": false})
+        );
+        assert_eq!(
+            m["info"],
+            serde_json::from_str::<serde_json::Value>(raw).unwrap()
+        );
         // Python's spelling of the floats, not serde's.
         let list = CcxtList::build(Market::Spot, "u", "t", &[raw.as_bytes()]);
         let text = String::from_utf8(list.as_bytes().to_vec()).unwrap();
@@ -998,7 +1306,12 @@ mod tests {
     fn what_ccxt_leaves_out_is_left_out() {
         let no_quote = r#"{"symbol":"X","baseAsset":"X","filters":[]}"#;
         let ok = r#"{"symbol":"BTCUSDT","baseAsset":"XBT","quoteAsset":"USDT","filters":[],"permissions":["TRD_GRP_003"],"status":"TRADING"}"#;
-        let list = CcxtList::build(Market::Spot, "u", "t", &[no_quote.as_bytes(), ok.as_bytes()]);
+        let list = CcxtList::build(
+            Market::Spot,
+            "u",
+            "t",
+            &[no_quote.as_bytes(), ok.as_bytes()],
+        );
         assert_eq!(list.header().count, 1);
         let v: serde_json::Value = serde_json::from_slice(list.as_bytes()).unwrap();
         assert_eq!(v["markets"][0]["base"], "BTC", "commonCurrencies");
@@ -1020,7 +1333,10 @@ mod tests {
         let mut cut = list.as_bytes().to_vec();
         cut.truncate(cut.len() - 3);
         assert!(CcxtList::from_bytes(Market::Futures, cut).is_none());
-        assert_eq!(list.etag(), format!("\"futures-ccxt-{}\"", list.header().version));
+        assert_eq!(
+            list.etag(),
+            format!("\"futures-ccxt-{}\"", list.header().version)
+        );
         let body = list.response_body(Source::OriginalLastGood);
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(v["onlyQuoteAsset"], "USDT");
@@ -1028,10 +1344,14 @@ mod tests {
         let later = list.clone().with_fetched_at("2026-01-01T00:00:00Z");
         assert_eq!(later.header().fetched_at, "2026-01-01T00:00:00Z");
         assert_eq!(
-            CcxtList::from_bytes(Market::Futures, later.as_bytes().to_vec()).unwrap().header().fetched_at,
+            CcxtList::from_bytes(Market::Futures, later.as_bytes().to_vec())
+                .unwrap()
+                .header()
+                .fetched_at,
             "2026-01-01T00:00:00Z"
         );
-        let orig = CcxtList::from_original(Market::Futures, format!("[{raw}]").as_bytes(), "t").unwrap();
+        let orig =
+            CcxtList::from_original(Market::Futures, format!("[{raw}]").as_bytes(), "t").unwrap();
         assert_eq!(orig.header().upstream, crate::original::UPSTREAM);
         assert_eq!(orig.header().count, 1);
     }

@@ -6,6 +6,7 @@
 //! - [`keys`]: every Redis key name: the original Python system's and ours.
 //! - [`original`]: the original's list value (USDT-only raw objects), built and read back.
 //! - [`ccxt`]: ccxt's unified markets (`?format=ccxt`), projected from the raw objects.
+//! - [`ccxt_flow`]: serving them: stored value, else the list flow and its fallbacks.
 //! - [`symbols`]: the served records and the stored document format.
 //! - [`lookup`]: single-symbol lookups and list filters read from the stored bytes
 //!   without parsing the list.
@@ -26,6 +27,7 @@
 pub mod auth;
 pub mod bypass;
 pub mod ccxt;
+pub mod ccxt_flow;
 pub mod config;
 pub mod exchange_info;
 pub mod exposition;

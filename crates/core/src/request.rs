@@ -57,6 +57,18 @@ pub enum Route {
         /// Filters.
         filter: Filter,
     },
+    /// `GET /api/symbols/{market}?format=ccxt`: ccxt's unified markets.
+    Ccxt {
+        /// Market.
+        market: Market,
+    },
+    /// `GET /api/symbols/{market}/{symbol}?format=ccxt`: one ccxt market.
+    CcxtOne {
+        /// Market.
+        market: Market,
+        /// Percent-decoded Binance id (`BTCUSDT`).
+        symbol: String,
+    },
     /// `GET /api/symbols/{market}/{symbol}`.
     One {
         /// Market.
@@ -158,6 +170,31 @@ fn parse_filter(query: &str) -> Result<Filter, RouteError> {
     Ok(f)
 }
 
+/// The one `format` besides our own list (which is what no `format`, or an empty one, gives).
+pub const FORMAT_CCXT: &str = "ccxt";
+
+/// Whether `?format=ccxt` is asked for; any other non-empty value is a 400 naming it.
+fn wants_ccxt(query: &str) -> Result<bool, RouteError> {
+    let mut ccxt = false;
+    for pair in query.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        if percent_decode(&k.replace('+', " "))? != "format" {
+            continue;
+        }
+        match percent_decode(&v.replace('+', " "))?.trim() {
+            "" => ccxt = false,
+            FORMAT_CCXT => ccxt = true,
+            other => {
+                return Err(RouteError::BadRequest(format!(
+                "unknown format {:?} (expected \"{FORMAT_CCXT}\", or no format for our own list)",
+                other.chars().take(32).collect::<String>()
+            )))
+            }
+        }
+    }
+    Ok(ccxt)
+}
+
 fn market(seg: &str) -> Result<Market, RouteError> {
     seg.parse()
         .map_err(|_| RouteError::UnknownMarket(seg.chars().take(32).collect()))
@@ -188,10 +225,19 @@ pub fn route(method: &str, path: &str, query: &str) -> Result<Route, RouteError>
         ["metrics"] => Route::Prometheus,
         ["openapi.json"] => Route::OpenApi,
         ["api", "symbols", "metrics"] => Route::SymbolsMetrics,
-        ["api", "symbols", m] => Route::List {
-            market: market(m)?,
-            filter: parse_filter(query)?,
-        },
+        ["api", "symbols", m] => {
+            let market = market(m)?;
+            let filter = parse_filter(query)?;
+            if !wants_ccxt(query)? {
+                Route::List { market, filter }
+            } else if filter.is_empty() {
+                Route::Ccxt { market }
+            } else {
+                return Err(RouteError::BadRequest(
+                    "format=ccxt serves every market (set_markets wants them all): status, quote and base do not apply to it".into(),
+                ));
+            }
+        }
         ["api", "symbols", m, "refresh"] if method == "POST" => {
             return Ok(Route::Refresh { market: market(m)? })
         }
@@ -205,7 +251,11 @@ pub fn route(method: &str, path: &str, query: &str) -> Result<Route, RouteError>
             if symbol.is_empty() || symbol.len() > 64 {
                 return Err(RouteError::BadRequest("symbol must be 1..=64 bytes".into()));
             }
-            Route::One { market, symbol }
+            if wants_ccxt(query)? {
+                Route::CcxtOne { market, symbol }
+            } else {
+                Route::One { market, symbol }
+            }
         }
         _ => return Err(RouteError::NotFound(path.chars().take(128).collect())),
     };
@@ -260,6 +310,40 @@ mod tests {
                 market: Market::Spot
             })
         );
+    }
+
+    #[test]
+    fn the_ccxt_format() {
+        assert_eq!(
+            route("GET", "/api/symbols/futures", "format=ccxt&utm=x"),
+            Ok(Route::Ccxt {
+                market: Market::Futures
+            })
+        );
+        assert_eq!(
+            route("GET", "/api/symbols/spot/BTCUSDT", "format=%63cxt"),
+            Ok(Route::CcxtOne {
+                market: Market::Spot,
+                symbol: "BTCUSDT".into()
+            })
+        );
+        assert!(matches!(
+            route("GET", "/api/symbols/spot", "format="),
+            Ok(Route::List { .. })
+        ));
+        let unknown = route("GET", "/api/symbols/spot", "format=csv");
+        assert!(
+            matches!(&unknown, Err(RouteError::BadRequest(m)) if m.contains("\"csv\"") && m.contains("ccxt")),
+            "{unknown:?}"
+        );
+        assert!(matches!(
+            route("GET", "/api/symbols/spot/BTCUSDT", "format=xml"),
+            Err(RouteError::BadRequest(_))
+        ));
+        assert!(matches!(
+            route("GET", "/api/symbols/spot", "format=ccxt&quote=USDT"),
+            Err(RouteError::BadRequest(_))
+        ));
     }
 
     #[test]
