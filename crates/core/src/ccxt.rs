@@ -43,13 +43,8 @@ const MARKETS_MARKER: &[u8] = b",\"markets\":[";
 impl CcxtList {
     /// Projects every raw symbol object (payload order; those ccxt would not return are
     /// left out) into one stored value.
-    pub fn build<R: AsRef<[u8]>>(
-        market: Market,
-        upstream: &str,
-        fetched_at: &str,
-        raw: &[R],
-    ) -> Self {
-        let mut array = Vec::with_capacity(raw.iter().map(|r| r.as_ref().len() + 900).sum());
+    pub fn build(market: Market, upstream: &str, fetched_at: &str, raw: &[&[u8]]) -> Self {
+        let mut array = Vec::with_capacity(raw.iter().map(|r| r.len() + 900).sum());
         array.push(b'[');
         let mut count = 0;
         for r in raw {
@@ -57,7 +52,7 @@ impl CcxtList {
             if count > 0 {
                 array.push(b',');
             }
-            if write_market(&mut array, r.as_ref()).is_some() {
+            if write_market(&mut array, r).is_some() {
                 count += 1;
             } else {
                 array.truncate(at);
@@ -178,6 +173,10 @@ impl CcxtList {
 }
 
 // ---- ccxt's parse_market, field by field ----
+//
+// Helpers are `#[inline(never)]`: this runs once per refresh, and symbols-core is built
+// for speed (`opt-level = 3`), which would otherwise inline them at every call site of
+// the Worker's bundle.
 
 /// ccxt 4.5.90's `binance.describe()['fees']`: (taker, maker) for spot (`trading`),
 /// `linear` and `inverse`.
@@ -199,6 +198,7 @@ const PERPETUAL_DELIVERY: i64 = 4_133_404_800_000;
 
 /// Writes `parse_market(raw)` as JSON; `None` where ccxt returns `None` or raises (and
 /// for options, which are not reproduced).
+#[inline(never)]
 fn write_market(out: &mut Vec<u8>, raw: &[u8]) -> Option<()> {
     let m = Obj::read(raw)?;
     let id = m.string("symbol")?;
@@ -438,6 +438,7 @@ fn write_market(out: &mut Vec<u8>, raw: &[u8]) -> Option<()> {
 
 /// `safe_currency_code(id)` with no currencies loaded: `commonCurrencies[id.upper()]`,
 /// else `id.upper()`.
+#[inline(never)]
 fn currency_code(id: &str) -> String {
     let upper = id.to_ascii_uppercase();
     COMMON_CURRENCIES
@@ -448,6 +449,7 @@ fn currency_code(id: &str) -> String {
 
 /// `parse_number(parse_precision(s))`: `10 ** -int(s)` as a float; `None` where
 /// Python's `int()` raises (ccxt's parse_market then raises too).
+#[inline(never)]
 fn precision(s: Option<Cow<'_, str>>) -> Option<Option<Float>> {
     let Some(s) = s else {
         return Some(None);
@@ -464,6 +466,7 @@ fn precision(s: Option<Cow<'_, str>>) -> Option<Option<Float>> {
 
 /// The text of an integer as Python's `int(str)` reads it (whitespace, sign, digits with
 /// single underscores between them), normalised to `-?digits`; `None` where it raises.
+#[inline(never)]
 fn py_int_text(s: &str) -> Option<String> {
     let t = s.trim();
     let (neg, body) = match t.as_bytes().first() {
@@ -485,6 +488,7 @@ fn py_int_text(s: &str) -> Option<String> {
 
 /// Removes Python's digit-group underscores (each between two digits); `None` for any
 /// other underscore.
+#[inline(never)]
 fn strip_underscores(s: &str) -> Option<Cow<'_, str>> {
     if !s.contains('_') {
         return Some(Cow::Borrowed(s));
@@ -518,11 +522,13 @@ const EXACT_EXP: std::ops::RangeInclusive<i64> = -307..=307;
 
 impl Float {
     /// The float nearest `0.digits x 10^point` (digits may have leading/trailing zeros).
+    #[inline(never)]
     fn from_parts(neg: bool, digits: &str, point: i64) -> Float {
         Self::nearest(neg, digits, point, true)
     }
 
     /// [`Float::from_parts`]; `round` false: the digits are a double's already (ryu's).
+    #[inline(never)]
     fn nearest(neg: bool, digits: &str, point: i64, round: bool) -> Float {
         let lead = digits.len() - digits.trim_start_matches('0').len();
         let sig = digits.trim_matches('0');
@@ -564,6 +570,7 @@ impl Float {
 
     /// Python's `repr()` (what `json.dumps` writes): fixed notation for exponents
     /// -4..=15, always with a fraction (`100.0`), else `d.ddde±XX`; `None` for inf/nan.
+    #[inline(never)]
     fn repr(&self) -> Option<String> {
         let Float::Finite { neg, digits, exp } = self else {
             return None;
@@ -592,6 +599,7 @@ impl Float {
 
     /// `int(self)`: truncated toward zero; `None` for inf/nan (Python raises) and beyond
     /// an `i64` (never an exchange timestamp).
+    #[inline(never)]
     fn trunc(&self) -> Option<i64> {
         let Float::Finite { neg, digits, exp } = self else {
             return None;
@@ -614,6 +622,7 @@ impl Float {
 /// The double nearest `0.sig x 10^(exp + 1)` (ties to even), from `f`, a double near it:
 /// `f` steps up or down while the decimal lies beyond a midpoint to its neighbour (exact
 /// decimal arithmetic, no float code of core's in the bundle).
+#[inline(never)]
 fn correct(mut f: f64, sig: &str, exp: i64) -> f64 {
     let x = (sig, exp);
     for _ in 0..4 {
@@ -654,6 +663,7 @@ fn correct(mut f: f64, sig: &str, exp: i64) -> f64 {
 }
 
 /// `k x 2^e` exactly, as (significant digits, exponent of the first digit).
+#[inline(never)]
 fn exact(k: u64, e: i64) -> (String, i64) {
     const BASE: u64 = 1_000_000_000;
     let mut n: Vec<u64> = vec![k % BASE, k / BASE % BASE, k / BASE / BASE];
@@ -697,6 +707,7 @@ fn exact(k: u64, e: i64) -> (String, i64) {
 }
 
 /// Compares two positive decimals given as (significant digits, first digit's exponent).
+#[inline(never)]
 fn cmp_dec(a: (&str, i64), b: (&str, i64)) -> std::cmp::Ordering {
     // Digits without trailing zeros: a prefix is the smaller number.
     a.1.cmp(&b.1)
@@ -705,12 +716,14 @@ fn cmp_dec(a: (&str, i64), b: (&str, i64)) -> std::cmp::Ordering {
 
 /// A decimal in Python's `float()` grammar once signs and spellings are dealt with:
 /// `digits[.digits][e[+-]digits]` (either side of the point may be empty, not both).
+#[inline(never)]
 fn decimal(t: &str) -> Option<Float> {
     let (neg, digits, point) = split(t)?;
     Some(Float::from_parts(neg, &digits, point))
 }
 
 /// [`decimal`]'s text as `(negative, all digits, digits before the point)`.
+#[inline(never)]
 fn split(t: &str) -> Option<(bool, String, i64)> {
     let (neg, body) = match t.as_bytes().first()? {
         b'-' => (true, &t[1..]),
@@ -738,6 +751,7 @@ fn split(t: &str) -> Option<(bool, String, i64)> {
 }
 
 /// Python's `float(str)`; `None` where it raises.
+#[inline(never)]
 fn py_float(s: &str) -> Option<Float> {
     let t = strip_underscores(s.trim())?;
     let unsigned = t.strip_prefix(['+', '-']).unwrap_or(&t);
@@ -751,6 +765,7 @@ fn py_float(s: &str) -> Option<Float> {
 }
 
 /// `iso8601(ms)`: `YYYY-MM-DDTHH:MM:SS.mmmZ` within ccxt's range, else `None`.
+#[inline(never)]
 fn iso8601(ms: i64) -> Option<String> {
     if !(0..=8_640_000_000_000_000).contains(&ms) {
         return None;
@@ -760,6 +775,7 @@ fn iso8601(ms: i64) -> Option<String> {
 }
 
 /// `yymmdd(ms)`: the UTC date of `round(ms / 1000)` seconds (half to even), `YYMMDD`.
+#[inline(never)]
 fn yymmdd(ms: i64) -> Option<String> {
     let (q, r) = (ms.div_euclid(1000), ms.rem_euclid(1000));
     let secs = if r > 500 || (r == 500 && q % 2 != 0) {
@@ -783,23 +799,28 @@ fn yymmdd(ms: i64) -> Option<String> {
 struct Writer<'a>(&'a mut Vec<u8>);
 
 impl Writer<'_> {
+    #[inline(never)]
     fn raw(&mut self, s: &str) {
         self.0.extend_from_slice(s.as_bytes());
     }
+    #[inline(never)]
     fn key(&mut self, k: &str) {
         self.0.extend_from_slice(b",\"");
         self.0.extend_from_slice(k.as_bytes());
         self.0.extend_from_slice(b"\":");
     }
+    #[inline(never)]
     fn str(&mut self, s: &str) {
         json_str(self.0, s);
     }
+    #[inline(never)]
     fn opt_str(&mut self, s: Option<&str>) {
         match s {
             Some(s) => json_str(self.0, s),
             None => self.raw("null"),
         }
     }
+    #[inline(never)]
     fn bool(&mut self, b: Option<bool>) {
         self.raw(match b {
             Some(true) => "true",
@@ -807,12 +828,14 @@ impl Writer<'_> {
             None => "null",
         });
     }
+    #[inline(never)]
     fn int(&mut self, v: Option<i64>) {
         match v {
             Some(v) => self.raw(&v.to_string()),
             None => self.raw("null"),
         }
     }
+    #[inline(never)]
     fn float(&mut self, v: Option<Float>) {
         match v.as_ref().and_then(Float::repr) {
             Some(text) => self.raw(&text),
@@ -849,12 +872,14 @@ impl V<'_> {
 struct Obj<'a>(Vec<(Cow<'a, str>, V<'a>)>);
 
 impl<'a> Obj<'a> {
+    #[inline(never)]
     fn read(b: &'a [u8]) -> Option<Self> {
         let mut r = Reader { b, i: 0 };
         r.ws();
         r.members()
     }
 
+    #[inline(never)]
     fn get(&self, key: &str) -> Option<&V<'a>> {
         self.0.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v)
     }
@@ -864,6 +889,7 @@ impl<'a> Obj<'a> {
     }
 
     /// `safe_string`: a non-empty string, or a number as Python's `str()` writes it.
+    #[inline(never)]
     fn string(&self, key: &str) -> Option<Cow<'a, str>> {
         match self.get(key)? {
             V::Str(s) if !s.is_empty() => Some(s.clone()),
@@ -873,6 +899,7 @@ impl<'a> Obj<'a> {
     }
 
     /// `safe_number` when the key is there: `Some(None)` where `float()` fails.
+    #[inline(never)]
     fn number(&self, key: &str) -> Option<Option<Float>> {
         self.string(key).map(|s| py_float(&s))
     }
@@ -883,6 +910,7 @@ impl<'a> Obj<'a> {
     }
 
     /// `safe_integer`: `int(float(value))`.
+    #[inline(never)]
     fn integer(&self, key: &str) -> Option<i64> {
         match self.get(key)? {
             V::Bool(b) => Some(i64::from(*b)),
@@ -893,6 +921,7 @@ impl<'a> Obj<'a> {
     }
 
     /// `safe_list`: the array's elements.
+    #[inline(never)]
     fn list(&self, key: &str) -> Option<Vec<V<'a>>> {
         match self.get(key)? {
             V::Arr(text) => Reader { b: text, i: 0 }.items(),
@@ -902,6 +931,7 @@ impl<'a> Obj<'a> {
 
     /// `index_by(safe_list(filters, []), 'filterType')`, in order: `(filterType, filter)`.
     /// `None` where ccxt raises (an element that is not an object).
+    #[inline(never)]
     fn filters(&self) -> Option<Vec<(Option<Cow<'a, str>>, Obj<'a>)>> {
         let Some(items) = self.list("filters") else {
             return Some(Vec::new());
@@ -925,6 +955,7 @@ impl<'a> Obj<'a> {
 
 /// Python's `str()` of the value `json.loads` makes of a number: an int's digits, or a
 /// float's repr.
+#[inline(never)]
 fn py_str_number(n: &str) -> Option<String> {
     if n.bytes().any(|c| matches!(c, b'.' | b'e' | b'E')) {
         return Some(decimal(n)?.repr().unwrap_or_else(|| "inf".into()));
@@ -944,6 +975,7 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[inline(never)]
     fn value(&mut self) -> Option<V<'a>> {
         let start = self.i;
         match *self.b.get(self.i)? {
@@ -982,12 +1014,13 @@ impl<'a> Reader<'a> {
         })
     }
 
+    #[inline(never)]
     fn string(&mut self) -> Option<Cow<'a, str>> {
         let end = string_end(self.b, self.i)?;
         let text = &self.b[self.i..end];
         self.i = end;
         if text.contains(&b'\\') {
-            serde_json::from_slice::<String>(text).ok().map(Cow::Owned)
+            crate::exchange_info::decode_string(&text[1..text.len() - 1]).map(Cow::Owned)
         } else {
             std::str::from_utf8(&text[1..text.len() - 1])
                 .ok()
@@ -995,6 +1028,7 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[inline(never)]
     fn members(&mut self) -> Option<Obj<'a>> {
         let mut out = Vec::new();
         self.eat(b'{')?;
@@ -1017,6 +1051,7 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[inline(never)]
     fn items(&mut self) -> Option<Vec<V<'a>>> {
         let mut out = Vec::new();
         self.ws();
@@ -1042,6 +1077,7 @@ impl<'a> Reader<'a> {
 }
 
 /// From the `"` at `i`: the index after the closing quote.
+#[inline(never)]
 fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
     i += 1;
     loop {
@@ -1054,6 +1090,7 @@ fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
 }
 
 /// From the `{` or `[` at `i`: the index after its matching close (strings stepped over).
+#[inline(never)]
 fn value_end(b: &[u8], mut i: usize) -> Option<usize> {
     let mut depth = 0usize;
     loop {
@@ -1076,6 +1113,7 @@ fn value_end(b: &[u8], mut i: usize) -> Option<usize> {
 }
 
 /// The byte ranges of a JSON array's elements.
+#[inline(never)]
 fn elements(array: &[u8]) -> Option<Vec<Range<usize>>> {
     let mut r = Reader { b: array, i: 0 };
     r.ws();
@@ -1326,7 +1364,12 @@ mod tests {
     #[test]
     fn stored_bytes_round_trip_and_garbage_is_refused() {
         let raw = r#"{"symbol":"币安人生USDT","status":"TRADING","baseAsset":"币安人生","quoteAsset":"USDT","filters":[]}"#;
-        let list = CcxtList::build(Market::Futures, "https://x", "2025-01-01T00:00:00Z", &[raw]);
+        let list = CcxtList::build(
+            Market::Futures,
+            "https://x",
+            "2025-01-01T00:00:00Z",
+            &[raw.as_bytes()],
+        );
         let back = CcxtList::from_bytes(Market::Futures, list.as_bytes().to_vec()).unwrap();
         assert_eq!(back, list);
         assert!(CcxtList::from_bytes(Market::Spot, list.as_bytes().to_vec()).is_none());

@@ -366,7 +366,7 @@ mod scan {
 
     /// Decodes a string's raw content with serde_json's rules for `str`: surrogates must
     /// pair, and the result must be UTF-8. `None` where serde_json would fail.
-    fn decode(raw: &[u8]) -> Option<String> {
+    pub(crate) fn decode(raw: &[u8]) -> Option<String> {
         let mut out = Vec::with_capacity(raw.len());
         let mut i = 0;
         while i < raw.len() {
@@ -1445,6 +1445,10 @@ mod scan {
         symbols.ok_or(Bail)
     }
 }
+
+/// Decodes a JSON string's raw content (between the quotes) with serde_json's rules for
+/// `str`; `None` where serde_json would fail. Shared with [`crate::ccxt`]'s reader.
+pub(crate) use scan::decode as decode_string;
 
 /// Validates a processed list before anything is written: not empty, and it keeps at
 /// least `1 - max_loss` of last_good's count (`max_loss` in 0..=1).

@@ -343,7 +343,8 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
         exchange_info::validate_shrink(original.count, baseline.original_count, max)
             .map_err(|e| reject(e, FailureReason::Rejected))?;
         let fetched_at = rfc3339(self.clock.now_ms());
-        let ccxt = CcxtList::build(market, &fetched.base, &fetched_at, &parsed.raw);
+        let raw: Vec<&[u8]> = parsed.raw.iter().map(|r| r.as_ref()).collect();
+        let ccxt = CcxtList::build(market, &fetched.base, &fetched_at, &raw);
         let doc = StoredList::build(market, &fetched.base, fetched_at, &parsed.symbols);
         Ok(Fresh {
             doc,
