@@ -84,7 +84,11 @@ async fn every_recorded_symbol_equals_ccxts_parse_market() {
             market,
             "https://api.binance.com",
             "2025-01-01T00:00:00Z",
-            &parsed.raw,
+            &parsed
+                .raw
+                .iter()
+                .map(|r| r.as_ref())
+                .collect::<Vec<&[u8]>>(),
         );
         assert_eq!(
             list.header().count,

@@ -64,6 +64,61 @@ symbol_list = {
     },
 }
 nullable_int = {"type": ["integer", "null"]}
+nullable_num = {"type": ["number", "null"]}
+min_max = {"type": "object", "required": ["min", "max"], "properties": {"min": nullable_num, "max": nullable_num}}
+FORMAT = {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["ccxt"]},
+          "description": "`ccxt`: ccxt's unified market structure for Binance (what `ccxt.binance().parse_market(raw)` "
+                         "returns, ccxt 4.5.90), for `exchange.set_markets(body['markets'])`. Omitted: our own list. "
+                         "Any other value is a 400; with `format=ccxt` the status/quote/base filters are a 400 too."}
+ccxt_market = {
+    "type": "object",
+    "description": "One ccxt market, field for field what ccxt's parse_market returns (floats as Python writes them; "
+                   "`info` is the raw exchangeInfo symbol object). `active` is ccxt's: status TRADING (spot: and no "
+                   "TRD_GRP_003 permission).",
+    "required": ["id", "lowercaseId", "symbol", "base", "quote", "settle", "baseId", "quoteId", "settleId", "type",
+                 "spot", "margin", "swap", "future", "option", "index", "active", "contract", "linear", "inverse",
+                 "subType", "taker", "maker", "contractSize", "expiry", "expiryDatetime", "strike", "optionType",
+                 "precision", "limits", "marginModes", "created", "info", "stock"],
+    "properties": {
+        "id": {"type": "string", "examples": ["BTCUSDT"]},
+        "lowercaseId": {"type": "string"},
+        "symbol": {"type": "string", "examples": ["BTC/USDT", "BTC/USDT:USDT", "BTC/USDT:USDT-251226"]},
+        "base": {"type": "string"}, "quote": {"type": "string"}, "settle": {"type": ["string", "null"]},
+        "baseId": {"type": "string"}, "quoteId": {"type": "string"}, "settleId": {"type": ["string", "null"]},
+        "type": {"type": ["string", "null"], "enum": ["spot", "swap", "future", None]},
+        "spot": {"type": "boolean"}, "margin": {"type": "boolean"}, "swap": {"type": "boolean"},
+        "future": {"type": "boolean"}, "option": {"type": "boolean"}, "index": {"type": ["boolean", "null"]},
+        "active": {"type": "boolean"}, "contract": {"type": "boolean"},
+        "linear": {"type": ["boolean", "null"]}, "inverse": {"type": ["boolean", "null"]},
+        "subType": {"type": ["string", "null"], "enum": ["linear", "inverse", None]},
+        "taker": {"type": "number"}, "maker": {"type": "number"}, "contractSize": nullable_num,
+        "expiry": {**nullable_int, "description": "Unix ms of delivery (dated futures; null for perpetuals and spot)."},
+        "expiryDatetime": {"type": ["string", "null"]}, "strike": {"type": "null"}, "optionType": {"type": ["string", "null"]},
+        "precision": {"type": "object", "required": ["amount", "price", "base", "quote"],
+                      "properties": {"amount": nullable_num, "price": nullable_num, "base": nullable_num, "quote": nullable_num},
+                      "description": "TICK_SIZE mode: step sizes as numbers (0.01, 1e-08)."},
+        "limits": {"type": "object", "required": ["leverage", "amount", "price", "cost"],
+                   "properties": {"leverage": min_max, "amount": min_max, "price": min_max, "cost": min_max, "market": min_max}},
+        "marginModes": {"type": ["object", "null"]},
+        "created": {**nullable_int, "description": "Futures onboardDate, unix ms."},
+        "info": {"type": "object", "description": "The raw exchangeInfo symbol object, every field."},
+        "stock": {"type": "boolean"},
+    },
+}
+ccxt_markets = {
+    "type": "object",
+    "required": ["source", "market", "version", "fetchedAt", "count", "markets"],
+    "properties": {
+        "source": symbol_list["properties"]["source"],
+        "onlyQuoteAsset": symbol_list["properties"]["onlyQuoteAsset"],
+        "market": {"type": "string", "enum": ["spot", "futures"]},
+        "version": {"type": "string", "pattern": "^[0-9a-f]{16}$", "description": "Hash of the markets; part of the ETag."},
+        "upstream": {"type": "string"},
+        "fetchedAt": {"type": "string", "format": "date-time"},
+        "count": {"type": "integer", "minimum": 0},
+        "markets": {"type": "array", "items": ref("CcxtMarket"), "description": "In exchangeInfo order."},
+    },
+}
 market_metrics = {
     "type": "object",
     "required": ["hits", "misses", "hitRatio", "warmupSuccess", "warmupError", "upstreamFailures"],
@@ -96,9 +151,11 @@ doc = {
                 {"name": "status", "in": "query", "schema": {"type": "string"}, "description": "e.g. TRADING (case-insensitive)."},
                 {"name": "quote", "in": "query", "schema": {"type": "string"}, "description": "Quote asset, e.g. USDT."},
                 {"name": "base", "in": "query", "schema": {"type": "string"}, "description": "Base asset, e.g. BTC."},
+                FORMAT,
                 {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}, "description": "An ETag from an earlier answer."}],
             "responses": {
-                "200": json_body(ref("SymbolList"), "The list.", CACHE_HEADERS),
+                "200": json_body({"oneOf": [ref("SymbolList"), ref("CcxtMarkets")]},
+                                 "The list (`CcxtMarkets` with `format=ccxt`).", CACHE_HEADERS),
                 "304": {"description": "Unchanged since the ETag given in If-None-Match.", "headers": CACHE_HEADERS},
                 **ROUTE_ERRORS, "503": UNAVAILABLE},
         }},
@@ -106,8 +163,10 @@ doc = {
             "operationId": "getSymbol",
             "summary": "One symbol (percent-decoded; exact match first, then case-insensitive).",
             "parameters": [MARKET, {"name": "symbol", "in": "path", "required": True,
-                                    "schema": {"type": "string", "minLength": 1, "maxLength": 64}}],
-            "responses": {"200": json_body(ref("Symbol"), "The symbol.", {"X-Cache": {"$ref": "#/components/headers/X-Cache"}}),
+                                    "schema": {"type": "string", "minLength": 1, "maxLength": 64}}, FORMAT],
+            "responses": {"200": json_body({"oneOf": [ref("Symbol"), ref("CcxtMarket")]},
+                                           "The symbol (its ccxt market with `format=ccxt`, found by Binance id).",
+                                           {"X-Cache": {"$ref": "#/components/headers/X-Cache"}}),
                           **ROUTE_ERRORS, "503": UNAVAILABLE},
         }},
         "/api/symbols/{market}/refresh": {"post": {
@@ -160,12 +219,14 @@ doc = {
         "headers": {
             "X-Cache": {"description": "HIT (in the primary cache), MISS (not in it: fetched now, or by the refresh this request waited for), STALE (a last good list; upstream failing), BYPASS (Redis unreachable).",
                         "schema": {"type": "string", "enum": ["HIT", "MISS", "STALE", "BYPASS"]}},
-            "ETag": {"description": "Strong validator of the list version.", "schema": {"type": "string", "pattern": "^\"(spot|futures)-[0-9a-f]{16}\"$"}},
+            "ETag": {"description": "Strong validator of the list version.", "schema": {"type": "string", "pattern": "^\"(spot|futures)-(ccxt-)?[0-9a-f]{16}\"$"}},
             "Retry-After": {"description": "Seconds.", "schema": {"type": "string", "pattern": "^[0-9]+$"}},
         },
         "schemas": {
             "Symbol": symbol,
             "SymbolList": symbol_list,
+            "CcxtMarket": ccxt_market,
+            "CcxtMarkets": ccxt_markets,
             "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}},
                       "additionalProperties": True},
             "Unavailable": {"type": "object", "required": ["error", "market"],
