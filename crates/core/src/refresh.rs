@@ -155,7 +155,6 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
             previous.as_ref().filter(|p| {
                 p.version == fresh.doc.header().version
                     && p.original_version == fresh.original.version
-                    && p.ccxt_version == fresh.ccxt.header().version
             })
         };
         let fetched = fetched.map(|mut fresh| {
@@ -170,11 +169,20 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
         let written = match &fetched {
             Ok(fresh) => {
                 changed = unchanged(fresh).is_none();
-                Some(if changed {
+                let same_ccxt = previous
+                    .as_ref()
+                    .is_some_and(|p| !changed && p.ccxt_version == fresh.ccxt.header().version);
+                let written = if changed {
                     self.write_all(market, fresh).await
                 } else {
-                    self.extend(market, fresh).await
-                })
+                    self.extend(market, fresh, same_ccxt).await
+                };
+                // The ccxt markets go after, on their own: megabytes that must never delay
+                // or fail the two lists the original and our list route read.
+                if written.is_ok() && !same_ccxt {
+                    self.write_ccxt(market, fresh).await;
+                }
+                Some(written)
             }
             Err(_) => None,
         };
@@ -420,15 +428,9 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
     /// the bandwidth of two `SET`s.
     async fn write_all(&self, market: Market, fresh: &Fresh) -> Result<(), String> {
         let ttl = self.config.cache_ttl_secs(market);
-        let stored = Stored {
-            version: fresh.doc.header().version.clone(),
-            original_version: fresh.original.version.clone(),
-            count: fresh.doc.header().count,
-            original_count: fresh.original.count,
-            fetched_at: fresh.doc.header().fetched_at.clone(),
-            ccxt_version: fresh.ccxt.header().version.clone(),
-        };
-        let mut cmds = Vec::with_capacity(10);
+        // No ccxt version yet: [`Service::write_ccxt`] records it once they are stored.
+        let stored = stored_record(fresh, String::new());
+        let mut cmds = Vec::with_capacity(7);
         // Ours first: a pipeline is not atomic, and a reader between its commands must not
         // find the original's new USDT-only list while our own full one is still missing.
         for (last_good, primary, value) in [
@@ -436,11 +438,6 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
                 keys::document_last_good(market),
                 keys::document(market),
                 fresh.doc.as_bytes().to_vec(),
-            ),
-            (
-                keys::ccxt_last_good(market),
-                keys::ccxt(market),
-                fresh.ccxt.as_bytes().to_vec(),
             ),
             (
                 keys::original_last_good(market),
@@ -462,15 +459,43 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
         all_ok(self.store.exec(cmds).await)
     }
 
+    /// Our ccxt markets, after the lists are stored (same `SET` last_good + `COPY` +
+    /// `EXPIRE`), then the record naming their version. A failure is logged and leaves
+    /// the record without it, so the next refresh writes them again; it never fails the
+    /// refresh.
+    async fn write_ccxt(&self, market: Market, fresh: &Fresh) {
+        let ttl = self.config.cache_ttl_secs(market);
+        let stored = stored_record(fresh, fresh.ccxt.header().version.clone());
+        let cmds = vec![
+            Cmd::set(keys::ccxt_last_good(market), fresh.ccxt.as_bytes().to_vec()),
+            Cmd::Copy {
+                from: keys::ccxt_last_good(market),
+                to: keys::ccxt(market),
+            },
+            Cmd::Expire(keys::ccxt(market), ttl),
+            Cmd::set(
+                keys::stored_meta(market),
+                serde_json::to_vec(&stored).unwrap_or_default(),
+            ),
+        ];
+        if let Err(e) = all_ok(self.store.exec(cmds).await) {
+            self.log.emit(
+                Level::Warn,
+                "ccxt_write_failed",
+                json!({"market": market.as_str(), "bytes": fresh.ccxt.as_bytes().len(), "error": e}),
+            );
+        }
+    }
+
     /// The stored list is this one: extend the primary keys' TTLs, after checking the
     /// ends of all six values (our document's head names its version; both ends must
     /// close). A key that is gone, garbage or truncated meanwhile is restored from its pair
     /// by a server-side copy, or written again when its pair is no good either.
-    async fn extend(&self, market: Market, fresh: &Fresh) -> Result<(), String> {
+    async fn extend(&self, market: Market, fresh: &Fresh, ccxt: bool) -> Result<(), String> {
         let ttl = self.config.cache_ttl_secs(market);
         let version = format!("\"version\":\"{}\"", fresh.doc.header().version);
         let ccxt_version = format!("\"version\":\"{}\"", fresh.ccxt.header().version);
-        let pairs = [
+        let mut pairs = vec![
             (
                 keys::original_list(market),
                 keys::original_last_good(market),
@@ -483,13 +508,16 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
                 fresh.doc.as_bytes(),
                 Probe::Document(&version),
             ),
-            (
+        ];
+        // Our ccxt markets too when they are this version (else they are written after).
+        if ccxt {
+            pairs.push((
                 keys::ccxt(market),
                 keys::ccxt_last_good(market),
                 fresh.ccxt.as_bytes(),
                 Probe::Document(&ccxt_version),
-            ),
-        ];
+            ));
+        }
         let mut probe = Vec::with_capacity(15);
         for (primary, last_good, _, kind) in &pairs {
             probe.push(Cmd::Expire(primary.clone(), ttl));
@@ -556,6 +584,18 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
             .map(|(r, _)| r)
             .collect();
         all_ok(Ok(kept))
+    }
+}
+
+/// The record of a full write of `fresh` (`ccxt_version` empty until they are stored).
+fn stored_record(fresh: &Fresh, ccxt_version: String) -> Stored {
+    Stored {
+        version: fresh.doc.header().version.clone(),
+        original_version: fresh.original.version.clone(),
+        count: fresh.doc.header().count,
+        original_count: fresh.original.count,
+        fetched_at: fresh.doc.header().fetched_at.clone(),
+        ccxt_version,
     }
 }
 

@@ -906,3 +906,95 @@ fn waiters_in_the_isolate_take_the_holders_list_instead_of_reading_redis() {
         store.reply_bytes()
     );
 }
+
+#[test]
+fn the_ccxt_markets_are_stored_after_the_lists_extended_with_them_and_repaired() {
+    let fx = Fixture::new();
+    let svc = fx.service(&[]);
+    let Refresh::Stored(_) = block_on(svc.refresh(Market::Spot, Trigger::Cron)) else {
+        panic!("refresh")
+    };
+    let ccxt = fx
+        .store
+        .raw(&keys::ccxt(Market::Spot))
+        .expect("ccxt markets");
+    let v: serde_json::Value = serde_json::from_slice(&ccxt).unwrap();
+    assert_eq!(v["count"], 10);
+    assert_eq!(v["markets"][0]["symbol"], "S0/USDT");
+    assert_eq!(v["markets"][0]["precision"]["price"], 0.01);
+    assert_eq!(fx.store.ttl_ms(&keys::ccxt(Market::Spot)), Some(300_000));
+    assert_eq!(fx.store.ttl_ms(&keys::ccxt_last_good(Market::Spot)), None);
+    let stored: serde_json::Value =
+        serde_json::from_slice(&fx.store.raw(&keys::stored_meta(Market::Spot)).unwrap()).unwrap();
+    assert_eq!(stored["ccxtVersion"], v["version"], "recorded once stored");
+
+    let hit = block_on(svc.ccxt(Market::Spot, None)).unwrap();
+    assert_eq!(hit.status, CacheStatus::Hit);
+    assert_eq!(hit.redis_round_trips, 1);
+    assert_eq!(hit.list.as_bytes(), &ccxt[..]);
+
+    // Unchanged: only TTLs and end checks, the ccxt pair among them.
+    let before = fx.store.arg_bytes();
+    block_on(svc.refresh(Market::Spot, Trigger::Cron));
+    assert!(fx.store.arg_bytes() - before < 2_500);
+    assert_eq!(fx.store.raw(&keys::ccxt(Market::Spot)).unwrap(), ccxt);
+
+    // The primary gone while our document is current: the request repairs it (MISS).
+    fx.store.put(
+        &keys::ccxt(Market::Spot),
+        b"{\"market\":\"spot\",\"markets\":[",
+    );
+    let repaired = block_on(svc.ccxt(Market::Spot, None)).unwrap();
+    assert_eq!(repaired.status, CacheStatus::Miss);
+    assert_eq!(repaired.list.as_bytes(), &ccxt[..]);
+    assert_eq!(fx.store.raw(&keys::ccxt(Market::Spot)).unwrap(), ccxt);
+
+    // A record from before the ccxt markets: the next refresh writes them.
+    fx.store.put(&keys::ccxt(Market::Spot), b"");
+    fx.store.put(&keys::ccxt_last_good(Market::Spot), b"");
+    let old = stored
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| *k != "ccxtVersion");
+    let old: serde_json::Map<String, serde_json::Value> =
+        old.map(|(k, v)| (k.clone(), v.clone())).collect();
+    fx.store.put(
+        &keys::stored_meta(Market::Spot),
+        serde_json::to_string(&old).unwrap().as_bytes(),
+    );
+    block_on(svc.refresh(Market::Spot, Trigger::Cron));
+    assert_eq!(
+        fx.store.raw(&keys::ccxt_last_good(Market::Spot)).unwrap(),
+        ccxt
+    );
+}
+
+#[test]
+fn a_failing_binance_serves_the_last_good_ccxt_markets_then_the_originals() {
+    let fx = Fixture::new();
+    let svc = fx.service(&[]);
+    block_on(svc.refresh(Market::Spot, Trigger::Cron));
+    let last_good = fx.store.raw(&keys::ccxt_last_good(Market::Spot)).unwrap();
+    for k in [keys::ccxt(Market::Spot), keys::document(Market::Spot)] {
+        fx.store.put(&k, b"");
+    }
+    fx.push(status(500, None));
+    fx.push(status(500, None));
+    let stale = block_on(svc.ccxt(Market::Spot, None)).unwrap();
+    assert_eq!(stale.status, CacheStatus::Stale);
+    assert_eq!(stale.source.as_str(), "last_good");
+    assert_eq!(stale.list.as_bytes(), &last_good[..]);
+    // Without ours, the original's USDT array is projected (ccxt markets of its objects).
+    fx.store.put(&keys::ccxt_last_good(Market::Spot), b"");
+    fx.store.put(&keys::document_last_good(Market::Spot), b"");
+    fx.push(status(500, None));
+    fx.push(status(500, None));
+    let original = block_on(svc.ccxt(Market::Spot, None)).unwrap();
+    assert_eq!(original.source.as_str(), "original_last_good");
+    assert_eq!(original.list.header().count, 10);
+    let body: serde_json::Value =
+        serde_json::from_slice(&original.list.response_body(original.source)).unwrap();
+    assert_eq!(body["onlyQuoteAsset"], "USDT");
+    assert_eq!(body["markets"][3]["id"], "S3USDT");
+}
