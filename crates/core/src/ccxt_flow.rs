@@ -9,9 +9,7 @@ use crate::ccxt::CcxtList;
 use crate::keys;
 use crate::market::Market;
 use crate::ports::{Clock, Cmd, Http, Reply, Store};
-use crate::service::{
-    CacheStatus, LocalBoxFuture, Refresh, Served, Service, Spawn, Trigger, Unavailable,
-};
+use crate::service::{CacheStatus, LocalBoxFuture, Served, Service, Spawn, Unavailable};
 use crate::symbols::{rfc3339, Source};
 
 /// ccxt markets ready to serve.
@@ -67,21 +65,15 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
                 upstream_status: None,
             });
         }
-        // Boxed (dynamic) futures: the list flow and the refresh are not inlined here a
-        // second time (the Worker's bundle).
+        // A boxed (dynamic) future: the list flow is not inlined here a second time (the
+        // Worker's bundle).
         let list: LocalBoxFuture<'_, Result<Served, Unavailable>> =
             Box::pin(self.list(market, spawn));
         let served = list.await?;
-        let mut round_trips = 1 + served.redis_round_trips;
-        if served.source == Source::Cache {
-            // Our document is current but its ccxt markets are not there (stored by a
-            // version before them, or evicted): a refresh writes or repairs them.
-            let refresh: LocalBoxFuture<'_, Refresh> =
-                Box::pin(self.refresh(market, Trigger::Request));
-            let _ = refresh.await;
-            round_trips += 3;
-        }
-        round_trips += 1;
+        // Our document current but no ccxt markets beside it (a version before them, or
+        // their write failed): the last good ones answer until the next refresh writes or
+        // repairs them. Not a refresh per request: that is megabytes each time.
+        let round_trips = 2 + served.redis_round_trips;
         let both = self
             .store
             .exec(vec![Cmd::MGet(vec![
@@ -102,7 +94,7 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
                 .and_then(|b| CcxtList::from_bytes(market, b))
         };
         let (primary, last_good) = (next(), next());
-        let current = matches!(served.source, Source::Cache | Source::Upstream);
+        let current = served.source == Source::Upstream;
         if let Some(list) = primary.filter(|_| current) {
             return Ok(ServedCcxt {
                 list,

@@ -908,7 +908,7 @@ fn waiters_in_the_isolate_take_the_holders_list_instead_of_reading_redis() {
 }
 
 #[test]
-fn the_ccxt_markets_are_stored_after_the_lists_extended_with_them_and_repaired() {
+fn the_ccxt_markets_are_stored_after_the_lists_extended_and_repaired_with_them() {
     let fx = Fixture::new();
     let svc = fx.service(&[]);
     let Refresh::Stored(_) = block_on(svc.refresh(Market::Spot, Trigger::Cron)) else {
@@ -939,14 +939,18 @@ fn the_ccxt_markets_are_stored_after_the_lists_extended_with_them_and_repaired()
     assert!(fx.store.arg_bytes() - before < 2_500);
     assert_eq!(fx.store.raw(&keys::ccxt(Market::Spot)).unwrap(), ccxt);
 
-    // The primary gone while our document is current: the request repairs it (MISS).
+    // The primary garbage while our document is current: the last good markets answer
+    // (STALE, no refresh per request), and the next refresh repairs the primary.
     fx.store.put(
         &keys::ccxt(Market::Spot),
         b"{\"market\":\"spot\",\"markets\":[",
     );
-    let repaired = block_on(svc.ccxt(Market::Spot, None)).unwrap();
-    assert_eq!(repaired.status, CacheStatus::Miss);
-    assert_eq!(repaired.list.as_bytes(), &ccxt[..]);
+    let calls = fx.calls();
+    let stale = block_on(svc.ccxt(Market::Spot, None)).unwrap();
+    assert_eq!(stale.status, CacheStatus::Stale);
+    assert_eq!(stale.list.as_bytes(), &ccxt[..]);
+    assert_eq!(fx.calls(), calls, "no Binance call");
+    block_on(svc.refresh(Market::Spot, Trigger::Cron));
     assert_eq!(fx.store.raw(&keys::ccxt(Market::Spot)).unwrap(), ccxt);
 
     // A record from before the ccxt markets: the next refresh writes them.
