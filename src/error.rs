@@ -20,6 +20,8 @@ pub enum AppError {
     Setup(String),
     /// Stored data corrupt beyond the shape check (502: repaired by the next refresh).
     Corrupt(String),
+    /// Redis could not answer a read that has no fallback (503; the changes feed).
+    Redis(String),
 }
 
 impl AppError {
@@ -62,6 +64,11 @@ impl AppError {
                 502,
                 vec![],
                 json!({"error": format!("stored list unreadable: {msg}")}),
+            ),
+            AppError::Redis(msg) => (
+                503,
+                vec![("Retry-After", "5".to_string())],
+                json!({"error": format!("the changes feed needs Redis: {msg}")}),
             ),
         }
     }

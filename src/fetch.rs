@@ -1,4 +1,5 @@
-//! The service's [`Http`] port over workerd's `fetch` (the Binance calls), so the bundle links
+//! The service's [`Http`] port over workerd's `fetch` (the Binance calls, and the changes
+//! webhook's POST), so the bundle links
 //! no HTTP client library. Failures read as they did through reqwest's wasm backend.
 //!
 //! Deadline: the whole exchange (headers and body) is raced against a timer; the losing fetch
@@ -27,7 +28,7 @@ const READ: &str = "error decoding response body";
 /// Longest network error detail kept (characters).
 const MAX_DETAIL_CHARS: usize = 200;
 
-/// `GET`s through the global `fetch`.
+/// `GET`s (and the webhook's `POST`s) through the global `fetch`.
 #[derive(Clone, Copy, Default)]
 pub struct FetchHttp;
 
@@ -40,12 +41,36 @@ impl Http for FetchHttp {
             Either::Right(_) => Err(HttpError::Timeout),
         }
     }
+
+    async fn post_json(&self, req: HttpRequest, body: Vec<u8>) -> Result<u16, HttpError> {
+        let exchange = Box::pin(post(&req, body));
+        let timer = Box::pin(worker::Delay::from(Duration::from_millis(req.timeout_ms)));
+        match select(exchange, timer).await {
+            Either::Left((out, _)) => out,
+            Either::Right(_) => Err(HttpError::Timeout),
+        }
+    }
+}
+
+/// One POST of a JSON body; the answer's status (its body is read and dropped, within the
+/// same deadline, so the connection is released).
+async fn post(req: &HttpRequest, body: Vec<u8>) -> Result<u16, HttpError> {
+    let abort = AbortGuard(AbortController::new().map_err(|e| failure(BUILD, &e))?);
+    let js_request = build(req, &abort, Some(&body)).map_err(|e| failure(BUILD, &e))?;
+    let resp: Response = JsFuture::from(fetch_with_request(&js_request))
+        .await
+        .and_then(JsCast::dyn_into)
+        .map_err(|e| failure(SEND, &e))?;
+    if let Ok(rest) = resp.array_buffer() {
+        let _ = JsFuture::from(rest).await;
+    }
+    Ok(resp.status())
 }
 
 /// The exchange itself; dropping this future (a lost deadline race) aborts the fetch.
 async fn exchange(req: &HttpRequest) -> Result<HttpResponse, HttpError> {
     let abort = AbortGuard(AbortController::new().map_err(|e| failure(BUILD, &e))?);
-    let js_request = build(req, &abort).map_err(|e| failure(BUILD, &e))?;
+    let js_request = build(req, &abort, None).map_err(|e| failure(BUILD, &e))?;
     let resp: Response = JsFuture::from(fetch_with_request(&js_request))
         .await
         .and_then(JsCast::dyn_into)
@@ -66,13 +91,25 @@ async fn exchange(req: &HttpRequest) -> Result<HttpResponse, HttpError> {
     })
 }
 
-fn build(req: &HttpRequest, abort: &AbortGuard) -> Result<web_sys::Request, JsValue> {
+/// A `GET`, or with `json` a `POST` of that JSON body.
+fn build(
+    req: &HttpRequest,
+    abort: &AbortGuard,
+    json: Option<&[u8]>,
+) -> Result<web_sys::Request, JsValue> {
     let headers = Headers::new()?;
     for (name, value) in &req.headers {
         headers.append(name, value)?;
     }
     let init = RequestInit::new();
-    init.set_method("GET");
+    match json {
+        None => init.set_method("GET"),
+        Some(body) => {
+            init.set_method("POST");
+            headers.set("content-type", "application/json")?;
+            init.set_body(&Uint8Array::from(body).into());
+        }
+    }
     init.set_headers(&headers);
     init.set_signal(Some(&abort.0.signal()));
     web_sys::Request::new_with_str_and_init(&req.url, &init)

@@ -66,7 +66,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
 }
 
 #[event(scheduled)]
-async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+async fn scheduled(event: ScheduledEvent, env: Env, ctx: ScheduleContext) {
     if let RedisSetup::Missing(e) = env::redis_setup_cached(&env, None) {
         platform::log(
             Level::Error,
@@ -75,5 +75,5 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         );
         return;
     }
-    routes::scheduled(&event.cron(), &env).await;
+    routes::scheduled(&event.cron(), &env, &ctx).await;
 }

@@ -6,6 +6,7 @@ use std::rc::Rc;
 
 use serde_json::json;
 use symbols_core::ccxt::CcxtList;
+use symbols_core::feed::Since;
 use symbols_core::log::{HitSampling, Level, Line};
 use symbols_core::request::{self, Filter, Route};
 use symbols_core::service::{CacheStatus, Refresh, Served, Trigger};
@@ -293,8 +294,40 @@ async fn dispatch(
         Route::Refresh { market } => {
             trace.route = "refresh";
             trace.market = Some(market);
-            admin_refresh(req, &app, market).await
+            let reply = admin_refresh(req, &app, market).await;
+            deliver_changes(&app, ctx);
+            reply
         }
+        Route::Changes {
+            market,
+            since,
+            limit,
+        } => {
+            trace.route = "changes";
+            trace.market = Some(market);
+            trace.redis_round_trips = if matches!(since, Since::Version(_)) {
+                2
+            } else {
+                1
+            };
+            let page = app
+                .changes(market, &since, limit)
+                .await
+                .map_err(|e| AppError::Redis(e.to_string()))?;
+            // New events arrive with a refresh: a short shared cache keeps pollers cheap.
+            Ok(Reply::json(200, &page.to_json(market)).header("Cache-Control", "max-age=5"))
+        }
+    }
+}
+
+/// POSTs the change events of refreshes this isolate ran to `CHANGES_WEBHOOK_URL`, after
+/// the response (never on the refresh's path).
+fn deliver_changes(app: &Rc<App>, ctx: &Context) {
+    if app.pending_changes() > 0 {
+        let app = app.clone();
+        ctx.wait_until(async move {
+            app.deliver_changes().await;
+        });
     }
 }
 
@@ -320,8 +353,16 @@ async fn serve(
             });
         }
     }
-    // A refresh the request stops waiting for (a last good list was served) goes on here.
-    let spawn = |rest: symbols_core::service::LocalBoxFuture<'static, ()>| ctx.wait_until(rest);
+    // A refresh the request stops waiting for (a last good list was served) goes on here,
+    // and its change events go to the webhook when it is done.
+    let for_rest = app.clone();
+    let spawn = |rest: symbols_core::service::LocalBoxFuture<'static, ()>| {
+        let app = for_rest.clone();
+        ctx.wait_until(async move {
+            rest.await;
+            app.deliver_changes().await;
+        })
+    };
     let served = app
         .list(market, Some(&spawn))
         .await
@@ -333,6 +374,8 @@ async fn serve(
     let (app2, list, status) = (app.clone(), served.list.clone(), served.status);
     ctx.wait_until(async move {
         app2.record(market, status).await;
+        // A refresh this request ran (a miss) may have recorded change events.
+        app2.deliver_changes().await;
         // Only lists from Redis go to the edge: a STALE or BYPASS one must not come back as a
         // HIT (the service keeps its own BYPASS copy for BYPASS_CACHE_SECONDS).
         if matches!(status, CacheStatus::Hit | CacheStatus::Miss) {
@@ -522,8 +565,9 @@ fn finish(
     Ok(resp?.with_status(reply.status).with_headers(headers))
 }
 
-/// The cron: refresh both markets independently; fill the edge cache with new lists.
-pub async fn scheduled(cron: &str, env: &Env) {
+/// The cron: refresh both markets independently; fill the edge cache with new lists;
+/// then (after the handler, in `wait_until`) the webhook.
+pub async fn scheduled(cron: &str, env: &Env, ctx: &worker::ScheduleContext) {
     let app = match app::get(env) {
         Ok(a) => a,
         Err(e) => {
@@ -553,4 +597,10 @@ pub async fn scheduled(cron: &str, env: &Env) {
         "cron",
         json!({"cron": cron, "outcomes": summary, "duration_ms": js_sys::Date::now() - started}),
     );
+    if app.pending_changes() > 0 {
+        let app = app.clone();
+        ctx.wait_until(async move {
+            app.deliver_changes().await;
+        });
+    }
 }

@@ -148,6 +148,15 @@ async fn openapi_document_is_current_and_schemathesis_finds_nothing() {
 
     let stack = Stack::start().await;
     stack.fire_cron().await;
+    // A changed list: the changes feed has events for schemathesis to check.
+    stack
+        .exchange
+        .set_payload(
+            crate::support::FxMarket::Spot,
+            crate::changes::changed_spot(),
+        )
+        .expect("payload");
+    stack.fire_cron().await;
     let served = stack.get("/openapi.json").await;
     let committed: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(root().join("openapi.json")).expect("openapi.json"),
@@ -253,6 +262,14 @@ async fn status_page_in_chromium_matches_the_metrics() {
             retry_after: None,
         },
     );
+    // And a changed spot list: four events for the "recent changes" list.
+    stack
+        .exchange
+        .set_payload(
+            crate::support::FxMarket::Spot,
+            crate::changes::changed_spot(),
+        )
+        .expect("payload");
     stack.fire_cron().await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let metrics = stack.get("/api/symbols/metrics").await.json();
@@ -313,6 +330,44 @@ async fn status_page_in_chromium_matches_the_metrics() {
             m["lastRefreshAt"].as_str().unwrap_or("never")
         );
     }
+    // Recent changes: the spot events, newest first, as /api/symbols/metrics lists them.
+    let recent = metrics["spot"]["recentChanges"]
+        .as_array()
+        .expect("recentChanges");
+    assert_eq!(recent.len(), 4, "{recent:?}");
+    let spot = dom.split("id=\"spot\"").nth(1).expect("spot section");
+    let spot = spot.split("</section>").next().unwrap_or("");
+    let items: Vec<(&str, &str)> = spot
+        .split("<li data-id=\"")
+        .skip(1)
+        .map(|li| {
+            let id = li.split('"').next().unwrap_or("");
+            let kind = li
+                .split("data-type=\"")
+                .nth(1)
+                .and_then(|t| t.split('"').next())
+                .unwrap_or("");
+            (id, kind)
+        })
+        .collect();
+    let want: Vec<(&str, &str)> = recent
+        .iter()
+        .map(|e| {
+            (
+                e["id"].as_str().unwrap_or(""),
+                e["type"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(items, want);
+    assert!(
+        spot.contains("BTCUSDT: tickSize 0.01000000 → 0.00100000"),
+        "{spot}"
+    );
+    assert_eq!(
+        field(&dom, "futures", "changes-none"),
+        "No changes recorded yet."
+    );
     assert!(field(&dom, "futures", "last-outcome").starts_with("failed: 5xx"));
     assert!(field(&dom, "spot", "last-outcome").starts_with("ok"));
     let (shot, png) = shot;

@@ -361,8 +361,9 @@ async fn nothing_either_system_writes_is_lost_to_the_other() {
     assert_eq!(original(&stack, &["route", "spot"]).await, want);
 }
 
-/// Redis request bytes (bodies and URLs, as the gateway counts them) of one admin refresh.
-async fn refresh_bytes(stack: &Stack, market: &str) -> (u64, u64) {
+/// Redis request bytes (bodies and URLs, as the gateway counts them), reply bytes and
+/// commands of one admin refresh.
+async fn refresh_bytes(stack: &Stack, market: &str) -> (u64, u64, u64) {
     let before = stack.gateway_stats().await;
     let r = stack
         .request(
@@ -374,7 +375,11 @@ async fn refresh_bytes(stack: &Stack, market: &str) -> (u64, u64) {
     assert_eq!(r.status, 200, "{}", r.text());
     let after = stack.gateway_stats().await;
     let delta = |k: &str| after[k].as_u64().unwrap_or(0) - before[k].as_u64().unwrap_or(0);
-    (delta("requestBytes"), delta("responseBytes"))
+    (
+        delta("requestBytes"),
+        delta("responseBytes"),
+        delta("commands"),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -383,9 +388,12 @@ async fn an_unchanged_refresh_sends_under_2_kb_to_redis() {
         crate::support::Options::default().var("ADMIN_TOKEN", "side-by-side-admin"),
     )
     .await;
-    for (m, _) in MARKETS {
-        let (changed, changed_down) = refresh_bytes(&stack, m).await;
-        let (unchanged, unchanged_down) = refresh_bytes(&stack, m).await;
+    for (m, fx) in MARKETS {
+        let (changed, changed_down, _) = refresh_bytes(&stack, m).await;
+        let (unchanged, unchanged_down, commands) = refresh_bytes(&stack, m).await;
+        // Lock + stored + back-off; EXPIRE and 4 GETRANGE probes per value; timestamp,
+        // counter, outcome, unlock. The changes feed adds nothing here.
+        assert_eq!(commands, 17, "{m}: commands of an unchanged refresh");
         eprintln!("{m}: refresh bytes to Redis: changed {changed} (replies {changed_down}), unchanged {unchanged} (replies {unchanged_down})");
         assert!(
             changed > 100_000,
@@ -401,5 +409,26 @@ async fn an_unchanged_refresh_sends_under_2_kb_to_redis() {
         );
         let ttl = stack.redis_ttl(&format!("cache:symbols:{m}:v1"));
         assert!((295..=300).contains(&ttl), "{m}: TTL extended, got {ttl}");
+        // A changed list after a stored one: the same write batch also reads the document
+        // it replaces (the changes diff), so the replies carry that document once; what is
+        // sent grows only by the change events' XADDs.
+        let previous = stack
+            .redis_get(&format!("symbols-edge:{m}:document:last_good"))
+            .map_or(0, |d| d.len() as u64);
+        let payload = match fx {
+            crate::support::FxMarket::Spot => crate::changes::changed_spot(),
+            crate::support::FxMarket::Futures => crate::changes::changed_futures(),
+        };
+        stack.exchange.set_payload(fx, payload).expect("payload");
+        let (diffed, diffed_down, _) = refresh_bytes(&stack, m).await;
+        eprintln!("{m}: changed with a previous list: {diffed} (replies {diffed_down}; previous document {previous})");
+        assert!(
+            diffed_down >= previous && diffed_down < previous * 3 / 2 + 4_096,
+            "{m}: the replaced document is read once (base64: 4/3): {diffed_down} for {previous}"
+        );
+        assert!(
+            diffed < changed + 8_192,
+            "{m}: the events add little: {diffed} vs {changed}"
+        );
     }
 }

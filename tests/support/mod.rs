@@ -273,6 +273,116 @@ impl Options {
     }
 }
 
+/// POSTs a [`Hook`] received: (path, body).
+pub type Posts = std::sync::Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
+/// A tiny HTTP receiver for the changes webhook: records each POST (path and body) and
+/// answers with the status set by [`Hook::answer`] (200 at first). Stops on drop.
+pub struct Hook {
+    pub port: u16,
+    received: Posts,
+    status: std::sync::Arc<std::sync::atomic::AtomicU16>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Hook {
+    pub async fn start() -> Hook {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind hook");
+        let port = listener.local_addr().expect("addr").port();
+        let received: Posts = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let status = std::sync::Arc::new(std::sync::atomic::AtomicU16::new(200));
+        let (rx, st) = (received.clone(), status.clone());
+        let task = tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let (rx, st) = (rx.clone(), st.clone());
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 8192];
+                    let (head_end, length) = loop {
+                        let Ok(n) = sock.read(&mut chunk).await else {
+                            return;
+                        };
+                        if n == 0 {
+                            return;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            let head = String::from_utf8_lossy(&buf[..at]).to_ascii_lowercase();
+                            let length = head
+                                .lines()
+                                .find_map(|l| l.strip_prefix("content-length:"))
+                                .and_then(|v| v.trim().parse::<usize>().ok())
+                                .unwrap_or(0);
+                            break (at + 4, length);
+                        }
+                    };
+                    while buf.len() < head_end + length {
+                        match sock.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let line = String::from_utf8_lossy(&buf[..head_end]).to_string();
+                    let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                    rx.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((path, buf[head_end..head_end + length].to_vec()));
+                    let code = st.load(std::sync::atomic::Ordering::SeqCst);
+                    let reply = format!(
+                        "HTTP/1.1 {code} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    );
+                    let _ = sock.write_all(reply.as_bytes()).await;
+                });
+            }
+        });
+        Hook {
+            port,
+            received,
+            status,
+            task,
+        }
+    }
+
+    /// The URL to configure, with a path standing in for a secret token.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Answer later POSTs with `code`.
+    pub fn answer(&self, code: u16) {
+        self.status.store(code, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Every POST so far: (path, body).
+    pub fn received(&self) -> Vec<(String, Vec<u8>)> {
+        self.received
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Waits (up to `timeout`) until `n` POSTs have arrived.
+    pub async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<(String, Vec<u8>)> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let got = self.received();
+            if got.len() >= n || Instant::now() > deadline {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Hook {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 /// The whole stack for one test.
 pub struct Stack {
     pub redis: RedisServer,
@@ -289,7 +399,12 @@ pub struct Stack {
 }
 
 /// Names passed as secrets (`.dev.vars`, which wrangler never prints), not as vars.
-const SECRETS: [&str; 3] = ["REDIS_REST_TOKEN", "BINANCE_API_KEY", "ADMIN_TOKEN"];
+const SECRETS: [&str; 4] = [
+    "REDIS_REST_TOKEN",
+    "BINANCE_API_KEY",
+    "ADMIN_TOKEN",
+    "CHANGES_WEBHOOK_URL",
+];
 
 fn write_config(dir: &Path, vars: &[(String, String)]) -> PathBuf {
     let mut toml = format!(

@@ -133,6 +133,42 @@ market_metrics = {
         "lastOutcome": {"oneOf": [{"type": "null"}, ref("LastOutcome")]},
         "upstreamFailures": {"type": "object", "additionalProperties": {"type": "integer"},
                              "description": "By reason: 429, 418, 451, 403, 5xx, 4xx, timeout, network, malformed, rejected."},
+        "changesRecorded": {"type": "object", "additionalProperties": {"type": "integer"},
+                            "description": "Change events recorded, by type: listed, delisted, status, rules, delisting_scheduled."},
+        "webhookOk": {"type": "integer", "description": "CHANGES_WEBHOOK_URL deliveries answered 2xx."},
+        "webhookFailed": {"type": "integer", "description": "Deliveries that failed (non-2xx, timeout, network); never retried."},
+        "recentChanges": {"type": "array", "items": ref("ChangeEvent"), "description": "The newest change events (at most 10), newest first."},
+    },
+}
+change_event = {
+    "type": "object",
+    "required": ["id", "market", "version", "detectedAt", "type", "symbol"],
+    "properties": {
+        "id": {"type": "string", "pattern": "^[0-9]+-[0-9]+$",
+               "description": "Stream id `<detected ms>-<n>`: pass it as `cursor` to read what came after."},
+        "market": {"type": "string", "enum": ["spot", "futures"]},
+        "version": {"type": "string", "pattern": "^[0-9a-f]{16}$", "description": "The list version the refresh stored (the new ETag)."},
+        "detectedAt": {"type": "string", "format": "date-time", "description": "When the refresh detected it (ms precision)."},
+        "type": {"type": "string", "enum": ["listed", "delisted", "status", "rules", "delisting_scheduled"]},
+        "symbol": {"type": "string"},
+        "field": {"type": "string", "description": "status: `status`; rules: the field (dotted path for nested rules); delisting_scheduled: `deliveryDate`."},
+        "from": {"description": "The value before (delisted: the whole previous record; null: absent)."},
+        "to": {"description": "The value now (listed: the whole new record; delisting_scheduled: the delivery date, unix ms)."},
+    },
+}
+changes_page = {
+    "type": "object",
+    "required": ["market", "events", "next", "hasMore", "truncated", "retained"],
+    "properties": {
+        "market": {"type": "string", "enum": ["spot", "futures"]},
+        "events": {"type": "array", "items": ref("ChangeEvent"), "description": "Oldest first."},
+        "next": {"type": ["string", "null"], "pattern": "^[0-9]+-[0-9]+$",
+                 "description": "Cursor after the last event returned (the request's own cursor when none were): `?cursor=` for the next page or the next poll."},
+        "hasMore": {"type": "boolean", "description": "More events follow `next` already."},
+        "truncated": {"type": "boolean",
+                      "description": "true: events after `since`/`cursor` (or, without either, the oldest ones) were trimmed from the retained history "
+                                     "(CHANGES_MAX_EVENTS), or the version is unknown: the feed cannot be complete from there; reload the list."},
+        "retained": {"type": "integer", "minimum": 0, "description": "Events kept for the market."},
     },
 }
 doc = {
@@ -168,6 +204,28 @@ doc = {
                                            "The symbol (its ccxt market with `format=ccxt`, found by Binance id).",
                                            {"X-Cache": {"$ref": "#/components/headers/X-Cache"}}),
                           **ROUTE_ERRORS, "503": UNAVAILABLE},
+        }},
+        "/api/symbols/{market}/changes": {"get": {
+            "operationId": "listChanges",
+            "summary": "Listings, delistings, status and rule changes, oldest first, a page at a time.",
+            "description": "Each refresh that stores a changed list records what changed against the previous one. "
+                           "Give `since` (a version or a time) or `cursor` (a `next`), not both; neither: from the oldest retained event.",
+            "parameters": [MARKET,
+                {"name": "since", "in": "query", "schema": {"type": "string"},
+                 "description": "A list `version` (16 lowercase hex digits, e.g. from an earlier list response): the changes after the refresh that stored it; "
+                                "or an RFC 3339 time (`2024-05-01T12:00:00Z`, offsets allowed): the changes detected after it."},
+                {"name": "cursor", "in": "query", "schema": {"type": "string", "pattern": "^[0-9]+-[0-9]+$"},
+                 "description": "`next` of an earlier page: the changes after it."},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+                 "description": "Events per page."}],
+            "responses": {
+                "200": json_body(ref("ChangesPage"), "A page of changes."),
+                "400": ERR("Bad since, cursor or limit (or both since and cursor)."),
+                "404": ERR("Unknown market."),
+                "405": ERR("Method not allowed; see `Allow`.", {"Allow": {"schema": {"type": "string"}}}),
+                "414": ERR("Path longer than 1024 bytes or query longer than 2048 bytes."),
+                "503": ERR("Redis unreachable.", {"Retry-After": {"$ref": "#/components/headers/Retry-After"}}),
+            },
         }},
         "/api/symbols/{market}/refresh": {"post": {
             "operationId": "refreshMarket",
@@ -241,6 +299,8 @@ doc = {
                                            "count": nullable_int, "reason": {"type": ["string", "null"]},
                                            "durationMs": {"type": "integer"}}},
             "MarketMetrics": market_metrics,
+            "ChangeEvent": change_event,
+            "ChangesPage": changes_page,
             "RefreshResult": {"type": "object", "required": ["market", "ok"],
                               "properties": {"market": {"type": "string"}, "ok": {"type": "boolean"},
                                              "count": {"type": "integer"}, "version": {"type": "string"},

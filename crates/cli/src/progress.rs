@@ -172,6 +172,10 @@ impl<H: Http> Http for Observed<H> {
         self.board.set(market, phase);
         res
     }
+
+    async fn post_json(&self, req: HttpRequest, body: Vec<u8>) -> Result<u16, HttpError> {
+        self.inner.post_json(req, body).await
+    }
 }
 
 #[cfg(test)]

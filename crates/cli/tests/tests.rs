@@ -489,6 +489,13 @@ fn keys_lists_every_key_with_ttl_and_size() {
         row("metrics:warmup_futures_symbols_cache:success")["bytes"],
         1
     );
+    // The changes index is a sorted set: counted in entries (the first refresh's version).
+    let index = row("symbols-edge:spot:changes:versions");
+    assert_eq!(
+        (index["entries"].as_i64(), &index["error"]),
+        (Some(1), &serde_json::Value::Null),
+        "{index}"
+    );
     let lock = row("lock:symbols:spot:refresh");
     assert_eq!(lock["ttl"], -2);
     assert_eq!(lock["bytes"], 0);

@@ -46,6 +46,11 @@ pub const DEFAULT_BYPASS_CACHE_SECS: u64 = 30;
 /// Default `UPSTREAM_DEADLINE_MS`: one refresh's budget across all its attempts.
 pub const DEFAULT_UPSTREAM_DEADLINE_MS: u64 = 12_000;
 
+/// Default `CHANGES_MAX_EVENTS`: change events kept per market (the stream's `MAXLEN`).
+pub const DEFAULT_CHANGES_MAX_EVENTS: u64 = 10_000;
+/// Most `CHANGES_MAX_EVENTS` may ask for.
+const MAX_CHANGES_MAX_EVENTS: u64 = 1_000_000;
+
 /// A variable was set to something unusable.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {var}: {problem}")]
@@ -89,6 +94,10 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// `Access-Control-Allow-Origin` for the public routes: `*` or a list.
     pub cors_origins: Vec<String>,
+    /// Change events kept per market (older ones are trimmed).
+    pub changes_max_events: u64,
+    /// Where each refresh's change events are POSTed (a secret: it may carry a token).
+    pub changes_webhook_url: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -114,6 +123,11 @@ impl std::fmt::Debug for Config {
             .field("counter_flush_ms", &self.counter_flush_ms)
             .field("hit_log_sample", &self.hit_log.every)
             .field("admin_token", &self.admin_token.as_ref().map(|_| "<set>"))
+            .field("changes_max_events", &self.changes_max_events)
+            .field(
+                "changes_webhook_url",
+                &self.changes_webhook_url.as_ref().map(|_| "<set>"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -185,6 +199,12 @@ impl Config {
         )
         .min(lock_ms.saturating_sub(1_000).max(1_000));
         let redis_timeout_ms = num("REDIS_TIMEOUT_MS", DEFAULT_REDIS_TIMEOUT_MS, 60_000);
+        let changes_max_events = num(
+            "CHANGES_MAX_EVENTS",
+            DEFAULT_CHANGES_MAX_EVENTS,
+            MAX_CHANGES_MAX_EVENTS,
+        )
+        .max(1);
         let max_shrink = match get("SYMBOLS_MAX_SHRINK_RATIO") {
             None => DEFAULT_MAX_SHRINK,
             Some(v) => match serde_json::from_str::<f64>(&v) {
@@ -222,6 +242,16 @@ impl Config {
         let futures_bases = bases("FUTURES_API_BASES", DEFAULT_FUTURES_BASES);
         let api_key = get("BINANCE_API_KEY");
         let admin_token = get("ADMIN_TOKEN");
+        let changes_webhook_url = get("CHANGES_WEBHOOK_URL");
+        if changes_webhook_url.as_deref().is_some_and(|u| {
+            !(u.starts_with("http://") || u.starts_with("https://"))
+                || u.chars().any(char::is_whitespace)
+        }) {
+            errors.push(ConfigError {
+                var: "CHANGES_WEBHOOK_URL",
+                problem: "expected one http(s) URL".into(),
+            });
+        }
         let cors_origins = get("CORS_ALLOW_ORIGINS")
             .unwrap_or_else(|| "*".into())
             .split(',')
@@ -256,6 +286,8 @@ impl Config {
             redis_timeout_ms,
             admin_token,
             cors_origins,
+            changes_max_events,
+            changes_webhook_url,
         })
     }
 
@@ -356,8 +388,13 @@ mod tests {
         let ok = from(&[
             ("ADMIN_TOKEN", " s3cret-admin\n"),
             ("BINANCE_API_KEY", "k3y"),
+            ("CHANGES_WEBHOOK_URL", "https://hooks.example/s3cret-hook"),
         ])
         .unwrap();
+        assert_eq!(
+            ok.changes_webhook_url.as_deref(),
+            Some("https://hooks.example/s3cret-hook")
+        );
         assert_eq!(ok.admin_token.as_deref(), Some("s3cret-admin"));
         let dbg = format!("{ok:?}");
         assert!(!dbg.contains("s3cret") && !dbg.contains("k3y"), "{dbg}");
@@ -408,6 +445,23 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.futures.deadline_ms, 7_000);
+    }
+
+    #[test]
+    fn changes_settings() {
+        let c = from(&[]).unwrap();
+        assert_eq!(
+            (c.changes_max_events, c.changes_webhook_url),
+            (10_000, None)
+        );
+        let errs = from(&[
+            ("CHANGES_WEBHOOK_URL", "ftp://tok-secret"),
+            ("CHANGES_MAX_EVENTS", "many"),
+        ])
+        .unwrap_err();
+        let vars: Vec<_> = errs.iter().map(|e| e.var).collect();
+        assert_eq!(vars, ["CHANGES_MAX_EVENTS", "CHANGES_WEBHOOK_URL"]);
+        assert!(errs.iter().all(|e| !e.to_string().contains("tok-secret")));
     }
 
     #[test]

@@ -106,6 +106,34 @@ pub fn prometheus(
         "Failed upstream refresh attempts by reason.",
         failures,
     );
+    let mut recorded = Vec::new();
+    let mut webhook = Vec::new();
+    for (m, v) in metrics {
+        for (kind, n) in &v.changes_recorded {
+            recorded.push((
+                format!("{{market=\"{}\",type=\"{kind}\"}}", m.as_str()),
+                n.to_string(),
+            ));
+        }
+        for (outcome, n) in [("ok", v.webhook_ok), ("failed", v.webhook_failed)] {
+            webhook.push((
+                format!("{{market=\"{}\",outcome=\"{outcome}\"}}", m.as_str()),
+                n.to_string(),
+            ));
+        }
+    }
+    family(
+        "symbols_changes_recorded_total",
+        "counter",
+        "Change events recorded in the changes feed, by type.",
+        recorded,
+    );
+    family(
+        "symbols_changes_webhook_total",
+        "counter",
+        "POSTs of change events to CHANGES_WEBHOOK_URL, by outcome (ok: 2xx).",
+        webhook,
+    );
     family(
         "symbols_last_refresh_timestamp_seconds",
         "gauge",
@@ -124,6 +152,44 @@ pub fn prometheus(
         "Symbols in the list currently served.",
         per(&|v| v.symbol_count.map(|c| c.to_string())),
     );
+    out
+}
+
+/// The newest change events of a market as a list (newest first), each item carrying
+/// its stream id and type for tests.
+fn recent_changes(v: &MarketMetrics) -> String {
+    if v.recent_changes.is_empty() {
+        return "<p class=\"muted\" data-field=\"changes-none\">No changes recorded yet.</p>\n"
+            .into();
+    }
+    let mut out = String::from("<ol class=\"changes\" data-field=\"changes\">\n");
+    for e in &v.recent_changes {
+        let c = &e.change;
+        let value = |x: &Option<serde_json::Value>| match x {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::Null) | None => "none".into(),
+            Some(other) => other.to_string(),
+        };
+        let what = match c.kind {
+            crate::changes::Kind::Listed | crate::changes::Kind::Delisted => String::new(),
+            _ => format!(
+                ": {} {} → {}",
+                c.field.as_deref().unwrap_or(""),
+                value(&c.from),
+                value(&c.to)
+            ),
+        };
+        let _ = writeln!(
+            out,
+            "<li data-id=\"{id}\" data-type=\"{kind}\"><time>{at}</time> <b>{kind}</b> {symbol}{what}</li>",
+            id = esc(e.id.as_deref().unwrap_or("")),
+            kind = c.kind.as_str(),
+            at = esc(&e.detected_at),
+            symbol = esc(&c.symbol),
+            what = esc(&what),
+        );
+    }
+    out.push_str("</ol>\n");
     out
 }
 
@@ -182,8 +248,11 @@ pub fn status_page(metrics: Option<&[(Market, MarketMetrics)]>, now_ms: u64) -> 
 <dt>Warmups</dt><dd><span data-field="warmup-success">{ws}</span> ok, <span data-field="warmup-error">{we}</span> failed
 <div class="bar" title="warmup success share"><div style="width:{ok_w}%"></div></div></dd>
 <dt>Last outcome</dt><dd class="{class}" data-field="last-outcome">{outcome}</dd>
-</dl></section>
+</dl>
+<h3>Recent changes</h3>
+{recent}</section>
 "#,
+                    recent = recent_changes(v),
                     age_raw = v.age_seconds.map_or(String::new(), |a| a.to_string()),
                     hits = v.hits,
                     misses = v.misses,
@@ -208,6 +277,7 @@ dl{{display:grid;grid-template-columns:auto 1fr;gap:.3rem 1rem;margin:0}} dt{{co
 .ok{{color:#11793b}} .bad{{color:#b42318}} .muted{{color:#8a93a3}}
 .bar{{height:6px;background:#f2c4c0;border-radius:3px;margin-top:4px;width:160px}} .bar div{{height:6px;background:#3aa76d;border-radius:3px}}
 footer{{margin-top:1.5rem;color:#8a93a3;font-size:.85rem}}
+h3{{font-size:1rem;margin:1rem 0 .3rem}} .changes{{margin:0;padding-left:1.2rem;font-size:.9rem;max-width:420px}} .changes time{{color:#8a93a3}}
 </style></head>
 <body><h1>symbols-edge: Binance symbol lists</h1>
 <div class="cards">{cards}</div>

@@ -96,6 +96,34 @@ pub fn last_outcome(m: Market) -> String {
     format!("cache:symbols:{}:last_outcome", m.as_str())
 }
 
+/// The changes feed of a market: a stream, one entry per event (field `event`, its
+/// JSON), ids `<detected ms>-<n>`, trimmed to `CHANGES_MAX_EVENTS`. See [`crate::feed`].
+pub fn changes(m: Market) -> String {
+    format!("symbols-edge:{}:changes", m.as_str())
+}
+
+/// When each version of our document was stored (a sorted set: member the version,
+/// score its detection time in unix ms), so `?since=<version>` finds its place in the
+/// stream; the newest `CHANGES_MAX_EVENTS` versions are kept.
+pub fn changes_versions(m: Market) -> String {
+    format!("symbols-edge:{}:changes:versions", m.as_str())
+}
+
+/// INCRBY counter of change events recorded, by type (`listed`, `rules`, ...).
+pub fn changes_recorded(m: Market, kind: crate::changes::Kind) -> String {
+    format!(
+        "symbols-edge:{}:changes:recorded:{}",
+        m.as_str(),
+        kind.as_str()
+    )
+}
+
+/// INCRBY counter of webhook deliveries of the market's changes: `ok` (2xx) or `failed`.
+pub fn changes_webhook(m: Market, ok: bool) -> String {
+    let outcome = if ok { "ok" } else { "failed" };
+    format!("symbols-edge:{}:changes:webhook:{}", m.as_str(), outcome)
+}
+
 /// Keys the previous version of this service wrote and this one no longer reads or writes
 /// (README "Upgrading"): left in place, never an error. (`cache:symbols:<m>:v1` and
 /// `last_good` are not here: they are the original's, and a document of ours found there is
@@ -126,11 +154,20 @@ pub fn all(m: Market) -> Vec<String> {
         refresh_lock(m),
         upstream_blocked_until(m),
         last_outcome(m),
+        changes(m),
+        changes_versions(m),
+        changes_webhook(m, true),
+        changes_webhook(m, false),
     ];
     keys.extend(
         crate::upstream::FailureReason::ALL
             .iter()
             .map(|r| upstream_failure(m, r.as_str())),
+    );
+    keys.extend(
+        crate::changes::Kind::ALL
+            .iter()
+            .map(|&k| changes_recorded(m, k)),
     );
     keys
 }
@@ -183,6 +220,10 @@ mod tests {
                 ccxt(m),
                 ccxt_last_good(m),
                 stored_meta(m),
+                changes(m),
+                changes_versions(m),
+                changes_webhook(m, false),
+                changes_recorded(m, crate::changes::Kind::Rules),
             ] {
                 assert!(k.starts_with("symbols-edge:"), "{k}");
             }

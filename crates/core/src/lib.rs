@@ -15,6 +15,9 @@
 //! - [`service`]: the read-through flow, fallbacks, warmup, hit/miss counters.
 //! - [`bypass`]: the Redis-down path: one shared fetch per market and isolate, kept briefly.
 //! - [`refresh`]: one single-flight refresh writing both systems' values (or only TTLs).
+//! - [`changes`]: the pure diff of two lists (listed, delisted, status, rules, delisting).
+//! - [`feed`]: the changes feed in Redis (recorded by the refresh, read a page at a time);
+//!   [`webhook`]: each refresh's events POSTed after the response.
 //! - [`metrics`]: the counters and outcomes of both markets, read in one round trip.
 //! - [`request`]: routing and query parsing.
 //! - [`config`]: settings from vars/secrets/env.
@@ -28,9 +31,11 @@ pub mod auth;
 pub mod bypass;
 pub mod ccxt;
 pub mod ccxt_flow;
+pub mod changes;
 pub mod config;
 pub mod exchange_info;
 pub mod exposition;
+pub mod feed;
 pub mod keys;
 pub mod log;
 pub mod lookup;
@@ -45,5 +50,6 @@ pub mod service;
 pub mod store;
 pub mod symbols;
 pub mod upstream;
+pub mod webhook;
 
 pub use market::Market;

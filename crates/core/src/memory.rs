@@ -2,7 +2,7 @@
 //! (unit tests, and the CLI's dry runs). Can be switched "down" to act unreachable.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::ports::{Cmd, Reply, Store, StoreError};
 
@@ -13,10 +13,24 @@ struct Entry {
     expires_at: Option<u64>,
 }
 
+/// A stream entry's field/value pairs.
+pub type Fields = Vec<(String, Vec<u8>)>;
+
+/// A stream: entries by id `(ms, seq)`, the last id generated and how many were added.
+#[derive(Clone, Debug, Default)]
+struct Stream {
+    entries: BTreeMap<(u64, u64), Fields>,
+    last: (u64, u64),
+    added: u64,
+}
+
 /// In-memory Redis stand-in. Time comes from `now` (settable) so expiry is deterministic.
+/// Streams and sorted sets live beside the strings (no type clashes are modelled).
 #[derive(Default)]
 pub struct MemoryStore {
     map: RefCell<HashMap<String, Entry>>,
+    streams: RefCell<HashMap<String, Stream>>,
+    zsets: RefCell<HashMap<String, Vec<(i64, String)>>>,
     now_ms: Cell<u64>,
     down: Cell<bool>,
     round_trips: Cell<u32>,
@@ -81,6 +95,20 @@ impl MemoryStore {
             .and_then(|v| String::from_utf8(v).ok())
             .and_then(|s| s.parse().ok())
             .unwrap_or(0)
+    }
+
+    /// Entries of a stream (id, fields), oldest first.
+    pub fn stream(&self, key: &str) -> Vec<(String, Fields)> {
+        self.streams
+            .borrow()
+            .get(key)
+            .map(|s| {
+                s.entries
+                    .iter()
+                    .map(|(id, f)| (format!("{}-{}", id.0, id.1), f.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     fn live(&self, key: &str) -> Option<Entry> {
@@ -206,8 +234,174 @@ impl MemoryStore {
                     Reply::Int(0)
                 }
             }
+            Cmd::XAdd {
+                key,
+                maxlen,
+                id,
+                fields,
+            } => {
+                let Some(id) = parse_id(&id, 0) else {
+                    return Reply::Error(
+                        "ERR Invalid stream ID specified as stream command argument".into(),
+                    );
+                };
+                let mut streams = self.streams.borrow_mut();
+                let s = streams.entry(key).or_default();
+                if id <= s.last || id == (0, 0) {
+                    return Reply::Error("ERR The ID specified in XADD is equal or smaller than the target stream top item".into());
+                }
+                s.entries.insert(id, fields);
+                s.last = id;
+                s.added += 1;
+                // Trimming (unlike XDEL) leaves `max-deleted-entry-id` at 0-0, as in Redis.
+                while s.entries.len() as u64 > maxlen {
+                    s.entries.pop_first();
+                }
+                Reply::Bytes(format!("{}-{}", id.0, id.1).into_bytes())
+            }
+            Cmd::XRange {
+                key,
+                start,
+                end,
+                count,
+                rev,
+            } => {
+                let streams = self.streams.borrow();
+                let Some(s) = streams.get(&key) else {
+                    return Reply::Array(Vec::new());
+                };
+                let (Some(lo), Some(hi)) = (bound(&start, 0), bound(&end, u64::MAX)) else {
+                    return Reply::Error(
+                        "ERR Invalid stream ID specified as stream command argument".into(),
+                    );
+                };
+                let entry = |(id, fields): (&(u64, u64), &Fields)| {
+                    let flat = fields
+                        .iter()
+                        .flat_map(|(f, v)| {
+                            [
+                                Reply::Bytes(f.clone().into_bytes()),
+                                Reply::Bytes(v.clone()),
+                            ]
+                        })
+                        .collect();
+                    Reply::Array(vec![
+                        Reply::Bytes(format!("{}-{}", id.0, id.1).into_bytes()),
+                        Reply::Array(flat),
+                    ])
+                };
+                let inside = s
+                    .entries
+                    .iter()
+                    .filter(|(id, _)| lo.contains(id, true) && hi.contains(id, false));
+                let take = count as usize;
+                Reply::Array(if rev {
+                    inside.rev().take(take).map(entry).collect()
+                } else {
+                    inside.take(take).map(entry).collect()
+                })
+            }
+            Cmd::XInfoStream(key) => match self.streams.borrow().get(&key) {
+                None => Reply::Error("ERR no such key".into()),
+                Some(s) => {
+                    let id = |i: (u64, u64)| Reply::Bytes(format!("{}-{}", i.0, i.1).into_bytes());
+                    let first = s.entries.keys().next().copied().unwrap_or((0, 0));
+                    Reply::Array(vec![
+                        Reply::Bytes(b"length".to_vec()),
+                        Reply::Int(s.entries.len() as i64),
+                        Reply::Bytes(b"last-generated-id".to_vec()),
+                        id(s.last),
+                        Reply::Bytes(b"max-deleted-entry-id".to_vec()),
+                        id((0, 0)),
+                        Reply::Bytes(b"entries-added".to_vec()),
+                        Reply::Int(s.added as i64),
+                        Reply::Bytes(b"recorded-first-entry-id".to_vec()),
+                        id(first),
+                    ])
+                }
+            },
+            Cmd::ZAdd { key, score, member } => {
+                let mut zsets = self.zsets.borrow_mut();
+                let z = zsets.entry(key).or_default();
+                let added = !z.iter().any(|(_, m)| *m == member);
+                z.retain(|(_, m)| *m != member);
+                z.push((score, member));
+                z.sort();
+                Reply::Int(i64::from(added))
+            }
+            Cmd::ZScore(key, member) => self
+                .zsets
+                .borrow()
+                .get(&key)
+                .and_then(|z| z.iter().find(|(_, m)| *m == member))
+                .map_or(Reply::Nil, |(score, _)| {
+                    Reply::Bytes(score.to_string().into_bytes())
+                }),
+            Cmd::ZRemRangeByRank(key, start, stop) => {
+                let mut zsets = self.zsets.borrow_mut();
+                let Some(z) = zsets.get_mut(&key) else {
+                    return Reply::Int(0);
+                };
+                let len = z.len() as i64;
+                let at = |i: i64| if i < 0 { len + i } else { i };
+                let (from, to) = (at(start).max(0), at(stop).min(len - 1));
+                if from > to {
+                    return Reply::Int(0);
+                }
+                z.drain(from as usize..=to as usize);
+                Reply::Int(to - from + 1)
+            }
         }
     }
+}
+
+/// `<ms>-<seq>` or `<ms>` (then `seq` is `default_seq`).
+fn parse_id(s: &str, default_seq: u64) -> Option<(u64, u64)> {
+    match s.split_once('-') {
+        Some((ms, seq)) => Some((ms.parse().ok()?, seq.parse().ok()?)),
+        None => Some((s.parse().ok()?, default_seq)),
+    }
+}
+
+/// One end of an `XRANGE`: `-`, `+`, an id, or `(` and an id (exclusive).
+#[derive(Clone, Copy)]
+struct Bound {
+    id: (u64, u64),
+    exclusive: bool,
+    open: bool,
+}
+
+impl Bound {
+    fn contains(&self, id: &(u64, u64), low: bool) -> bool {
+        if self.open {
+            return true;
+        }
+        match (low, self.exclusive) {
+            (true, false) => *id >= self.id,
+            (true, true) => *id > self.id,
+            (false, false) => *id <= self.id,
+            (false, true) => *id < self.id,
+        }
+    }
+}
+
+fn bound(s: &str, default_seq: u64) -> Option<Bound> {
+    if s == "-" || s == "+" {
+        return Some(Bound {
+            id: (0, 0),
+            exclusive: false,
+            open: true,
+        });
+    }
+    let (exclusive, rest) = match s.strip_prefix('(') {
+        Some(r) => (true, r),
+        None => (false, s),
+    };
+    Some(Bound {
+        id: parse_id(rest, default_seq)?,
+        exclusive,
+        open: false,
+    })
 }
 
 fn arg_len(cmd: &Cmd) -> usize {
@@ -220,6 +414,15 @@ fn arg_len(cmd: &Cmd) -> usize {
         Cmd::MGet(keys) => keys.iter().map(String::len).sum(),
         Cmd::Set { key, value, .. } => key.len() + value.len(),
         Cmd::DelIfEq(k, v) => k.len() + v.len(),
+        Cmd::XAdd {
+            key, id, fields, ..
+        } => key.len() + id.len() + fields.iter().map(|(f, v)| f.len() + v.len()).sum::<usize>(),
+        Cmd::XRange {
+            key, start, end, ..
+        } => key.len() + start.len() + end.len(),
+        Cmd::XInfoStream(k) => k.len(),
+        Cmd::ZAdd { key, member, .. } | Cmd::ZScore(key, member) => key.len() + member.len(),
+        Cmd::ZRemRangeByRank(k, ..) => k.len(),
     }
 }
 

@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use crate::changes::Kind;
+use crate::feed::{self, Event};
 use crate::keys;
 use crate::market::Market;
 use crate::ports::{Clock, Cmd, Http, Reply, Store, StoreError};
@@ -36,10 +38,22 @@ pub struct MarketMetrics {
     pub last_outcome: Option<LastOutcome>,
     /// Upstream failures by reason label.
     pub upstream_failures: std::collections::BTreeMap<String, i64>,
+    /// Change events recorded, by type (`listed`, `rules`, ...).
+    pub changes_recorded: std::collections::BTreeMap<String, i64>,
+    /// Webhook deliveries of change events that got a 2xx.
+    pub webhook_ok: i64,
+    /// Webhook deliveries that failed (non-2xx, timeout, network, dropped).
+    pub webhook_failed: i64,
+    /// The newest change events, newest first (at most [`RECENT_CHANGES`]).
+    pub recent_changes: Vec<Event>,
 }
 
+/// Change events the snapshot carries per market (the status page's "recent changes").
+pub const RECENT_CHANGES: u64 = 10;
+
 impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
-    /// Reads every counter and outcome of both markets in one round trip.
+    /// Reads every counter and outcome of both markets, and their newest change events,
+    /// in one round trip.
     ///
     /// # Errors
     /// The store's error.
@@ -59,9 +73,20 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
                     .iter()
                     .map(|r| keys::upstream_failure(m, r.as_str())),
             );
+            keys_list.extend(Kind::ALL.iter().map(|&k| keys::changes_recorded(m, k)));
+            keys_list.extend([
+                keys::changes_webhook(m, true),
+                keys::changes_webhook(m, false),
+            ]);
         }
-        let replies = self.store.exec(vec![Cmd::MGet(keys_list)]).await?;
-        let values = match replies.into_iter().next() {
+        let mut cmds = vec![Cmd::MGet(keys_list)];
+        cmds.extend(
+            Market::ALL
+                .iter()
+                .map(|&m| feed::recent_cmd(m, RECENT_CHANGES)),
+        );
+        let mut replies = self.store.exec(cmds).await?.into_iter();
+        let values = match replies.next() {
             Some(Reply::Array(v)) => v,
             Some(Reply::Error(e)) => return Err(StoreError::Refused(e)),
             _ => Vec::new(),
@@ -87,6 +112,16 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
                     it.next().and_then(|x| x.as_int()).unwrap_or(0),
                 );
             }
+            let mut changes_recorded = std::collections::BTreeMap::new();
+            for k in Kind::ALL {
+                changes_recorded.insert(
+                    k.as_str().to_string(),
+                    it.next().and_then(|x| x.as_int()).unwrap_or(0),
+                );
+            }
+            let webhook_ok = it.next().and_then(|x| x.as_int()).unwrap_or(0);
+            let webhook_failed = it.next().and_then(|x| x.as_int()).unwrap_or(0);
+            let recent_changes = replies.next().map(feed::recent).unwrap_or_default();
             let total = hits + misses;
             out.push((
                 m,
@@ -106,6 +141,10 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
                     symbol_count: last_outcome.as_ref().and_then(|o| o.count),
                     last_outcome,
                     upstream_failures,
+                    changes_recorded,
+                    webhook_ok,
+                    webhook_failed,
+                    recent_changes,
                 },
             ));
         }

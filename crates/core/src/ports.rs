@@ -50,6 +50,48 @@ pub enum Cmd {
     GetRange(String, i64, i64),
     /// Delete `key` only while it holds `value` (lock release by its owner).
     DelIfEq(String, String),
+    /// `XADD key MAXLEN = maxlen id field value ...`: the entry's id (`Bytes`); the
+    /// oldest entries beyond `maxlen` are trimmed exactly.
+    XAdd {
+        /// Stream key.
+        key: String,
+        /// Entries kept at most.
+        maxlen: u64,
+        /// Explicit id `<ms>-<seq>`, greater than the stream's last.
+        id: String,
+        /// Field/value pairs.
+        fields: Vec<(String, Vec<u8>)>,
+    },
+    /// `XRANGE key start end COUNT count` (`XREVRANGE key end start ..` when `rev`):
+    /// `Array` of `[id, [field, value, ...]]` entries, empty for a missing key.
+    XRange {
+        /// Stream key.
+        key: String,
+        /// Lowest id (`-`, `<ms>-<seq>`, `(<id>` exclusive).
+        start: String,
+        /// Highest id (`+`, ...).
+        end: String,
+        /// Entries at most.
+        count: u64,
+        /// Newest first (`XREVRANGE`).
+        rev: bool,
+    },
+    /// `XINFO STREAM key`: a flat `[name, value, ...]` array (`max-deleted-entry-id`
+    /// says whether history was trimmed); an error for a missing key.
+    XInfoStream(String),
+    /// `ZADD key score member`.
+    ZAdd {
+        /// Sorted set key.
+        key: String,
+        /// Score (integers only here: exact up to 2^53).
+        score: i64,
+        /// Member.
+        member: String,
+    },
+    /// `ZSCORE key member`: the score as a decimal string, or `Nil`.
+    ZScore(String, String),
+    /// `ZREMRANGEBYRANK key start stop` (negative ranks count from the highest score).
+    ZRemRangeByRank(String, i64, i64),
 }
 
 impl Cmd {
@@ -153,10 +195,13 @@ pub enum HttpError {
     Network(String),
 }
 
-/// Something that performs HTTP GETs (Binance, or the fake exchange).
+/// Something that performs HTTP requests (Binance, or the fake exchange; the changes
+/// webhook).
 pub trait Http {
     /// Performs the request.
     async fn get(&self, req: HttpRequest) -> Result<HttpResponse, HttpError>;
+    /// POSTs `body` as `application/json` to `req.url` (the changes webhook): the status.
+    async fn post_json(&self, req: HttpRequest, body: Vec<u8>) -> Result<u16, HttpError>;
 }
 
 /// Time and waiting.

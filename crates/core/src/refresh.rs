@@ -11,14 +11,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::ccxt::CcxtList;
+use crate::changes;
 use crate::exchange_info::{self, ProcessError};
+use crate::feed::{self, Recorded};
 use crate::keys;
 use crate::log::Level;
 use crate::market::Market;
 use crate::original::{self, OriginalList};
 use crate::ports::{Clock, Cmd, Http, Reply, Store};
 use crate::service::{LastOutcome, Service, Trigger};
-use crate::symbols::{rfc3339, StoredList};
+use crate::symbols::{rfc3339, StoredList, Symbol};
 use crate::upstream::{self, FailureReason, FetchError};
 
 /// What the last full write stored (`symbols-edge:<m>:stored`): written with the values in
@@ -77,11 +79,22 @@ pub enum Refresh {
     StoreDown(String),
 }
 
-/// Every value from one fetch.
+/// Every value from one fetch (and the symbols, for the changes diff).
 struct Fresh {
     doc: StoredList,
     original: OriginalList,
     ccxt: CcxtList,
+    symbols: Vec<Symbol>,
+}
+
+/// What the write batch read before overwriting, when our document's version changed:
+/// the previous document (the list the changes are computed against) and the newest
+/// change id (new ids go after it).
+struct Prior {
+    document: Option<Vec<u8>>,
+    /// The newest ms already used: the newest change id's, or the previous version's
+    /// (it may have had no events).
+    floor_ms: Option<u64>,
 }
 
 /// The counts a new list is validated against.
@@ -166,6 +179,7 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
             fresh
         });
         let mut changed = true;
+        let mut prior = None;
         let written = match &fetched {
             Ok(fresh) => {
                 changed = unchanged(fresh).is_none();
@@ -173,7 +187,13 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
                     .as_ref()
                     .is_some_and(|p| !changed && p.ccxt_version == fresh.ccxt.header().version);
                 let written = if changed {
-                    self.write_all(market, fresh).await
+                    let new_version = previous
+                        .as_ref()
+                        .is_none_or(|p| p.version != fresh.doc.header().version);
+                    let replaced = previous.as_ref().map(|p| p.version.as_str());
+                    self.write_all(market, fresh, new_version, replaced)
+                        .await
+                        .map(|p| prior = p)
                 } else {
                     self.extend(market, fresh, same_ccxt).await
                 };
@@ -244,6 +264,16 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
             keys::last_outcome(market),
             serde_json::to_vec(&outcome).unwrap_or_default(),
         ));
+        // The changes, recorded in the same batch (before the unlock: the next refresh
+        // must see these ids).
+        let recorded = match (&fetched, &written, prior) {
+            (Ok(fresh), Some(Ok(())), Some(prior)) => {
+                let (cmds, recorded) = self.changes_of(market, fresh, prior, finished);
+                last.extend(cmds);
+                Some(recorded)
+            }
+            _ => None,
+        };
         last.push(Cmd::DelIfEq(lock_key, owner));
         let closed = self.store.exec(last).await;
         let mut fields = json!({
@@ -275,6 +305,9 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
         if let Err(e) = &closed {
             fields["close_error"] = e.to_string().into();
         }
+        if let Some(r) = &recorded {
+            fields["changes"] = r.events.len().into();
+        }
         let level = if outcome.ok && closed.is_ok() {
             Level::Info
         } else {
@@ -284,6 +317,9 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
         if let Ok(fresh) = &fetched {
             // This isolate's waiters take it from here, not from Redis one by one.
             self.note_landed(market, &fresh.doc);
+        }
+        if let (Some(r), Ok(_)) = (recorded, &closed) {
+            self.queue_changes(r);
         }
         match (fetched, written) {
             (Ok(fresh), Some(Ok(()))) => Refresh::Stored(fresh.doc),
@@ -358,7 +394,45 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
             doc,
             original,
             ccxt,
+            symbols: parsed.symbols,
         })
+    }
+
+    /// The commands recording what changed from the previous document to `fresh` (none
+    /// when there was no previous document: the first refresh), and the events.
+    fn changes_of(
+        &self,
+        market: Market,
+        fresh: &Fresh,
+        prior: Prior,
+        now_ms: u64,
+    ) -> (Vec<Cmd>, Recorded) {
+        let previous = prior.document.and_then(|bytes| {
+            let parsed = StoredList::from_bytes(market, bytes).map(|l| l.parse());
+            match parsed {
+                Some(Ok(doc)) => Some(doc.symbols),
+                // Unreadable: no diff against garbage (it would list every symbol).
+                _ => {
+                    self.log.emit(
+                        Level::Warn,
+                        "changes_skipped",
+                        json!({"market": market.as_str(), "why": "previous document unreadable"}),
+                    );
+                    None
+                }
+            }
+        });
+        let diff = previous
+            .map(|p| changes::diff(&p, &fresh.symbols))
+            .unwrap_or_default();
+        feed::record(
+            market,
+            &fresh.doc.header().version,
+            diff,
+            now_ms,
+            prior.floor_ms,
+            self.config.changes_max_events,
+        )
     }
 
     /// Fetches and processes our document only (Redis is down: nothing will be stored).
@@ -426,11 +500,36 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
     /// Each value is sent once, to its last good key, and copied server-side to its
     /// primary key (`COPY` keeps no TTL from a key without one; `EXPIRE` sets it): half
     /// the bandwidth of two `SET`s.
-    async fn write_all(&self, market: Market, fresh: &Fresh) -> Result<(), String> {
+    ///
+    /// When our document's version changes (`read_prior`), the batch first reads the
+    /// document it replaces, the newest change id and the replaced version's time, for the
+    /// changes diff: no extra
+    /// round trip, and an unchanged refresh (which never gets here) pays nothing for it.
+    async fn write_all(
+        &self,
+        market: Market,
+        fresh: &Fresh,
+        read_prior: bool,
+        replaced: Option<&str>,
+    ) -> Result<Option<Prior>, String> {
         let ttl = self.config.cache_ttl_secs(market);
         // No ccxt version yet: [`Service::write_ccxt`] records it once they are stored.
         let stored = stored_record(fresh, String::new());
-        let mut cmds = Vec::with_capacity(7);
+        let mut cmds = Vec::with_capacity(9);
+        if read_prior {
+            cmds.push(Cmd::Get(keys::document_last_good(market)));
+            cmds.push(Cmd::XRange {
+                key: keys::changes(market),
+                start: "-".into(),
+                end: "+".into(),
+                count: 1,
+                rev: true,
+            });
+            cmds.push(Cmd::ZScore(
+                keys::changes_versions(market),
+                replaced.unwrap_or_default().to_string(),
+            ));
+        }
         // Ours first: a pipeline is not atomic, and a reader between its commands must not
         // find the original's new USDT-only list while our own full one is still missing.
         for (last_good, primary, value) in [
@@ -456,7 +555,24 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
             keys::stored_meta(market),
             serde_json::to_vec(&stored).unwrap_or_default(),
         ));
-        all_ok(self.store.exec(cmds).await)
+        let mut replies = self.store.exec(cmds).await.map_err(|e| e.to_string())?;
+        let prior = if read_prior {
+            let rest = replies.split_off(3.min(replies.len()));
+            let mut read = std::mem::replace(&mut replies, rest).into_iter();
+            let document = read.next().and_then(Reply::into_bytes);
+            let last_id = read.next().as_ref().and_then(feed::last_id).map(|id| id.ms);
+            let version_ms = read
+                .next()
+                .and_then(|r| r.as_int())
+                .map(|ms| ms.max(0) as u64);
+            Some(Prior {
+                document,
+                floor_ms: last_id.max(version_ms),
+            })
+        } else {
+            None
+        };
+        all_ok(Ok(replies)).map(|()| prior)
     }
 
     /// Our ccxt markets, after the lists are stored (same `SET` last_good + `COPY` +

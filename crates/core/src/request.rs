@@ -8,6 +8,11 @@ pub const MAX_PATH_BYTES: usize = 1024;
 /// Longest accepted query string, bytes (longer -> 414).
 pub const MAX_QUERY_BYTES: usize = 2048;
 
+/// Events per page of the changes feed when `limit` is not given.
+pub const DEFAULT_CHANGES_LIMIT: usize = 100;
+/// Most events one page of the changes feed may ask for.
+pub const MAX_CHANGES_LIMIT: usize = 1_000;
+
 /// Methods allowed on the public read routes.
 pub const READ_METHODS: &str = "GET, HEAD, OPTIONS";
 
@@ -80,6 +85,15 @@ pub enum Route {
     Refresh {
         /// Market.
         market: Market,
+    },
+    /// `GET /api/symbols/{market}/changes?since=..&cursor=..&limit=N`.
+    Changes {
+        /// Market.
+        market: Market,
+        /// Where the page starts.
+        since: crate::feed::Since,
+        /// Events at most.
+        limit: usize,
     },
 }
 
@@ -195,6 +209,63 @@ fn wants_ccxt(query: &str) -> Result<bool, RouteError> {
     Ok(ccxt)
 }
 
+/// The changes feed's query: `since` (a 16-hex version or an RFC 3339 time) or `cursor`
+/// (a `next` from an earlier page), and `limit` (1..=[`MAX_CHANGES_LIMIT`]).
+fn parse_changes(query: &str) -> Result<(crate::feed::Since, usize), RouteError> {
+    use crate::feed::{Since, StreamId};
+    let bad = |m: String| Err(RouteError::BadRequest(m));
+    let (mut since, mut cursor, mut limit) = (None, None, None);
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let k = percent_decode(&k.replace('+', " "))?;
+        // `+` in a time offset arrives as a space when the client did not encode it.
+        let v = percent_decode(v)?;
+        let shown: String = v.chars().take(40).collect();
+        match k.as_str() {
+            "since" => {
+                let is_version =
+                    v.len() == 16 && v.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+                since = Some(if is_version {
+                    Since::Version(v)
+                } else if let Some(ms) = crate::symbols::parse_rfc3339(&v.replace(' ', "+")) {
+                    Since::Time(ms)
+                } else {
+                    return bad(format!("since must be a list version (16 lowercase hex digits) or an RFC 3339 time such as 2024-05-01T12:00:00Z, got {shown:?}"));
+                });
+            }
+            "cursor" => match StreamId::parse(&v) {
+                Some(id) => cursor = Some(id),
+                None => {
+                    return bad(format!(
+                        "cursor must be the `next` of an earlier page (<ms>-<seq>), got {shown:?}"
+                    ))
+                }
+            },
+            "limit" => match v.parse::<usize>() {
+                Ok(n)
+                    if (1..=MAX_CHANGES_LIMIT).contains(&n)
+                        && v.bytes().all(|b| b.is_ascii_digit()) =>
+                {
+                    limit = Some(n)
+                }
+                _ => {
+                    return bad(format!(
+                        "limit must be an integer 1..={MAX_CHANGES_LIMIT}, got {shown:?}"
+                    ))
+                }
+            },
+            _ => {}
+        }
+    }
+    let since = match (since, cursor) {
+        (Some(_), Some(_)) => return bad("give since or cursor, not both".into()),
+        (Some(s), None) => s,
+        (None, Some(c)) => Since::Cursor(c),
+        (None, None) => Since::Oldest,
+    };
+    Ok((since, limit.unwrap_or(DEFAULT_CHANGES_LIMIT)))
+}
+
 fn market(seg: &str) -> Result<Market, RouteError> {
     seg.parse()
         .map_err(|_| RouteError::UnknownMarket(seg.chars().take(32).collect()))
@@ -240,6 +311,15 @@ pub fn route(method: &str, path: &str, query: &str) -> Result<Route, RouteError>
         }
         ["api", "symbols", m, "refresh"] if method == "POST" => {
             return Ok(Route::Refresh { market: market(m)? })
+        }
+        ["api", "symbols", m, "changes"] => {
+            let market = market(m)?;
+            let (since, limit) = parse_changes(query)?;
+            Route::Changes {
+                market,
+                since,
+                limit,
+            }
         }
         ["api", "symbols", m, "refresh"] if !read => {
             market(m)?;
@@ -343,6 +423,78 @@ mod tests {
         assert!(matches!(
             route("GET", "/api/symbols/spot", "format=ccxt&quote=USDT"),
             Err(RouteError::BadRequest(_))
+        ));
+    }
+
+    #[test]
+    fn changes_queries() {
+        use crate::feed::{Since, StreamId};
+        let q = |query: &str| route("GET", "/api/symbols/spot/changes", query);
+        assert_eq!(
+            q(""),
+            Ok(Route::Changes {
+                market: Market::Spot,
+                since: Since::Oldest,
+                limit: DEFAULT_CHANGES_LIMIT
+            })
+        );
+        assert_eq!(
+            q("since=0123456789abcdef&limit=5"),
+            Ok(Route::Changes {
+                market: Market::Spot,
+                since: Since::Version("0123456789abcdef".into()),
+                limit: 5
+            })
+        );
+        let time = |query: &str| match q(query) {
+            Ok(Route::Changes {
+                since: Since::Time(ms),
+                ..
+            }) => ms,
+            other => panic!("{query}: {other:?}"),
+        };
+        assert_eq!(time("since=2023-11-14T22:13:20Z"), 1_700_000_000_000);
+        assert_eq!(time("since=2023-11-15T00:13:20%2B02:00"), 1_700_000_000_000);
+        assert_eq!(
+            time("since=2023-11-15T00:13:20+02:00"),
+            1_700_000_000_000,
+            "an unencoded +"
+        );
+        assert_eq!(
+            q("cursor=1700000000001-3&limit=1000"),
+            Ok(Route::Changes {
+                market: Market::Spot,
+                since: Since::Cursor(StreamId {
+                    ms: 1_700_000_000_001,
+                    seq: 3
+                }),
+                limit: 1000
+            })
+        );
+        for bad in [
+            "since=yesterday",
+            "since=0123456789ABCDEF",
+            "since=",
+            "limit=0",
+            "limit=1001",
+            "limit=-1",
+            "limit=%2B5",
+            "limit=ten",
+            "cursor=abc",
+            "cursor=1-2&since=2023-11-14T22:13:20Z",
+        ] {
+            match q(bad) {
+                Err(RouteError::BadRequest(m)) => assert!(m.len() < 200, "{m}"),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            route("GET", "/api/symbols/margin/changes", ""),
+            Err(RouteError::UnknownMarket(_))
+        ));
+        assert!(matches!(
+            route("POST", "/api/symbols/spot/changes", ""),
+            Err(RouteError::MethodNotAllowed { .. })
         ));
     }
 

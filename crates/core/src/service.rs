@@ -146,6 +146,8 @@ pub struct Service<S, H, C> {
     /// when (unix ms): the other waiters of the isolate take it instead of each pulling the
     /// whole document from Redis.
     landed: [RefCell<Option<(StoredList, u64)>>; 2],
+    /// Change events waiting for the webhook ([`crate::webhook`]).
+    pub(crate) outbox: crate::webhook::Outbox,
 }
 
 /// Work the platform keeps running after the response (`ctx.wait_until` in the Worker):
@@ -189,6 +191,7 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
             bypass_state: Default::default(),
             blocked_until: Default::default(),
             landed: Default::default(),
+            outbox: Default::default(),
         }
     }
 

@@ -48,6 +48,52 @@ fn to_command(cmd: Cmd) -> Command {
             .arg(start.to_string())
             .arg(end.to_string()),
         Cmd::DelIfEq(k, v) => Command::eval(DEL_IF_EQ, [k], [v]),
+        Cmd::XAdd {
+            key,
+            maxlen,
+            id,
+            fields,
+        } => {
+            let mut c = Command::new("XADD")
+                .arg(key)
+                .arg("MAXLEN")
+                .arg("=")
+                .arg(maxlen.to_string())
+                .arg(id);
+            for (f, v) in fields {
+                c = c.arg(f).arg(v);
+            }
+            c
+        }
+        Cmd::XRange {
+            key,
+            start,
+            end,
+            count,
+            rev,
+        } => {
+            let (name, first, second) = if rev {
+                ("XREVRANGE", end, start)
+            } else {
+                ("XRANGE", start, end)
+            };
+            Command::new(name)
+                .arg(key)
+                .arg(first)
+                .arg(second)
+                .arg("COUNT")
+                .arg(count.to_string())
+        }
+        Cmd::XInfoStream(k) => Command::new("XINFO").arg("STREAM").arg(k),
+        Cmd::ZAdd { key, score, member } => Command::new("ZADD")
+            .arg(key)
+            .arg(score.to_string())
+            .arg(member),
+        Cmd::ZScore(k, m) => Command::new("ZSCORE").arg(k).arg(m),
+        Cmd::ZRemRangeByRank(k, start, stop) => Command::new("ZREMRANGEBYRANK")
+            .arg(k)
+            .arg(start.to_string())
+            .arg(stop.to_string()),
     }
 }
 

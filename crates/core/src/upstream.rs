@@ -277,28 +277,7 @@ impl Http for ReqwestHttp {
         for (k, v) in &req.headers {
             rb = rb.header(k, v);
         }
-        let err = |e: reqwest::Error| {
-            let timed_out = e.is_timeout();
-            // The cause chain says what actually failed (refused, DNS, TLS); the top-level
-            // text alone is only "error sending request".
-            let e = e.without_url();
-            let mut msg = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(cause) = source {
-                msg.push_str(": ");
-                msg.push_str(&cause.to_string());
-                source = cause.source();
-            }
-            // On wasm32 the deadline is an AbortController: the error is a JS AbortError
-            // that reqwest does not flag as a timeout. Nothing else aborts our fetches.
-            let lower = msg.to_ascii_lowercase();
-            if timed_out || lower.contains("abort") || lower.contains("timed out") {
-                HttpError::Timeout
-            } else {
-                HttpError::Network(msg.chars().take(200).collect())
-            }
-        };
-        let resp = rb.send().await.map_err(err)?;
+        let resp = rb.send().await.map_err(http_error)?;
         let header = |name: &str| {
             resp.headers()
                 .get(name)
@@ -308,12 +287,52 @@ impl Http for ReqwestHttp {
         let status = resp.status().as_u16();
         let retry_after = header("retry-after");
         let used_weight = header("x-mbx-used-weight-1m");
-        let body = resp.bytes().await.map_err(err)?.to_vec();
+        let body = resp.bytes().await.map_err(http_error)?.to_vec();
         Ok(HttpResponse {
             status,
             retry_after,
             used_weight,
             body,
         })
+    }
+
+    async fn post_json(&self, req: HttpRequest, body: Vec<u8>) -> Result<u16, HttpError> {
+        let mut rb = self
+            .client
+            .post(&req.url)
+            .timeout(std::time::Duration::from_millis(req.timeout_ms))
+            .header("content-type", "application/json");
+        for (k, v) in &req.headers {
+            rb = rb.header(k, v);
+        }
+        let resp = rb.body(body).send().await.map_err(http_error)?;
+        let status = resp.status().as_u16();
+        // Read (and drop) the body so the connection is released, within the same deadline.
+        let _ = resp.bytes().await;
+        Ok(status)
+    }
+}
+
+/// A reqwest failure as an [`HttpError`], without the URL (it may hold a secret).
+#[cfg(feature = "reqwest")]
+fn http_error(e: reqwest::Error) -> HttpError {
+    let timed_out = e.is_timeout();
+    // The cause chain says what actually failed (refused, DNS, TLS); the top-level
+    // text alone is only "error sending request".
+    let e = e.without_url();
+    let mut msg = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        msg.push_str(": ");
+        msg.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    // On wasm32 the deadline is an AbortController: the error is a JS AbortError
+    // that reqwest does not flag as a timeout. Nothing else aborts our fetches.
+    let lower = msg.to_ascii_lowercase();
+    if timed_out || lower.contains("abort") || lower.contains("timed out") {
+        HttpError::Timeout
+    } else {
+        HttpError::Network(msg.chars().take(200).collect())
     }
 }

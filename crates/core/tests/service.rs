@@ -38,6 +38,9 @@ impl Clock for ManualClock {
 struct ScriptedHttp {
     script: RefCell<VecDeque<Result<HttpResponse, HttpError>>>,
     calls: RefCell<Vec<HttpRequest>>,
+    /// Webhook POSTs received (request, body) and the answers to give them.
+    posts: RefCell<Vec<(HttpRequest, Vec<u8>)>>,
+    post_script: RefCell<VecDeque<Result<u16, HttpError>>>,
 }
 
 fn payload(n: usize) -> Vec<u8> {
@@ -77,6 +80,11 @@ impl Http for ScriptedHttp {
             .pop_front()
             .unwrap_or_else(|| ok(10))
     }
+
+    async fn post_json(&self, req: HttpRequest, body: Vec<u8>) -> Result<u16, HttpError> {
+        self.posts.borrow_mut().push((req, body));
+        self.post_script.borrow_mut().pop_front().unwrap_or(Ok(200))
+    }
 }
 
 type Svc<'a> = Service<&'a MemoryStore, &'a ScriptedHttp, ManualClock>;
@@ -84,6 +92,10 @@ type Svc<'a> = Service<&'a MemoryStore, &'a ScriptedHttp, ManualClock>;
 impl Http for &ScriptedHttp {
     async fn get(&self, req: HttpRequest) -> Result<HttpResponse, HttpError> {
         (**self).get(req).await
+    }
+
+    async fn post_json(&self, req: HttpRequest, body: Vec<u8>) -> Result<u16, HttpError> {
+        (**self).post_json(req, body).await
     }
 }
 
@@ -387,6 +399,10 @@ impl Http for &GatedHttp {
         })
         .await;
         ok(12)
+    }
+
+    async fn post_json(&self, _req: HttpRequest, _body: Vec<u8>) -> Result<u16, HttpError> {
+        Ok(200)
     }
 }
 
@@ -1001,4 +1017,318 @@ fn a_failing_binance_serves_the_last_good_ccxt_markets_then_the_originals() {
         serde_json::from_slice(&original.list.response_body(original.source)).unwrap();
     assert_eq!(body["onlyQuoteAsset"], "USDT");
     assert_eq!(body["markets"][3]["id"], "S3USDT");
+}
+
+// ---- The changes feed (issue 16): recorded by the refresh, read by `Service::changes` ----
+
+/// An exchangeInfo payload of explicit symbols: (name, status, tickSize).
+fn payload_of(symbols: &[(&str, &str, &str)]) -> Result<HttpResponse, HttpError> {
+    let syms: Vec<String> = symbols
+        .iter()
+        .map(|(name, status, tick)| {
+            format!(
+                r#"{{"symbol":"{name}","status":"{status}","baseAsset":"{name}","quoteAsset":"USDT","filters":[{{"filterType":"PRICE_FILTER","tickSize":"{tick}"}}]}}"#
+            )
+        })
+        .collect();
+    Ok(HttpResponse {
+        status: 200,
+        retry_after: None,
+        used_weight: None,
+        body: format!(r#"{{"timezone":"UTC","symbols":[{}]}}"#, syms.join(",")).into_bytes(),
+    })
+}
+
+fn page(svc: &Svc<'_>, since: symbols_core::feed::Since, limit: usize) -> symbols_core::feed::Page {
+    block_on(svc.changes(Market::Spot, &since, limit)).unwrap()
+}
+
+fn event_kinds(p: &symbols_core::feed::Page) -> Vec<(String, String)> {
+    p.events
+        .iter()
+        .map(|e| (e.change.kind.as_str().to_string(), e.change.symbol.clone()))
+        .collect()
+}
+
+#[test]
+fn the_first_refresh_records_no_events_and_a_changed_one_records_each_change() {
+    use symbols_core::feed::Since;
+    let fx = Fixture::new();
+    let svc = fx.service(&[]);
+    let base = [
+        ("AUSDT", "TRADING", "0.01"),
+        ("BUSDT", "TRADING", "0.01"),
+        ("CUSDT", "TRADING", "0.01"),
+    ];
+    fx.push(payload_of(&base));
+    let first = match block_on(svc.refresh(Market::Spot, Trigger::Cron)) {
+        Refresh::Stored(l) => l,
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        fx.store.stream(&keys::changes(Market::Spot)).is_empty(),
+        "no previous list: no events"
+    );
+    let none = page(&svc, Since::Version(first.header().version.clone()), 10);
+    assert!(none.events.is_empty() && !none.truncated, "{none:?}");
+
+    // B halts, C's tick changes, A is gone, D is new.
+    fx.push(payload_of(&[
+        ("BUSDT", "HALT", "0.01"),
+        ("CUSDT", "TRADING", "0.001"),
+        ("DUSDT", "TRADING", "0.1"),
+    ]));
+    let trips = fx.store.round_trips();
+    let second = match block_on(svc.refresh(Market::Spot, Trigger::Cron)) {
+        Refresh::Stored(l) => l,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        fx.store.round_trips() - trips,
+        3,
+        "the diff costs no extra round trip"
+    );
+    let all = page(&svc, Since::Oldest, 10);
+    assert_eq!(
+        event_kinds(&all),
+        [
+            ("status", "BUSDT"),
+            ("rules", "CUSDT"),
+            ("listed", "DUSDT"),
+            ("delisted", "AUSDT")
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    let e = &all.events[1];
+    assert_eq!(e.version, second.header().version);
+    assert_eq!(e.change.field.as_deref(), Some("tickSize"));
+    assert_eq!(e.change.from, Some(serde_json::json!("0.01")));
+    assert_eq!(e.change.to, Some(serde_json::json!("0.001")));
+    assert_eq!(e.market, "spot");
+    assert_eq!(e.detected_at, "2023-11-14T22:13:20.001Z");
+    assert_eq!(e.id.as_deref(), Some("1700000000001-1"));
+    assert!(!all.has_more && !all.truncated);
+    assert_eq!(all.retained, 4);
+    assert_eq!(
+        fx.store.int(&keys::changes_recorded(
+            Market::Spot,
+            symbols_core::changes::Kind::Listed
+        )),
+        1
+    );
+    assert_eq!(
+        fx.store.int(&keys::changes_recorded(
+            Market::Spot,
+            symbols_core::changes::Kind::Status
+        )),
+        1
+    );
+
+    // since the first version: everything after it; since the second: nothing.
+    assert_eq!(
+        page(&svc, Since::Version(first.header().version.clone()), 10)
+            .events
+            .len(),
+        4
+    );
+    let after = page(&svc, Since::Version(second.header().version.clone()), 10);
+    assert!(after.events.is_empty() && !after.truncated);
+    // Paging with the cursor.
+    let one = page(&svc, Since::Oldest, 3);
+    assert!(one.has_more);
+    let rest = page(&svc, Since::Cursor(one.next.unwrap()), 3);
+    assert_eq!(
+        event_kinds(&rest),
+        [("delisted".to_string(), "AUSDT".to_string())]
+    );
+    assert!(!rest.has_more);
+    assert_eq!(
+        rest.next,
+        Some(symbols_core::feed::StreamId {
+            ms: 1_700_000_000_001,
+            seq: 3
+        })
+    );
+    // A time before the change: all of it; at the detection ms: nothing after.
+    assert_eq!(
+        page(&svc, Since::Time(1_700_000_000_000), 10).events.len(),
+        4
+    );
+    assert!(page(&svc, Since::Time(1_700_000_000_001), 10)
+        .events
+        .is_empty());
+    // A version never seen: answered from the oldest, flagged.
+    let unknown = page(&svc, Since::Version("ffffffffffffffff".into()), 10);
+    assert!(unknown.truncated && unknown.events.len() == 4);
+
+    // The same list again: an unchanged refresh records nothing more.
+    fx.push(payload_of(&[
+        ("BUSDT", "HALT", "0.01"),
+        ("CUSDT", "TRADING", "0.001"),
+        ("DUSDT", "TRADING", "0.1"),
+    ]));
+    assert!(matches!(
+        block_on(svc.refresh(Market::Spot, Trigger::Cron)),
+        Refresh::Stored(_)
+    ));
+    assert_eq!(fx.store.stream(&keys::changes(Market::Spot)).len(), 4);
+}
+
+#[test]
+fn a_rejected_refresh_records_nothing() {
+    use symbols_core::feed::Since;
+    let fx = Fixture::new();
+    let svc = fx.service(&[]);
+    let names: Vec<String> = (0..10).map(|i| format!("S{i}USDT")).collect();
+    let full: Vec<(&str, &str, &str)> = names
+        .iter()
+        .map(|n| (n.as_str(), "TRADING", "0.01"))
+        .collect();
+    fx.push(payload_of(&full));
+    assert!(matches!(
+        block_on(svc.refresh(Market::Spot, Trigger::Cron)),
+        Refresh::Stored(_)
+    ));
+    // 8 of 10 gone: more than SYMBOLS_MAX_SHRINK_RATIO, rejected by validation.
+    fx.push(payload_of(&full[..2]));
+    assert!(matches!(
+        block_on(svc.refresh(Market::Spot, Trigger::Cron)),
+        Refresh::Failed { .. }
+    ));
+    // Malformed: rejected too.
+    fx.push(Ok(HttpResponse {
+        status: 200,
+        retry_after: None,
+        used_weight: None,
+        body: b"{\"symbols\":[".to_vec(),
+    }));
+    assert!(matches!(
+        block_on(svc.refresh(Market::Spot, Trigger::Cron)),
+        Refresh::Failed { .. }
+    ));
+    assert!(fx.store.stream(&keys::changes(Market::Spot)).is_empty());
+    assert!(page(&svc, Since::Oldest, 10).events.is_empty());
+}
+
+#[test]
+fn history_trimmed_past_since_is_flagged() {
+    use symbols_core::feed::Since;
+    let fx = Fixture::new();
+    let svc = fx.service(&[("CHANGES_MAX_EVENTS", "3")]);
+    let mut status = ["TRADING"; 4];
+    let list = |s: &[&'static str; 4]| {
+        payload_of(&[
+            ("AUSDT", s[0], "1"),
+            ("BUSDT", s[1], "1"),
+            ("CUSDT", s[2], "1"),
+            ("DUSDT", s[3], "1"),
+        ])
+    };
+    fx.push(list(&status));
+    let v0 = match block_on(svc.refresh(Market::Spot, Trigger::Cron)) {
+        Refresh::Stored(l) => l.header().version.clone(),
+        other => panic!("{other:?}"),
+    };
+    // Two refreshes, two status events each: 4 events into a stream that keeps 3.
+    for round in 0..2 {
+        status[2 * round] = "BREAK";
+        status[2 * round + 1] = "BREAK";
+        fx.push(list(&status));
+        assert!(matches!(
+            block_on(svc.refresh(Market::Spot, Trigger::Cron)),
+            Refresh::Stored(_)
+        ));
+    }
+    let stream = fx.store.stream(&keys::changes(Market::Spot));
+    assert_eq!(stream.len(), 3);
+    // The same clock ms both times: the second refresh's ids still come after the first's.
+    assert_eq!(stream[0].0, "1700000000001-1");
+    assert_eq!(stream[2].0, "1700000000002-1");
+    let old = page(&svc, Since::Version(v0), 10);
+    assert!(old.truncated, "one event after v0 was trimmed");
+    assert_eq!(old.events.len(), 3);
+    let oldest = page(&svc, Since::Oldest, 10);
+    assert!(oldest.truncated);
+    // From the oldest retained event's cursor on, nothing is missing.
+    let from_cursor = page(
+        &svc,
+        Since::Cursor(symbols_core::feed::StreamId {
+            ms: 1_700_000_000_001,
+            seq: 1,
+        }),
+        10,
+    );
+    assert!(!from_cursor.truncated && from_cursor.events.len() == 2);
+}
+
+#[test]
+fn the_webhook_gets_each_refreshs_events_once_and_failures_are_counted() {
+    let fx = Fixture::new();
+    let svc = fx.service(&[("CHANGES_WEBHOOK_URL", "http://hooks.invalid/s3cret")]);
+    fx.push(payload_of(&[
+        ("AUSDT", "TRADING", "1"),
+        ("BUSDT", "TRADING", "1"),
+    ]));
+    assert!(matches!(
+        block_on(svc.refresh(Market::Spot, Trigger::Cron)),
+        Refresh::Stored(_)
+    ));
+    assert_eq!(
+        svc.pending_changes(),
+        0,
+        "the first refresh has no events to send"
+    );
+    fx.push(payload_of(&[
+        ("AUSDT", "HALT", "1"),
+        ("BUSDT", "TRADING", "1"),
+    ]));
+    assert!(matches!(
+        block_on(svc.refresh(Market::Spot, Trigger::Cron)),
+        Refresh::Stored(_)
+    ));
+    assert_eq!(svc.pending_changes(), 1);
+    assert!(
+        fx.http.posts.borrow().is_empty(),
+        "nothing is sent during the refresh"
+    );
+    assert_eq!(block_on(svc.deliver_changes()), 1);
+    {
+        let posts = fx.http.posts.borrow();
+        assert_eq!(posts.len(), 1);
+        assert_eq!(posts[0].0.url, "http://hooks.invalid/s3cret");
+        assert!(posts[0].0.timeout_ms <= 5_000);
+        let body: serde_json::Value = serde_json::from_slice(&posts[0].1).unwrap();
+        assert_eq!(body["market"], "spot");
+        assert_eq!(body["count"], 1);
+        assert_eq!(body["events"][0]["type"], "status");
+        assert_eq!(body["events"][0]["to"], "HALT");
+    }
+    assert_eq!(fx.store.int(&keys::changes_webhook(Market::Spot, true)), 1);
+    // A failing receiver: one attempt, counted, never retried.
+    fx.http.post_script.borrow_mut().push_back(Ok(500));
+    fx.push(payload_of(&[
+        ("AUSDT", "TRADING", "1"),
+        ("BUSDT", "TRADING", "1"),
+    ]));
+    assert!(matches!(
+        block_on(svc.refresh(Market::Spot, Trigger::Cron)),
+        Refresh::Stored(_)
+    ));
+    fx.http
+        .post_script
+        .borrow_mut()
+        .push_back(Err(HttpError::Timeout));
+    fx.push(payload_of(&[
+        ("AUSDT", "HALT", "1"),
+        ("BUSDT", "TRADING", "1"),
+    ]));
+    assert!(matches!(
+        block_on(svc.refresh(Market::Spot, Trigger::Cron)),
+        Refresh::Stored(_)
+    ));
+    assert_eq!(block_on(svc.deliver_changes()), 0);
+    assert_eq!(block_on(svc.deliver_changes()), 0, "nothing left to retry");
+    assert_eq!(fx.http.posts.borrow().len(), 3);
+    assert_eq!(fx.store.int(&keys::changes_webhook(Market::Spot, false)), 2);
+    assert_eq!(fx.store.int(&keys::changes_webhook(Market::Spot, true)), 1);
 }

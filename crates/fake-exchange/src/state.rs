@@ -133,16 +133,21 @@ impl Documents {
 
 #[derive(Debug)]
 struct Slot {
-    docs: Arc<Documents>,
+    /// Replaceable ([`FakeExchange::set_payload`]): a listing change between two fetches.
+    docs: Mutex<Arc<Documents>>,
     state: Mutex<MarketState>,
 }
 
 impl Slot {
     fn new(docs: Arc<Documents>) -> Self {
         Slot {
-            docs,
+            docs: Mutex::new(docs),
             state: Mutex::new(MarketState::default()),
         }
+    }
+
+    fn docs(&self) -> Arc<Documents> {
+        self.docs.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     fn lock(&self) -> MutexGuard<'_, MarketState> {
@@ -264,13 +269,32 @@ impl FakeExchange {
 
     /// The full document served for `market`.
     pub fn payload(&self, market: Market) -> Arc<Payload> {
-        self.slot(market).docs.full.clone()
+        self.slot(market).docs().full.clone()
     }
 
     /// The document served for spot `showPermissionSets=false` (same as [`payload`](Self::payload)
     /// when it has no `permissionSets`).
     pub fn payload_without_permission_sets(&self, market: Market) -> Arc<Payload> {
-        self.slot(market).docs.stripped.clone()
+        self.slot(market).docs().stripped.clone()
+    }
+
+    /// Serves `payload` for `market` from now on (requests in flight finish with the old
+    /// one): what Binance does when it lists, delists or changes a symbol's rules.
+    ///
+    /// # Errors
+    /// [`PayloadError`] when `payload` is not an exchangeInfo JSON object (nothing changes).
+    pub fn set_payload(
+        &self,
+        market: Market,
+        payload: impl Into<axum::body::Bytes>,
+    ) -> Result<(), PayloadError> {
+        let docs = Arc::new(Documents::new(Payload::parse(payload)?)?);
+        *self
+            .slot(market)
+            .docs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = docs;
+        Ok(())
     }
 
     /// Appends `fault` to the market's queue (consumed by the next request that has no
@@ -418,7 +442,7 @@ impl FakeExchange {
     }
 
     pub(crate) fn documents(&self, market: Market, without_permission_sets: bool) -> Arc<Payload> {
-        let docs = &self.slot(market).docs;
+        let docs = self.slot(market).docs();
         if without_permission_sets {
             docs.stripped.clone()
         } else {

@@ -906,3 +906,21 @@ fn binary_serves_logs_and_stops_on_sigterm() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_new_payload_is_served_from_the_next_request_on() {
+    let fx = fake_exchange::start().await;
+    let small = br#"{"timezone":"UTC","symbols":[{"symbol":"NEWUSDT","status":"TRADING","baseAsset":"NEW","quoteAsset":"USDT","filters":[]}]}"#;
+    fx.set_payload(Market::Spot, &small[..])
+        .expect("valid payload");
+    let (status, spot) = get_json(&fx, Market::Spot, "").await;
+    assert_eq!(status, 200);
+    assert_eq!(symbols(&spot).len(), 1);
+    assert_eq!(symbols(&spot)[0]["symbol"], "NEWUSDT");
+    // The other market keeps its own; a bad payload changes nothing.
+    let (_, futures) = get_json(&fx, Market::Futures, "").await;
+    assert_eq!(symbols(&futures).len(), 660);
+    assert!(fx.set_payload(Market::Spot, &b"[1,2]"[..]).is_err());
+    let (_, again) = get_json(&fx, Market::Spot, "").await;
+    assert_eq!(symbols(&again)[0]["symbol"], "NEWUSDT");
+}

@@ -149,6 +149,49 @@ async function suite(label, redis) {
     assert.equal(await redis.zcard(n("z")), 2);
   });
 
+  // What the changes feed sends (symbols-core `feed`): XADD with an explicit id and an exact
+  // MAXLEN, XRANGE / XREVRANGE with exclusive starts and COUNT, XINFO STREAM, ZSCORE.
+  await check(`${label}: streams`, async () => {
+    const s = n("stream");
+    const event = { type: "status", symbol: "BTCUSDT", from: "TRADING", to: "BREAK" };
+    assert.equal(await redis.xadd(s, "1700000000001-0", { event }), "1700000000001-0");
+    assert.equal(await redis.xadd(s, "1700000000001-1", { event: { type: "listed" } }), "1700000000001-1");
+    const auto = await redis.xadd(s, "*", { plain: "text" });
+    assert.match(auto, /^[0-9]+-[0-9]+$/);
+    await assert.rejects(redis.xadd(s, "1-0", { late: 1 }), /equal or smaller than the target stream top item/);
+    assert.equal(await redis.xlen(s), 3);
+    // Values come back as stored; the SDK parses the JSON ones.
+    assert.deepEqual(await redis.xrange(s, "-", "+", 2), {
+      "1700000000001-0": { event },
+      "1700000000001-1": { event: { type: "listed" } },
+    });
+    assert.deepEqual(Object.keys(await redis.xrange(s, "(1700000000001-0", "+")), ["1700000000001-1", auto]);
+    assert.deepEqual(Object.keys(await redis.xrevrange(s, "+", "-", 1)), [auto]);
+    assert.deepEqual(await redis.xrange(n("no-stream"), "-", "+"), {});
+    // An exact MAXLEN trims the oldest in the same command.
+    const last = await redis.xadd(s, "*", { last: "x" }, { trim: { type: "MAXLEN", threshold: 2, comparison: "=" } });
+    assert.equal(await redis.xlen(s), 2);
+    assert.deepEqual(Object.keys(await redis.xrange(s, "-", "+")), [auto, last]);
+    if (typeof redis.exec === "function") {
+      // Raw replies, as our Rust client reads them: nested arrays of strings.
+      const raw = await redis.exec(["XRANGE", s, "-", "+", "COUNT", "1"]);
+      assert.equal(raw.length, 1);
+      assert.equal(raw[0][0], auto);
+      assert.deepEqual(raw[0][1], ["plain", "text"]);
+      const info = await redis.exec(["XINFO", "STREAM", s]);
+      const field = (name) => info[info.indexOf(name) + 1];
+      assert.equal(field("length"), 2);
+      assert.equal(field("entries-added"), 4);
+      assert.equal(field("recorded-first-entry-id"), auto);
+      assert.equal(field("max-deleted-entry-id"), "0-0", "trimming is not a deletion");
+      await assert.rejects(redis.exec(["XINFO", "STREAM", n("no-stream")]), /no such key/);
+    }
+    assert.equal(await redis.zadd(n("versions"), { score: 1700000000001, member: "0123456789abcdef" }), 1);
+    assert.equal(await redis.zscore(n("versions"), "0123456789abcdef"), 1700000000001);
+    assert.equal(await redis.zscore(n("versions"), "missing"), null);
+    assert.equal(await redis.zremrangebyrank(n("versions"), 0, -2), 0);
+  });
+
   await check(`${label}: json values`, async () => {
     const value = { symbols: ["BTCUSDT", "ETHUSDT"], meta: { count: 2, ok: true, none: null } };
     assert.equal(await redis.set(n("json"), value), "OK");

@@ -1,5 +1,6 @@
 //! `symbols keys`: every key of both markets (`keys::all`) with its TTL (`-2` missing, `-1`
-//! no expiry) and size (`STRLEN`), all in one pipeline through the Upstash client.
+//! no expiry) and size (`STRLEN`; entries, `XLEN` / `ZCARD`, for the changes stream and its
+//! version index), all in one pipeline through the Upstash client.
 
 use serde_json::json;
 use symbols_core::{keys, Market};
@@ -16,6 +17,8 @@ struct KeyInfo {
     key: String,
     ttl: Option<i64>,
     bytes: Option<i64>,
+    /// Entries, for the keys that are not strings (the changes stream and its index).
+    entries: Option<i64>,
     /// A per-command error (e.g. WRONGTYPE when something else wrote a hash there).
     error: Option<String>,
 }
@@ -39,9 +42,18 @@ pub async fn run(app: &App) -> Result<(), CliError> {
         .flat_map(|&m| keys::all(m).into_iter().map(move |k| (m, k)))
         .collect();
     let mut pipe = app.client().pipeline();
-    for (_, key) in &all {
+    let size_of = |m: Market, key: &str| {
+        if key == keys::changes(m) {
+            "XLEN"
+        } else if key == keys::changes_versions(m) {
+            "ZCARD"
+        } else {
+            "STRLEN"
+        }
+    };
+    for (m, key) in &all {
         pipe.push(Command::ttl(key.as_str()));
-        pipe.push(Command::new("STRLEN").arg(key.as_str()));
+        pipe.push(Command::new(size_of(*m, key)).arg(key.as_str()));
     }
     let results = pipe
         .exec()
@@ -61,18 +73,21 @@ pub async fn run(app: &App) -> Result<(), CliError> {
         };
         let ttl = int(it.next());
         let size = int(it.next());
+        let size = if ttl == Some(-2) { Some(0) } else { size };
+        let string = size_of(market, &key) == "STRLEN";
         rows.push(KeyInfo {
             market,
             key,
             ttl,
-            bytes: if ttl == Some(-2) { Some(0) } else { size },
+            bytes: if string { size } else { None },
+            entries: if string { None } else { size },
             error,
         });
     }
     if app.json {
         let list: Vec<_> = rows
             .iter()
-            .map(|r| json!({"market": r.market.as_str(), "key": r.key, "ttl": r.ttl, "bytes": r.bytes, "error": r.error}))
+            .map(|r| json!({"market": r.market.as_str(), "key": r.key, "ttl": r.ttl, "bytes": r.bytes, "entries": r.entries, "error": r.error}))
             .collect();
         print_json(&json!(list));
     } else {
@@ -81,6 +96,9 @@ pub async fn run(app: &App) -> Result<(), CliError> {
             .map(|r| {
                 let size = match (r.ttl, r.bytes, &r.error) {
                     (_, _, Some(e)) => e.clone(),
+                    (_, None, None) if r.entries.is_some() => {
+                        format!("{} entries", r.entries.unwrap_or(0))
+                    }
                     (Some(-2), ..) | (_, None, _) => "-".into(),
                     (_, Some(b), _) => bytes(b.max(0) as u64),
                 };
