@@ -10,7 +10,7 @@ use crate::keys;
 use crate::market::Market;
 use crate::ports::{Clock, Cmd, Http, Reply, Store};
 use crate::service::{CacheStatus, LocalBoxFuture, Served, Service, Spawn, Unavailable};
-use crate::symbols::{rfc3339, Source};
+use crate::symbols::Source;
 
 /// ccxt markets ready to serve.
 #[derive(Clone, Debug)]
@@ -127,25 +127,8 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
     /// The original system's last good array (raw objects, USDT only) projected, dated by
     /// its refresh timestamp: built per request, only when we have no ccxt value at all.
     async fn ccxt_from_original(&self, market: Market) -> Option<CcxtList> {
-        let replies = self
-            .store
-            .exec(vec![Cmd::MGet(vec![
-                keys::original_last_good(market),
-                keys::last_refresh_ts(market),
-            ])])
-            .await
-            .ok()?;
-        let mut items = match replies.into_iter().next()? {
-            Reply::Array(items) => items.into_iter(),
-            _ => return None,
-        };
-        let bytes = items.next()?.into_bytes()?;
-        let written_ms = items
-            .next()
-            .and_then(|r| r.as_int())
-            .map_or(0, |s| s.max(0) as u64 * 1000);
-        CcxtList::from_original(market, &bytes, &rfc3339(written_ms))
-            .filter(|l| l.header().count > 0)
+        let (bytes, written_at) = self.original_last_good_raw(market).await?;
+        CcxtList::from_original(market, &bytes, &written_at).filter(|l| l.header().count > 0)
     }
 }
 

@@ -400,19 +400,7 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
     /// refresh timestamp), or a document of ours that an earlier version of this service
     /// stored under that key (read as it is).
     async fn read_original_last_good(&self, market: Market) -> Option<(StoredList, Source)> {
-        let replies = self
-            .store
-            .exec(vec![Cmd::MGet(vec![
-                keys::original_last_good(market),
-                keys::last_refresh_ts(market),
-            ])])
-            .await
-            .ok()?;
-        let mut items = match replies.into_iter().next()? {
-            Reply::Array(items) => items.into_iter(),
-            _ => return None,
-        };
-        let bytes = items.next()?.into_bytes()?;
+        let (bytes, written_at) = self.original_last_good_raw(market).await?;
         if bytes.first() == Some(&b'{') {
             return StoredList::from_bytes(market, bytes).map(|l| (l, Source::LastGood));
         }
@@ -428,12 +416,31 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
                 return None;
             }
         };
+        let list = StoredList::build(market, original::UPSTREAM, written_at, &symbols);
+        Some((list, Source::OriginalLastGood))
+    }
+
+    /// The original's `last_good` bytes as stored, with the time its last refresh wrote
+    /// them (its `last_refresh_ts`, RFC 3339; the epoch when it has none): one `MGET`.
+    pub(crate) async fn original_last_good_raw(&self, market: Market) -> Option<(Vec<u8>, String)> {
+        let replies = self
+            .store
+            .exec(vec![Cmd::MGet(vec![
+                keys::original_last_good(market),
+                keys::last_refresh_ts(market),
+            ])])
+            .await
+            .ok()?;
+        let mut items = match replies.into_iter().next()? {
+            Reply::Array(items) => items.into_iter(),
+            _ => return None,
+        };
+        let bytes = items.next()?.into_bytes()?;
         let written_ms = items
             .next()
             .and_then(|r| r.as_int())
             .map_or(0, |s| s.max(0) as u64 * 1000);
-        let list = StoredList::build(market, original::UPSTREAM, rfc3339(written_ms), &symbols);
-        Some((list, Source::OriginalLastGood))
+        Some((bytes, rfc3339(written_ms)))
     }
 
     /// Another request or the cron holds the lock: poll until its result lands (bounded
