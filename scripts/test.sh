@@ -6,6 +6,13 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# A full disk fails the build with rustc's "No space left on device" deep in cargo's
+# output; say it first, in one line (README "Tests": ~4 GB on a fresh machine).
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+FREE_KB="$(df -Pk "$(dirname "$TARGET_DIR")" 2>/dev/null | awk 'NR==2 {print $4}')"
+if [ -n "$FREE_KB" ] && [ "$FREE_KB" -lt $((4 * 1024 * 1024)) ]; then
+  echo "[test] warning: $((FREE_KB / 1024)) MB free under $(dirname "$TARGET_DIR"); a fresh build needs about 4 GB (README \"Tests\")" >&2
+fi
 ./scripts/setup.sh
 SYMBOLS_SKIP_SETUP=1 ./scripts/build.sh
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
