@@ -706,31 +706,49 @@ async fn start_worker(dir: &Path, config: &Path) -> Result<(ChildGuard, u16), St
         .stdout(log)
         .stderr(log2);
     let mut guard = ChildGuard::spawn("wrangler dev", &mut cmd).expect("start wrangler");
-    let deadline = Instant::now() + Duration::from_secs(90);
+    wait_serving(
+        &mut guard,
+        port,
+        dir,
+        Duration::from_secs(90),
+        Duration::from_millis(200),
+    )
+    .await?;
+    Ok((guard, port))
+}
+
+/// Waits until the Worker behind `port` answers `/openapi.json` with 200 (any answer from
+/// it means workerd is serving the Worker), or the process exits, or `within` passes; the
+/// error carries the Worker's log.
+async fn wait_serving(
+    guard: &mut ChildGuard,
+    port: u16,
+    dir: &Path,
+    within: Duration,
+    every: Duration,
+) -> Result<(), String> {
+    let deadline = Instant::now() + within;
     let probe = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()
         .expect("client");
+    let log = || std::fs::read_to_string(dir.join("worker.log")).unwrap_or_default();
     loop {
         if guard.has_exited() {
-            return Err(std::fs::read_to_string(dir.join("worker.log")).unwrap_or_default());
+            return Err(log());
         }
-        // Any HTTP answer means workerd is serving the Worker.
         if probe
             .get(format!("http://127.0.0.1:{port}/openapi.json"))
             .send()
             .await
             .is_ok_and(|r| r.status().as_u16() == 200)
         {
-            return Ok((guard, port));
+            return Ok(());
         }
         if Instant::now() > deadline {
-            return Err(format!(
-                "not ready in 90 s:\n{}",
-                std::fs::read_to_string(dir.join("worker.log")).unwrap_or_default()
-            ));
+            return Err(format!("not ready in {} s:\n{}", within.as_secs(), log()));
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(every).await;
     }
 }
 
@@ -966,31 +984,15 @@ async fn start_workerd(
         .stdout(log)
         .stderr(log2);
     let mut guard = ChildGuard::spawn("workerd serve", &mut cmd).expect("start workerd");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let probe = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .expect("client");
-    loop {
-        if guard.has_exited() {
-            return Err(std::fs::read_to_string(dir.join("worker.log")).unwrap_or_default());
-        }
-        if probe
-            .get(format!("http://127.0.0.1:{port}/openapi.json"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().as_u16() == 200)
-        {
-            return Ok((guard, port, cron_port));
-        }
-        if Instant::now() > deadline {
-            return Err(format!(
-                "not ready in 30 s:\n{}",
-                std::fs::read_to_string(dir.join("worker.log")).unwrap_or_default()
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_serving(
+        &mut guard,
+        port,
+        dir,
+        Duration::from_secs(30),
+        Duration::from_millis(100),
+    )
+    .await?;
+    Ok((guard, port, cron_port))
 }
 
 impl Drop for Stack {
