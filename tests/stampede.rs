@@ -235,7 +235,7 @@ async fn cold_stampede_of_100_under_wrangler_dev() {
     let outcome = stampede(Runtime::WranglerDev, 100).await;
     println!("{}", outcome.summary(Runtime::WranglerDev, 100));
     // Under wrangler dev the open files are wrangler's, not the Worker's: its entry workerd
-    // holds thousands of connections to wrangler's node loopback service (3.3k-16k in
+    // holds thousands of connections to wrangler's node loopback service (peaks of 3.7k-16k in
     // single runs of this test on one machine, depending on how slowly the proxy relays),
     // while the Worker's own stays in the hundreds (the bare-workerd tests above). So here
     // the budget is the machine's hard limit: no client may fail for want of a descriptor.
