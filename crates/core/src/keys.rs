@@ -69,6 +69,24 @@ pub fn ccxt_last_good(m: Market) -> String {
     format!("symbols-edge:{}:ccxt:last_good", m.as_str())
 }
 
+/// Our full records (every rule of every symbol; single-symbol lookups and `?fields=`): a
+/// hash, one field per symbol, with the market's TTL; written and extended with our ccxt
+/// markets. See [`crate::rules`].
+pub fn rules(m: Market) -> String {
+    format!("symbols-edge:{}:rules", m.as_str())
+}
+
+/// The last validated full records; no TTL.
+pub fn rules_last_good(m: Market) -> String {
+    format!("symbols-edge:{}:rules:last_good", m.as_str())
+}
+
+/// Where a refresh assembles new full records before copying them to both keys above
+/// (deleted right after; never read).
+pub fn rules_scratch(m: Market) -> String {
+    format!("symbols-edge:{}:rules:writing", m.as_str())
+}
+
 /// What the last full write stored (versions and counts, a few hundred bytes): lets a
 /// refresh that finds the same list extend TTLs instead of re-writing megabytes, and
 /// validate without reading last_good. See [`crate::refresh::Stored`].
@@ -150,6 +168,9 @@ pub fn all(m: Market) -> Vec<String> {
         document_last_good(m),
         ccxt(m),
         ccxt_last_good(m),
+        rules(m),
+        rules_last_good(m),
+        rules_scratch(m),
         stored_meta(m),
         refresh_lock(m),
         upstream_blocked_until(m),
@@ -219,6 +240,9 @@ mod tests {
                 document_last_good(m),
                 ccxt(m),
                 ccxt_last_good(m),
+                rules(m),
+                rules_last_good(m),
+                rules_scratch(m),
                 stored_meta(m),
                 changes(m),
                 changes_versions(m),

@@ -6,6 +6,7 @@
 //! - [`keys`]: every Redis key name: the original Python system's and ours.
 //! - [`original`]: the original's list value (USDT-only raw objects), built and read back.
 //! - [`ccxt`]: ccxt's unified markets (`?format=ccxt`), projected from the raw objects.
+//! - [`rules`]: every trading rule of a symbol under one name (full records, `?fields=`).
 //! - [`ccxt_flow`]: serving them: stored value, else the list flow and its fallbacks.
 //! - [`symbols`]: the served records and the stored document format.
 //! - [`lookup`]: single-symbol lookups and list filters read from the stored bytes
@@ -44,8 +45,10 @@ pub mod memory;
 pub mod metrics;
 pub mod original;
 pub mod ports;
+mod raw;
 pub mod refresh;
 pub mod request;
+pub mod rules;
 pub mod service;
 pub mod store;
 pub mod symbols;

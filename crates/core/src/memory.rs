@@ -320,6 +320,35 @@ impl MemoryStore {
                     ])
                 }
             },
+            Cmd::HSet { key, fields } => {
+                let cur = self.live(&key);
+                let mut hash = cur.as_ref().map(|e| hash_of(&e.value)).unwrap_or_default();
+                let mut added = 0;
+                for (f, v) in fields {
+                    added += i64::from(hash.insert(f, v).is_none());
+                }
+                let expires_at = cur.and_then(|e| e.expires_at);
+                self.map.borrow_mut().insert(
+                    key,
+                    Entry {
+                        value: hash_bytes(&hash),
+                        expires_at,
+                    },
+                );
+                Reply::Int(added)
+            }
+            Cmd::HGet(key, field) => self
+                .live(&key)
+                .and_then(|e| hash_of(&e.value).remove(&field))
+                .map_or(Reply::Nil, Reply::Bytes),
+            Cmd::HGetAll(key) => Reply::Array(
+                self.live(&key)
+                    .map(|e| hash_of(&e.value))
+                    .unwrap_or_default()
+                    .into_iter()
+                    .flat_map(|(f, v)| [Reply::Bytes(f.into_bytes()), Reply::Bytes(v)])
+                    .collect(),
+            ),
             Cmd::ZAdd { key, score, member } => {
                 let mut zsets = self.zsets.borrow_mut();
                 let z = zsets.entry(key).or_default();
@@ -423,7 +452,22 @@ fn arg_len(cmd: &Cmd) -> usize {
         Cmd::XInfoStream(k) => k.len(),
         Cmd::ZAdd { key, member, .. } | Cmd::ZScore(key, member) => key.len() + member.len(),
         Cmd::ZRemRangeByRank(k, ..) => k.len(),
+        Cmd::HSet { key, fields } => {
+            key.len() + fields.iter().map(|(f, v)| f.len() + v.len()).sum::<usize>()
+        }
+        Cmd::HGet(k, f) => k.len() + f.len(),
+        Cmd::HGetAll(k) => k.len(),
     }
+}
+
+/// A hash lives in a string entry, encoded (so `DEL`, `EXPIRE`, `COPY` and TTLs apply to
+/// it unchanged; type clashes are not modelled).
+fn hash_of(value: &[u8]) -> BTreeMap<String, Vec<u8>> {
+    serde_json::from_slice(value).unwrap_or_default()
+}
+
+fn hash_bytes(hash: &BTreeMap<String, Vec<u8>>) -> Vec<u8> {
+    serde_json::to_vec(hash).unwrap_or_default()
 }
 
 impl Store for MemoryStore {

@@ -92,6 +92,17 @@ pub enum Cmd {
     ZScore(String, String),
     /// `ZREMRANGEBYRANK key start stop` (negative ranks count from the highest score).
     ZRemRangeByRank(String, i64, i64),
+    /// `HSET key field value ...`: `Int` of the fields added.
+    HSet {
+        /// Hash key.
+        key: String,
+        /// Field/value pairs.
+        fields: Vec<(String, Vec<u8>)>,
+    },
+    /// `HGET key field`: `Bytes`, or `Nil`.
+    HGet(String, String),
+    /// `HGETALL key`: `Array` of field, value, field, value, ... (empty for a missing key).
+    HGetAll(String),
 }
 
 impl Cmd {

@@ -18,6 +18,7 @@ use crate::keys;
 use crate::log::Level;
 use crate::market::Market;
 use crate::original::{self, OriginalList};
+use crate::rules::RulesSet;
 use crate::ports::{Clock, Cmd, Http, Reply, Store};
 use crate::service::{LastOutcome, Service, Trigger};
 use crate::symbols::{rfc3339, StoredList, Symbol};
@@ -42,6 +43,17 @@ pub struct Stored {
     /// neither of the others does). Empty in a record from before them: not unchanged.
     #[serde(default)]
     pub ccxt_version: String,
+    /// What our full records (`symbols-edge:<m>:rules`) were built from:
+    /// [`rules_stamp`] of the ccxt version (both hold every raw field). Empty in a record
+    /// from before them, or after they were lost: the next refresh builds them.
+    #[serde(default)]
+    pub rules_version: String,
+}
+
+/// Names the full records built from `ccxt_version` by this build's projection
+/// ([`crate::rules::FORMAT`] changes when the projection does).
+fn rules_stamp(ccxt_version: &str) -> String {
+    format!("{}-{ccxt_version}", crate::rules::FORMAT)
 }
 
 /// Result of one refresh attempt.
@@ -84,6 +96,8 @@ struct Fresh {
     doc: StoredList,
     original: OriginalList,
     ccxt: CcxtList,
+    /// Our full records, built only when the stored ones are not of this payload.
+    rules: Option<RulesSet>,
     symbols: Vec<Symbol>,
 }
 
@@ -161,7 +175,8 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
                 },
                 None => self.baseline_from_original(market).await,
             };
-            self.fetch_fresh(market, baseline).await
+            let rules_for = previous.as_ref().map(|p| p.rules_version.as_str());
+            self.fetch_fresh(market, baseline, rules_for).await
         };
         // The writes: everything, or only TTLs when the stored list is this one.
         let unchanged = |fresh: &Fresh| {
@@ -175,6 +190,9 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
                 // The stored version's time: one `fetchedAt` per version, whichever tier serves it.
                 fresh.doc = fresh.doc.with_fetched_at(&p.fetched_at);
                 fresh.ccxt = fresh.ccxt.with_fetched_at(&p.fetched_at);
+                if let Some(rules) = &mut fresh.rules {
+                    rules.header.fetched_at.clone_from(&p.fetched_at);
+                }
             }
             fresh
         });
@@ -197,10 +215,13 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
                 } else {
                     self.extend(market, fresh, same_ccxt).await
                 };
-                // The ccxt markets go after, on their own: megabytes that must never delay
-                // or fail the two lists the original and our list route read.
-                if written.is_ok() && !same_ccxt {
-                    self.write_ccxt(market, fresh).await;
+                // The ccxt markets and our full records go after, on their own: megabytes
+                // that must never delay or fail the two lists the original and our list
+                // route read.
+                if written.is_ok() && (!same_ccxt || fresh.rules.is_some()) {
+                    let rules_current = previous.as_ref().map(|p| p.rules_version.clone());
+                    self.write_extras(market, fresh, !same_ccxt, rules_current)
+                        .await;
                 }
                 Some(written)
             }
@@ -370,7 +391,12 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
     }
 
     /// Fetches, parses and validates once, and builds both values from that one payload.
-    async fn fetch_fresh(&self, market: Market, baseline: Baseline) -> Result<Fresh, FetchError> {
+    async fn fetch_fresh(
+        &self,
+        market: Market,
+        baseline: Baseline,
+        rules_for: Option<&str>,
+    ) -> Result<Fresh, FetchError> {
         let fetched = self.fetch_payload(market).await?;
         let reject = |e: ProcessError, reason| FetchError {
             reason,
@@ -389,11 +415,14 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
         let fetched_at = rfc3339(self.clock.now_ms());
         let raw: Vec<&[u8]> = parsed.raw.iter().map(|r| r.as_ref()).collect();
         let ccxt = CcxtList::build(market, &fetched.base, &fetched_at, &raw);
+        let rules = (rules_for != Some(rules_stamp(&ccxt.header().version).as_str()))
+            .then(|| RulesSet::build(market, &fetched.base, &fetched_at, &raw));
         let doc = StoredList::build(market, &fetched.base, fetched_at, &parsed.symbols);
         Ok(Fresh {
             doc,
             original,
             ccxt,
+            rules,
             symbols: parsed.symbols,
         })
     }
@@ -513,8 +542,8 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
         replaced: Option<&str>,
     ) -> Result<Option<Prior>, String> {
         let ttl = self.config.cache_ttl_secs(market);
-        // No ccxt version yet: [`Service::write_ccxt`] records it once they are stored.
-        let stored = stored_record(fresh, String::new());
+        // No ccxt or rules version yet: [`Service::write_extras`] records them once stored.
+        let stored = stored_record(fresh, String::new(), String::new());
         let mut cmds = Vec::with_capacity(9);
         if read_prior {
             cmds.push(Cmd::Get(keys::document_last_good(market)));
@@ -575,30 +604,85 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
         all_ok(Ok(replies)).map(|()| prior)
     }
 
-    /// Our ccxt markets, after the lists are stored (same `SET` last_good + `COPY` +
-    /// `EXPIRE`), then the record naming their version. A failure is logged and leaves
-    /// the record without it, so the next refresh writes them again; it never fails the
-    /// refresh.
-    async fn write_ccxt(&self, market: Market, fresh: &Fresh) {
+    /// Our ccxt markets (when `ccxt`) and full records (when built), after the lists are
+    /// stored, then the record naming their versions. The ccxt value goes like the lists
+    /// (`SET` last_good + `COPY` + `EXPIRE`); the records, a hash, are written whole to a
+    /// scratch key and copied to both of theirs, so neither is ever half written. A failure
+    /// is logged and leaves the record without the versions, so the next refresh writes
+    /// them again; it never fails the refresh.
+    async fn write_extras(
+        &self,
+        market: Market,
+        fresh: &Fresh,
+        ccxt: bool,
+        rules_stored: Option<String>,
+    ) {
         let ttl = self.config.cache_ttl_secs(market);
-        let stored = stored_record(fresh, fresh.ccxt.header().version.clone());
-        let cmds = vec![
-            Cmd::set(keys::ccxt_last_good(market), fresh.ccxt.as_bytes().to_vec()),
-            Cmd::Copy {
-                from: keys::ccxt_last_good(market),
-                to: keys::ccxt(market),
-            },
-            Cmd::Expire(keys::ccxt(market), ttl),
-            Cmd::set(
-                keys::stored_meta(market),
-                serde_json::to_vec(&stored).unwrap_or_default(),
-            ),
-        ];
-        if let Err(e) = all_ok(self.store.exec(cmds).await) {
+        let ccxt_version = fresh.ccxt.header().version.clone();
+        let stamp = rules_stamp(&ccxt_version);
+        let rules_version = match (&fresh.rules, rules_stored) {
+            (Some(_), _) => stamp,
+            (None, Some(v)) => v,
+            (None, None) => String::new(),
+        };
+        let stored = stored_record(fresh, ccxt_version, rules_version);
+        let mut cmds = Vec::with_capacity(11);
+        if ccxt {
+            cmds.extend([
+                Cmd::set(keys::ccxt_last_good(market), fresh.ccxt.as_bytes().to_vec()),
+                Cmd::Copy {
+                    from: keys::ccxt_last_good(market),
+                    to: keys::ccxt(market),
+                },
+                Cmd::Expire(keys::ccxt(market), ttl),
+            ]);
+        }
+        let mut rules_bytes = 0;
+        if let Some(rules) = &fresh.rules {
+            let fields = rules.to_fields();
+            rules_bytes = fields.iter().map(|(f, v)| f.len() + v.len()).sum::<usize>();
+            let scratch = keys::rules_scratch(market);
+            cmds.extend([
+                Cmd::Del(scratch.clone()),
+                Cmd::HSet {
+                    key: scratch.clone(),
+                    fields,
+                },
+                Cmd::Copy {
+                    from: scratch.clone(),
+                    to: keys::rules_last_good(market),
+                },
+                Cmd::Copy {
+                    from: scratch.clone(),
+                    to: keys::rules(market),
+                },
+                Cmd::Expire(keys::rules(market), ttl),
+                Cmd::Del(scratch),
+            ]);
+        }
+        cmds.push(Cmd::set(
+            keys::stored_meta(market),
+            serde_json::to_vec(&stored).unwrap_or_default(),
+        ));
+        // `DEL` and `HSET` answer counts, not `OK`: only the rest must all succeed.
+        let counted: Vec<bool> = cmds
+            .iter()
+            .map(|c| matches!(c, Cmd::Del(_) | Cmd::HSet { .. }))
+            .collect();
+        let result = self.store.exec(cmds).await.map(|replies| {
+            replies
+                .into_iter()
+                .zip(counted)
+                .filter(|(r, counted)| !counted || matches!(r, Reply::Error(_)))
+                .map(|(r, _)| r)
+                .collect()
+        });
+        if let Err(e) = all_ok(result) {
             self.log.emit(
                 Level::Warn,
-                "ccxt_write_failed",
-                json!({"market": market.as_str(), "bytes": fresh.ccxt.as_bytes().len(), "error": e}),
+                "extras_write_failed",
+                json!({"market": market.as_str(), "ccxt_bytes": fresh.ccxt.as_bytes().len(),
+                    "rules_bytes": rules_bytes, "error": e}),
             );
         }
     }
@@ -642,6 +726,12 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
                 probe.push(Cmd::GetRange(key.clone(), -2, -1));
             }
         }
+        // Our full records (a hash: no ends to probe) when they are this payload's.
+        let rules_at = probe.len();
+        if fresh.rules.is_none() {
+            probe.push(Cmd::Expire(keys::rules(market), ttl));
+            probe.push(Cmd::Exists(keys::rules_last_good(market)));
+        }
         let replies = self.store.exec(probe).await.map_err(|e| e.to_string())?;
         if let Some(Reply::Error(e)) = replies.iter().find(|r| matches!(r, Reply::Error(_))) {
             return Err(e.clone());
@@ -681,6 +771,39 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
                 }
             }
         }
+        if fresh.rules.is_none() {
+            let int = |i: usize| replies.get(i).and_then(Reply::as_int).unwrap_or(0);
+            match (int(rules_at), int(rules_at + 1)) {
+                (1, 1) => {}
+                (1, _) => {
+                    repair.push(Cmd::Copy {
+                        from: keys::rules(market),
+                        to: keys::rules_last_good(market),
+                    });
+                    repair.push(Cmd::Persist(keys::rules_last_good(market)));
+                }
+                (_, 1) => {
+                    repair.push(Cmd::Copy {
+                        from: keys::rules_last_good(market),
+                        to: keys::rules(market),
+                    });
+                    repair.push(Cmd::Expire(keys::rules(market), ttl));
+                }
+                _ => {
+                    // Both gone: the record stops naming them, so the next refresh builds them.
+                    let ccxt_version = if ccxt {
+                        fresh.ccxt.header().version.clone()
+                    } else {
+                        String::new()
+                    };
+                    let stored = stored_record(fresh, ccxt_version, String::new());
+                    repair.push(Cmd::set(
+                        keys::stored_meta(market),
+                        serde_json::to_vec(&stored).unwrap_or_default(),
+                    ));
+                }
+            }
+        }
         if repair.is_empty() {
             return Ok(());
         }
@@ -704,7 +827,7 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
 }
 
 /// The record of a full write of `fresh` (`ccxt_version` empty until they are stored).
-fn stored_record(fresh: &Fresh, ccxt_version: String) -> Stored {
+fn stored_record(fresh: &Fresh, ccxt_version: String, rules_version: String) -> Stored {
     Stored {
         version: fresh.doc.header().version.clone(),
         original_version: fresh.original.version.clone(),
@@ -712,6 +835,7 @@ fn stored_record(fresh: &Fresh, ccxt_version: String) -> Stored {
         original_count: fresh.original.count,
         fetched_at: fresh.doc.header().fetched_at.clone(),
         ccxt_version,
+        rules_version,
     }
 }
 

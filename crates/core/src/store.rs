@@ -85,6 +85,15 @@ fn to_command(cmd: Cmd) -> Command {
                 .arg(count.to_string())
         }
         Cmd::XInfoStream(k) => Command::new("XINFO").arg("STREAM").arg(k),
+        Cmd::HSet { key, fields } => {
+            let mut c = Command::new("HSET").arg(key);
+            for (f, v) in fields {
+                c = c.arg(f).arg(v);
+            }
+            c
+        }
+        Cmd::HGet(k, f) => Command::new("HGET").arg(k).arg(f),
+        Cmd::HGetAll(k) => Command::new("HGETALL").arg(k),
         Cmd::ZAdd { key, score, member } => Command::new("ZADD")
             .arg(key)
             .arg(score.to_string())

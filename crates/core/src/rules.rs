@@ -1,0 +1,398 @@
+//! Every trading rule of a symbol, under one name per rule across spot and futures: the
+//! full record that single-symbol lookups return and `?fields=` selects from.
+//!
+//! A full record is the raw exchangeInfo object with its `filters` replaced:
+//! - every top-level field Binance sends, in its order and with its value as sent
+//!   (`orderTypes`, `permissions`, `pricePrecision`, ... and fields not invented yet);
+//! - every filter value under the name [`RULES`] gives it (exact decimal strings, integers
+//!   and booleans as sent; spot's and futures' spellings of one rule share a name), the
+//!   five rules of our list (`tickSize`, `stepSize`, `minQty`, `maxQty`, `minNotional`)
+//!   always present (`null` when Binance sends none), the others when sent;
+//! - `canTrade` (status is `TRADING`) and `delistAt` (unix ms: a futures contract's
+//!   `deliveryDate` when one is set, i.e. before 2100; else `null`);
+//! - `otherFilters`: every filter of a type not in [`RULES`], or with a key not in it,
+//!   passed through whole, so a new Binance filter is never dropped.
+//!
+//! So a full record holds every field of our list's record, with the same values.
+//!
+//! # Value format (`symbols-edge:<market>:rules` and `:rules:last_good`)
+//! A Redis hash: one field per symbol (its full record, compact JSON), plus [`META`]
+//! (`{"version","upstream","fetchedAt","count"}`) and [`ORDER`] (the symbols as a JSON
+//! array, in exchangeInfo order). `version` hashes the records in order.
+
+use std::collections::HashMap;
+
+use crate::changes::FAR_FUTURE_MS;
+use crate::market::Market;
+use crate::raw::{self, Obj, V};
+use crate::request::Filter;
+use crate::symbols::{content_version, json_str, Header, Source};
+
+/// The projection's format: changed whenever [`record`]'s output would change for the
+/// same payload, so stored records of an older build are rebuilt.
+pub const FORMAT: &str = "r1";
+
+/// `(filterType, key, name)`: the one table of filter values and the names they are
+/// served under. A key listed here for its filter type is a known rule; anything else
+/// goes to `otherFilters` whole.
+pub const RULES: &[(&str, &str, &str)] = &[
+    ("PRICE_FILTER", "tickSize", "tickSize"),
+    ("PRICE_FILTER", "minPrice", "minPrice"),
+    ("PRICE_FILTER", "maxPrice", "maxPrice"),
+    ("LOT_SIZE", "stepSize", "stepSize"),
+    ("LOT_SIZE", "minQty", "minQty"),
+    ("LOT_SIZE", "maxQty", "maxQty"),
+    ("MARKET_LOT_SIZE", "stepSize", "marketStepSize"),
+    ("MARKET_LOT_SIZE", "minQty", "marketMinQty"),
+    ("MARKET_LOT_SIZE", "maxQty", "marketMaxQty"),
+    // Spot today: NOTIONAL; spot before 2023: MIN_NOTIONAL.minNotional; futures:
+    // MIN_NOTIONAL.notional. One rule, one name.
+    ("NOTIONAL", "minNotional", "minNotional"),
+    ("MIN_NOTIONAL", "minNotional", "minNotional"),
+    ("MIN_NOTIONAL", "notional", "minNotional"),
+    ("NOTIONAL", "maxNotional", "maxNotional"),
+    ("NOTIONAL", "applyMinToMarket", "applyMinToMarket"),
+    ("MIN_NOTIONAL", "applyToMarket", "applyMinToMarket"),
+    ("NOTIONAL", "applyMaxToMarket", "applyMaxToMarket"),
+    ("NOTIONAL", "avgPriceMins", "notionalAvgPriceMins"),
+    ("MIN_NOTIONAL", "avgPriceMins", "notionalAvgPriceMins"),
+    ("PERCENT_PRICE", "multiplierUp", "multiplierUp"),
+    ("PERCENT_PRICE", "multiplierDown", "multiplierDown"),
+    ("PERCENT_PRICE", "multiplierDecimal", "multiplierDecimal"),
+    ("PERCENT_PRICE", "avgPriceMins", "percentPriceAvgPriceMins"),
+    ("PERCENT_PRICE_BY_SIDE", "bidMultiplierUp", "bidMultiplierUp"),
+    ("PERCENT_PRICE_BY_SIDE", "bidMultiplierDown", "bidMultiplierDown"),
+    ("PERCENT_PRICE_BY_SIDE", "askMultiplierUp", "askMultiplierUp"),
+    ("PERCENT_PRICE_BY_SIDE", "askMultiplierDown", "askMultiplierDown"),
+    ("PERCENT_PRICE_BY_SIDE", "avgPriceMins", "percentPriceAvgPriceMins"),
+    ("MAX_NUM_ORDERS", "maxNumOrders", "maxNumOrders"),
+    ("MAX_NUM_ORDERS", "limit", "maxNumOrders"),
+    ("MAX_NUM_ALGO_ORDERS", "maxNumAlgoOrders", "maxNumAlgoOrders"),
+    ("MAX_NUM_ALGO_ORDERS", "limit", "maxNumAlgoOrders"),
+    ("MAX_NUM_ICEBERG_ORDERS", "maxNumIcebergOrders", "maxNumIcebergOrders"),
+    ("MAX_NUM_ORDER_LISTS", "maxNumOrderLists", "maxNumOrderLists"),
+    ("MAX_NUM_ORDER_AMENDS", "maxNumOrderAmends", "maxNumOrderAmends"),
+    ("ICEBERG_PARTS", "limit", "icebergParts"),
+    ("MAX_POSITION", "maxPosition", "maxPosition"),
+    ("TRAILING_DELTA", "minTrailingAboveDelta", "minTrailingAboveDelta"),
+    ("TRAILING_DELTA", "maxTrailingAboveDelta", "maxTrailingAboveDelta"),
+    ("TRAILING_DELTA", "minTrailingBelowDelta", "minTrailingBelowDelta"),
+    ("TRAILING_DELTA", "maxTrailingBelowDelta", "maxTrailingBelowDelta"),
+    ("POSITION_RISK_CONTROL", "positionControlSide", "positionControlSide"),
+];
+
+/// The rules every record carries, `null` when not sent: the ones in our list's record.
+pub const ALWAYS: &[&str] = &["tickSize", "stepSize", "minQty", "maxQty", "minNotional"];
+
+/// The fields this module derives (never taken from the raw object's top level).
+pub const DERIVED: &[&str] = &["canTrade", "delistAt", "otherFilters"];
+
+/// The hash field holding the header (`{"version","upstream","fetchedAt","count"}`).
+pub const META: &str = "@meta";
+/// The hash field holding the symbols in exchangeInfo order (a JSON array).
+pub const ORDER: &str = "@order";
+
+/// The distinct rule names, in [`RULES`] order.
+pub fn rule_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
+    for (_, _, name) in RULES {
+        if !names.contains(name) {
+            names.push(name);
+        }
+    }
+    names
+}
+
+/// One symbol's full record: its `symbol` and compact JSON. `None` for an object without a
+/// string `symbol` or with a malformed `filters` (the scanner has validated the payload,
+/// so this is an object our list left out too).
+pub fn record(market: Market, raw: &[u8]) -> Option<(String, Vec<u8>)> {
+    let obj = Obj::read(raw)?;
+    let symbol = obj.get("symbol").and_then(V::as_str)?.to_string();
+    let names = rule_names();
+    let mut values: Vec<Option<V<'_>>> = vec![None; names.len()];
+    let mut other: Vec<&[u8]> = Vec::new();
+    let filter_items = match obj.get("filters") {
+        Some(V::Arr(text)) => raw::Reader { b: text, i: 0 }.items()?,
+        _ => Vec::new(),
+    };
+    for item in &filter_items {
+        let V::Obj(text) = item else {
+            other.push(match item {
+                V::Arr(t) => t,
+                _ => continue,
+            });
+            continue;
+        };
+        let f = Obj::read(text)?;
+        let kind = f.get("filterType").and_then(V::as_str).unwrap_or_default();
+        let mut whole = false;
+        for (key, value) in &f.0 {
+            if key == "filterType" {
+                continue;
+            }
+            match RULES.iter().find(|(t, k, _)| *t == kind && k == key) {
+                Some((_, _, name)) => {
+                    if let Some(at) = names.iter().position(|n| n == name) {
+                        values[at] = Some(value.clone());
+                    }
+                }
+                None => whole = true,
+            }
+        }
+        if whole || !RULES.iter().any(|(t, _, _)| *t == kind) {
+            other.push(text);
+        }
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    out.push(b'{');
+    let mut first = true;
+    let mut field = |out: &mut Vec<u8>, name: &str| {
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        json_str(out, name);
+        out.push(b':');
+    };
+    for (key, value) in &obj.0 {
+        let ours = key == "filters"
+            || names.contains(&key.as_ref())
+            || DERIVED.contains(&key.as_ref());
+        if !ours {
+            field(&mut out, key);
+            raw::write_value(&mut out, value);
+        }
+    }
+    for (name, value) in names.iter().zip(&values) {
+        match value {
+            Some(v) => {
+                field(&mut out, name);
+                raw::write_value(&mut out, v);
+            }
+            None if ALWAYS.contains(name) => {
+                field(&mut out, name);
+                out.extend_from_slice(b"null");
+            }
+            None => {}
+        }
+    }
+    let trading = obj.get("status").and_then(V::as_str) == Some("TRADING");
+    field(&mut out, "canTrade");
+    out.extend_from_slice(if trading { b"true" } else { b"false" });
+    field(&mut out, "delistAt");
+    match delist_at(market, &obj) {
+        Some(ms) => out.extend_from_slice(ms.to_string().as_bytes()),
+        None => out.extend_from_slice(b"null"),
+    }
+    field(&mut out, "otherFilters");
+    out.push(b'[');
+    for (i, f) in other.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        raw::write_value(&mut out, &V::Obj(f));
+    }
+    out.extend_from_slice(b"]}");
+    Some((symbol, out))
+}
+
+/// When trading ends, where Binance says so: a futures contract's `deliveryDate` before
+/// the far future (a quarterly's delivery, or a perpetual's scheduled delisting). Spot
+/// exchangeInfo carries no such date.
+fn delist_at(market: Market, obj: &Obj<'_>) -> Option<i64> {
+    if market != Market::Futures {
+        return None;
+    }
+    match obj.get("deliveryDate")? {
+        V::Num(n) => n.parse::<i64>().ok().filter(|ms| *ms < FAR_FUTURE_MS),
+        _ => None,
+    }
+}
+
+/// Every symbol's full record, in exchangeInfo order, ready to store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RulesSet {
+    /// `version` hashes the records in order; `count` is their number.
+    pub header: Header,
+    /// The symbols in order.
+    pub order: Vec<String>,
+    /// Full records by symbol.
+    pub records: HashMap<String, Vec<u8>>,
+}
+
+impl RulesSet {
+    /// Projects every raw symbol object (payload order; a repeated symbol keeps its first
+    /// record, as our list's lookups find the first).
+    pub fn build(market: Market, upstream: &str, fetched_at: &str, raw: &[&[u8]]) -> Self {
+        let mut order = Vec::with_capacity(raw.len());
+        let mut records = HashMap::with_capacity(raw.len());
+        let mut hashed = Vec::new();
+        for r in raw {
+            let Some((symbol, rec)) = record(market, r) else {
+                continue;
+            };
+            if records.contains_key(&symbol) {
+                continue;
+            }
+            hashed.extend_from_slice(&rec);
+            hashed.push(b'\n');
+            order.push(symbol.clone());
+            records.insert(symbol, rec);
+        }
+        let header = Header {
+            market: market.as_str().to_string(),
+            version: content_version(&hashed),
+            upstream: upstream.to_string(),
+            fetched_at: fetched_at.to_string(),
+            count: order.len(),
+        };
+        Self {
+            header,
+            order,
+            records,
+        }
+    }
+
+    /// The hash's field/value pairs ([`META`], [`ORDER`], then one per symbol).
+    pub fn to_fields(&self) -> Vec<(String, Vec<u8>)> {
+        let meta = serde_json::json!({
+            "version": self.header.version,
+            "upstream": self.header.upstream,
+            "fetchedAt": self.header.fetched_at,
+            "count": self.header.count,
+        });
+        let mut out = Vec::with_capacity(self.order.len() + 2);
+        out.push((META.to_string(), meta.to_string().into_bytes()));
+        out.push((
+            ORDER.to_string(),
+            serde_json::to_vec(&self.order).unwrap_or_default(),
+        ));
+        for s in &self.order {
+            if let Some(r) = self.records.get(s) {
+                out.push((s.clone(), r.clone()));
+            }
+        }
+        out
+    }
+
+    /// Reads back what `HGETALL` returned (field, value, field, value, ...). `None` when
+    /// the header or the order is missing or unreadable (a hash half written, or none).
+    pub fn from_fields(market: Market, fields: Vec<(String, Vec<u8>)>) -> Option<Self> {
+        let mut records: HashMap<String, Vec<u8>> = fields.into_iter().collect();
+        let meta: serde_json::Value = serde_json::from_slice(&records.remove(META)?).ok()?;
+        let order: Vec<String> = serde_json::from_slice(&records.remove(ORDER)?).ok()?;
+        let text = |k: &str| meta.get(k)?.as_str().map(str::to_string);
+        let header = Header {
+            market: market.as_str().to_string(),
+            version: text("version")?,
+            upstream: text("upstream").unwrap_or_default(),
+            fetched_at: text("fetchedAt")?,
+            count: order.len(),
+        };
+        order
+            .iter()
+            .all(|s| records.contains_key(s))
+            .then_some(Self {
+                header,
+                order,
+                records,
+            })
+    }
+
+    /// Every field name some record carries, in first-seen order.
+    pub fn field_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for s in &self.order {
+            let Some(obj) = self.records.get(s).and_then(|r| Obj::read(r)) else {
+                continue;
+            };
+            for (k, _) in &obj.0 {
+                if !names.iter().any(|n| n == k) {
+                    names.push(k.to_string());
+                }
+            }
+        }
+        names
+    }
+
+    /// The list body of `fields` (every field when `None`) for the records passing `filter`:
+    /// `{"source",..header..,"count","fields":[..],"symbols":[{"symbol":..,<fields>}]}`,
+    /// `null` where a record lacks a field.
+    pub fn body(
+        &self,
+        source: Source,
+        fields: Option<&[String]>,
+        filter: &Filter,
+    ) -> Vec<u8> {
+        let pass = |obj: &Obj<'_>, key: &str, want: &Option<String>| {
+            want.as_deref()
+                .is_none_or(|w| obj.get(key).and_then(V::as_str) == Some(w))
+        };
+        let keep = |obj: &Obj<'_>| {
+            pass(obj, "status", &filter.status)
+                && pass(obj, "quoteAsset", &filter.quote)
+                && pass(obj, "baseAsset", &filter.base)
+        };
+        let mut array = Vec::with_capacity(self.records.values().map(Vec::len).sum::<usize>());
+        let mut count = 0;
+        for s in &self.order {
+            let Some(rec) = self.records.get(s) else {
+                continue;
+            };
+            let Some(obj) = Obj::read(rec) else {
+                continue;
+            };
+            if !keep(&obj) {
+                continue;
+            }
+            if count > 0 {
+                array.push(b',');
+            }
+            count += 1;
+            match fields {
+                None => array.extend_from_slice(rec),
+                Some(fields) => {
+                    array.extend_from_slice(b"{\"symbol\":");
+                    json_str(&mut array, s);
+                    for f in fields.iter().filter(|f| *f != "symbol") {
+                        array.push(b',');
+                        json_str(&mut array, f);
+                        array.push(b':');
+                        match obj.get(f) {
+                            Some(v) => raw::write_value(&mut array, v),
+                            None => array.extend_from_slice(b"null"),
+                        }
+                    }
+                    array.push(b'}');
+                }
+            }
+        }
+        let h = &self.header;
+        let mut out = Vec::with_capacity(array.len() + 256);
+        out.extend_from_slice(source.prefix());
+        out.extend_from_slice(b"\"market\":");
+        json_str(&mut out, &h.market);
+        out.extend_from_slice(b",\"version\":");
+        json_str(&mut out, &h.version);
+        out.extend_from_slice(b",\"upstream\":");
+        json_str(&mut out, &h.upstream);
+        out.extend_from_slice(b",\"fetchedAt\":");
+        json_str(&mut out, &h.fetched_at);
+        out.extend_from_slice(b",\"count\":");
+        out.extend_from_slice(count.to_string().as_bytes());
+        out.extend_from_slice(b",\"fields\":");
+        match fields {
+            None => out.extend_from_slice(b"\"all\""),
+            Some(fields) => out.extend_from_slice(
+                serde_json::to_string(fields)
+                    .unwrap_or_else(|_| "[]".into())
+                    .as_bytes(),
+            ),
+        }
+        out.extend_from_slice(b",\"symbols\":[");
+        out.extend_from_slice(&array);
+        out.extend_from_slice(b"]}");
+        out
+    }
+}
