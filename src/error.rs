@@ -2,6 +2,7 @@
 //! secret or a stack trace.
 
 use symbols_core::request::RouteError;
+use symbols_core::rules_flow::SelectError;
 use symbols_core::service::Unavailable;
 use symbols_core::Market;
 
@@ -22,6 +23,8 @@ pub enum AppError {
     Corrupt(String),
     /// Redis could not answer a read that has no fallback (503; the changes feed).
     Redis(String),
+    /// A `?fields=` list cannot be made (400 unknown field, 503 records not stored).
+    Select(SelectError),
 }
 
 impl AppError {
@@ -70,6 +73,14 @@ impl AppError {
                 vec![("Retry-After", "5".to_string())],
                 json!({"error": format!("the changes feed needs Redis: {msg}")}),
             ),
+            AppError::Select(e) => match e.retry_after_secs() {
+                Some(secs) => (
+                    503,
+                    vec![("Retry-After", secs.to_string())],
+                    json!({"error": e.to_string()}),
+                ),
+                None => (400, vec![], json!({"error": e.to_string()})),
+            },
         }
     }
 }

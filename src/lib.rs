@@ -20,6 +20,7 @@ mod edge_cache;
 mod env;
 mod error;
 mod fetch;
+mod fields_cache;
 mod platform;
 mod routes;
 

@@ -16,7 +16,7 @@ use worker::{Context, Env, Headers, Request, Response};
 
 use crate::app::{self, App};
 use crate::error::AppError;
-use crate::{ccxt_cache, edge_cache};
+use crate::{ccxt_cache, edge_cache, fields_cache};
 
 const JSON: &str = "application/json; charset=utf-8";
 
@@ -209,14 +209,60 @@ async fn dispatch(
                 .list
                 .find(&symbol)
                 .map_err(|e| AppError::Corrupt(e.to_string()))?;
-            match found {
-                // Serialised from the struct: fields keep the list's order (json! would sort them).
-                Some(s) => Ok(
-                    Reply::bytes(200, JSON, serde_json::to_vec(&s).unwrap_or_default())
-                        .header("X-Cache", served.status.as_str()),
-                ),
-                None => Err(AppError::UnknownSymbol { market, symbol }),
-            }
+            let Some(s) = found else {
+                return Err(AppError::UnknownSymbol { market, symbol });
+            };
+            // Every rule: our full record of the tier the list came from (one small read),
+            // else the list's own record (a version before them, or Redis unreachable).
+            let full = if served.status == CacheStatus::Bypass {
+                None
+            } else {
+                trace.redis_round_trips += 1;
+                app.full_record(market, &s.symbol, served.source).await
+            };
+            // The list's record is serialised from the struct: fields keep the list's order.
+            let body = full.unwrap_or_else(|| serde_json::to_vec(&s).unwrap_or_default());
+            Ok(Reply::bytes(200, JSON, body).header("X-Cache", served.status.as_str()))
+        }
+        Route::Selected {
+            market,
+            filter,
+            fields,
+        } => {
+            trace.route = "list_fields";
+            trace.market = Some(market);
+            let served = serve(&app, ctx, market, trace).await?;
+            let key = format!(
+                "{}|{}|{}|{:?}|{:?}",
+                market.as_str(),
+                served.source.as_str(),
+                served.list.header().version,
+                fields,
+                filter
+            );
+            let selection = match fields_cache::get(&key) {
+                Some(s) => s,
+                None => {
+                    trace.redis_round_trips += 1;
+                    let made = app
+                        .selected(market, &served, fields.as_deref(), &filter)
+                        .await
+                        .map_err(AppError::Select)?;
+                    let made = Rc::new(made);
+                    if matches!(served.status, CacheStatus::Hit | CacheStatus::Miss) {
+                        fields_cache::put(key, made.clone(), app.config.isolate_ttl_secs);
+                    }
+                    made
+                }
+            };
+            let r = if not_modified(req, &selection.etag) {
+                Reply::bytes(304, JSON, Vec::new())
+            } else {
+                Reply::bytes(200, JSON, selection.body.clone())
+            };
+            Ok(r.header("X-Cache", served.status.as_str())
+                .header("ETag", selection.etag.clone())
+                .header("Cache-Control", "no-cache"))
         }
         Route::Ccxt { market } => {
             trace.route = "list_ccxt";

@@ -6,7 +6,8 @@
 //! - [`keys`]: every Redis key name: the original Python system's and ours.
 //! - [`original`]: the original's list value (USDT-only raw objects), built and read back.
 //! - [`ccxt`]: ccxt's unified markets (`?format=ccxt`), projected from the raw objects.
-//! - [`rules`]: every trading rule of a symbol under one name (full records, `?fields=`).
+//! - [`rules`]: every trading rule of a symbol under one name (full records, `?fields=`);
+//!   [`rules_flow`]: reading them for the tier a list was served from.
 //! - [`ccxt_flow`]: serving them: stored value, else the list flow and its fallbacks.
 //! - [`symbols`]: the served records and the stored document format.
 //! - [`lookup`]: single-symbol lookups and list filters read from the stored bytes
@@ -49,6 +50,7 @@ mod raw;
 pub mod refresh;
 pub mod request;
 pub mod rules;
+pub mod rules_flow;
 pub mod service;
 pub mod store;
 pub mod symbols;

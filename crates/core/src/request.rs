@@ -62,6 +62,16 @@ pub enum Route {
         /// Filters.
         filter: Filter,
     },
+    /// `GET /api/symbols/{market}?fields=a,b|all`: the list of full records, or of the
+    /// chosen fields of them ([`crate::rules`]).
+    Selected {
+        /// Market.
+        market: Market,
+        /// Filters.
+        filter: Filter,
+        /// The fields, in the order asked (`symbol` first, always); `None`: every field.
+        fields: Option<Vec<String>>,
+    },
     /// `GET /api/symbols/{market}?format=ccxt`: ccxt's unified markets.
     Ccxt {
         /// Market.
@@ -184,6 +194,54 @@ fn parse_filter(query: &str) -> Result<Filter, RouteError> {
     Ok(f)
 }
 
+/// Most fields one `?fields=` may name.
+pub const MAX_FIELDS: usize = 64;
+/// `?fields=` value asking for every field.
+pub const FIELDS_ALL: &str = "all";
+
+/// `?fields=`: `None` when absent or empty (the default list), `Some(None)` for `all`,
+/// `Some(Some(names))` for a comma-separated list (`symbol` first, repeats dropped).
+fn parse_fields(query: &str) -> Result<Option<Option<Vec<String>>>, RouteError> {
+    let mut out = None;
+    for pair in query.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        if percent_decode(&k.replace('+', " "))? != "fields" {
+            continue;
+        }
+        let v = percent_decode(&v.replace('+', " "))?;
+        let v = v.trim();
+        if v.is_empty() {
+            out = None;
+            continue;
+        }
+        if v == FIELDS_ALL {
+            out = Some(None);
+            continue;
+        }
+        let mut names = vec!["symbol".to_string()];
+        for name in v.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let ok = name.len() <= 64 && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
+            if !ok {
+                return Err(RouteError::BadRequest(format!(
+                    "bad field name {:?} in fields (letters, digits and _; at most 64 bytes)",
+                    name.chars().take(32).collect::<String>()
+                )));
+            }
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_string());
+            }
+        }
+        if names.len() > MAX_FIELDS {
+            return Err(RouteError::BadRequest(format!(
+                "fields names {} fields (at most {MAX_FIELDS})",
+                names.len()
+            )));
+        }
+        out = Some(Some(names));
+    }
+    Ok(out)
+}
+
 /// The one `format` besides our own list (which is what no `format`, or an empty one, gives).
 pub const FORMAT_CCXT: &str = "ccxt";
 
@@ -299,7 +357,20 @@ pub fn route(method: &str, path: &str, query: &str) -> Result<Route, RouteError>
         ["api", "symbols", m] => {
             let market = market(m)?;
             let filter = parse_filter(query)?;
-            if !wants_ccxt(query)? {
+            let fields = parse_fields(query)?;
+            let ccxt = wants_ccxt(query)?;
+            if ccxt && fields.is_some() {
+                return Err(RouteError::BadRequest(
+                    "format=ccxt serves ccxt's whole market structure: fields does not apply to it".into(),
+                ));
+            }
+            if let Some(fields) = fields {
+                Route::Selected {
+                    market,
+                    filter,
+                    fields,
+                }
+            } else if !ccxt {
                 Route::List { market, filter }
             } else if filter.is_empty() {
                 Route::Ccxt { market }
@@ -330,6 +401,11 @@ pub fn route(method: &str, path: &str, query: &str) -> Result<Route, RouteError>
             let symbol = percent_decode(sym)?;
             if symbol.is_empty() || symbol.len() > 64 {
                 return Err(RouteError::BadRequest("symbol must be 1..=64 bytes".into()));
+            }
+            if parse_fields(query)?.is_some() {
+                return Err(RouteError::BadRequest(
+                    "a single-symbol lookup gives every field: fields applies to the list".into(),
+                ));
             }
             if wants_ccxt(query)? {
                 Route::CcxtOne { market, symbol }

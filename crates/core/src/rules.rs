@@ -254,6 +254,25 @@ impl RulesSet {
         }
     }
 
+    /// The list's own records as a set (the fallback when the full records are not
+    /// available): same header, each record as our list serves it.
+    pub fn from_list(doc: &crate::symbols::ListDoc) -> Self {
+        let mut order = Vec::with_capacity(doc.symbols.len());
+        let mut records = HashMap::with_capacity(doc.symbols.len());
+        for s in &doc.symbols {
+            if records.contains_key(&s.symbol) {
+                continue;
+            }
+            order.push(s.symbol.clone());
+            records.insert(s.symbol.clone(), serde_json::to_vec(s).unwrap_or_default());
+        }
+        Self {
+            header: doc.header.clone(),
+            order,
+            records,
+        }
+    }
+
     /// The hash's field/value pairs ([`META`], [`ORDER`], then one per symbol).
     pub fn to_fields(&self) -> Vec<(String, Vec<u8>)> {
         let meta = serde_json::json!({
@@ -394,5 +413,139 @@ impl RulesSet {
         out.extend_from_slice(&array);
         out.extend_from_slice(b"]}");
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn full(market: Market, raw: &str) -> Value {
+        let (_, rec) = record(market, raw.as_bytes()).expect("a record");
+        serde_json::from_slice(&rec).expect("valid JSON")
+    }
+
+    const SPOT: &str = r#"{"symbol":"BTCUSDT","status":"TRADING","baseAsset":"BTC","quoteAsset":"USDT",
+      "orderTypes":["LIMIT", "MARKET"],"filters":[
+      {"filterType":"PRICE_FILTER","minPrice":"0.01000000","maxPrice":"1000000.00000000","tickSize":"0.01000000"},
+      {"filterType":"LOT_SIZE","minQty":"0.00001000","maxQty":"9000.00000000","stepSize":"0.00001000"},
+      {"filterType":"MARKET_LOT_SIZE","minQty":"0.00000000","maxQty":"107.48","stepSize":"0.00000000"},
+      {"filterType":"NOTIONAL","minNotional":"5.00000000","applyMinToMarket":true,"maxNotional":"9000000.00000000","applyMaxToMarket":false,"avgPriceMins":5},
+      {"filterType":"PERCENT_PRICE_BY_SIDE","bidMultiplierUp":"5","bidMultiplierDown":"0.2","askMultiplierUp":"5","askMultiplierDown":"0.2","avgPriceMins":5},
+      {"filterType":"MAX_NUM_ORDERS","maxNumOrders":200},
+      {"filterType":"TRAILING_DELTA","minTrailingAboveDelta":10,"maxTrailingAboveDelta":2000,"minTrailingBelowDelta":10,"maxTrailingBelowDelta":2000},
+      {"filterType":"T_PLUS_SELL","endTime":1700000000000},
+      {"filterType":"ICEBERG_PARTS","limit":10,"newKey":"x"}]}"#;
+
+    #[test]
+    fn spot_rules_get_one_name_each_and_exact_values() {
+        let r = full(Market::Spot, SPOT);
+        assert_eq!(r["tickSize"], "0.01000000");
+        assert_eq!(r["minPrice"], "0.01000000");
+        assert_eq!(r["stepSize"], "0.00001000");
+        assert_eq!(r["marketMaxQty"], "107.48");
+        assert_eq!(r["minNotional"], "5.00000000");
+        assert_eq!(r["maxNotional"], "9000000.00000000");
+        assert_eq!(r["applyMinToMarket"], true);
+        assert_eq!(r["applyMaxToMarket"], false);
+        assert_eq!(r["notionalAvgPriceMins"], 5);
+        assert_eq!(r["bidMultiplierDown"], "0.2");
+        assert_eq!(r["percentPriceAvgPriceMins"], 5);
+        assert_eq!(r["maxNumOrders"], 200);
+        assert_eq!(r["maxTrailingBelowDelta"], 2000);
+        assert_eq!(r["icebergParts"], 10);
+        assert_eq!(r["canTrade"], true);
+        assert_eq!(r["delistAt"], Value::Null);
+        // Top-level fields pass through (whitespace gone), `filters` does not.
+        assert_eq!(r["orderTypes"], json!(["LIMIT", "MARKET"]));
+        assert!(r.get("filters").is_none());
+        // An unknown type, and a known type with an unknown key, both kept whole.
+        assert_eq!(
+            r["otherFilters"],
+            json!([
+                {"filterType":"T_PLUS_SELL","endTime":1700000000000_i64},
+                {"filterType":"ICEBERG_PARTS","limit":10,"newKey":"x"}
+            ])
+        );
+    }
+
+    #[test]
+    fn older_spot_and_futures_spellings_share_the_names() {
+        let old = full(
+            Market::Spot,
+            r#"{"symbol":"ETHBTC","status":"BREAK","baseAsset":"ETH","quoteAsset":"BTC","filters":[
+              {"filterType":"MIN_NOTIONAL","minNotional":"0.00010000","applyToMarket":true,"avgPriceMins":5},
+              {"filterType":"PERCENT_PRICE","multiplierUp":"5","multiplierDown":"0.2","avgPriceMins":5},
+              {"filterType":"MAX_NUM_ALGO_ORDERS","maxNumAlgoOrders":5}]}"#,
+        );
+        assert_eq!(old["minNotional"], "0.00010000");
+        assert_eq!(old["applyMinToMarket"], true);
+        assert_eq!(old["multiplierUp"], "5");
+        assert_eq!(old["maxNumAlgoOrders"], 5);
+        assert_eq!(old["canTrade"], false);
+        // The list's five rules are always there; absent ones are null.
+        assert_eq!(old["tickSize"], Value::Null);
+        assert_eq!(old["otherFilters"], json!([]));
+
+        let perp = full(
+            Market::Futures,
+            r#"{"symbol":"BTCUSDT","status":"TRADING","baseAsset":"BTC","quoteAsset":"USDT","contractType":"PERPETUAL",
+              "deliveryDate":4133404800000,"onboardDate":1569398400000,"filters":[
+              {"filterType":"MIN_NOTIONAL","notional":"100"},{"filterType":"MAX_NUM_ORDERS","limit":200},
+              {"filterType":"MAX_NUM_ALGO_ORDERS","limit":10},
+              {"filterType":"PERCENT_PRICE","multiplierUp":"1.0500","multiplierDown":"0.9500","multiplierDecimal":"4"},
+              {"filterType":"POSITION_RISK_CONTROL","positionControlSide":"NONE"}]}"#,
+        );
+        assert_eq!(perp["minNotional"], "100");
+        assert_eq!(perp["maxNumOrders"], 200);
+        assert_eq!(perp["maxNumAlgoOrders"], 10);
+        assert_eq!(perp["multiplierDecimal"], "4");
+        assert_eq!(perp["positionControlSide"], "NONE");
+        assert_eq!(perp["delistAt"], Value::Null, "the far-future sentinel is no date");
+        assert_eq!(perp["deliveryDate"], 4_133_404_800_000_i64);
+
+        let quarterly = full(
+            Market::Futures,
+            r#"{"symbol":"BTCUSDT_260327","status":"SETTLING","baseAsset":"BTC","quoteAsset":"USDT",
+              "contractType":"CURRENT_QUARTER","deliveryDate":1774598400000,"filters":[]}"#,
+        );
+        assert_eq!(quarterly["delistAt"], 1_774_598_400_000_i64);
+        assert_eq!(quarterly["canTrade"], false);
+    }
+
+    #[test]
+    fn stored_as_a_hash_and_read_back_then_selected() {
+        let eth = SPOT.replace("BTCUSDT", "ETHUSDT").replace("\"BTC\"", "\"ETH\"");
+        let raw = [SPOT.as_bytes(), eth.as_bytes(), SPOT.as_bytes()];
+        let set = RulesSet::build(Market::Spot, "https://api.binance.com", "2026-01-01T00:00:00Z", &raw);
+        assert_eq!(set.order, ["BTCUSDT", "ETHUSDT"], "a repeated symbol keeps its first record");
+        let back = RulesSet::from_fields(Market::Spot, set.to_fields()).expect("reads back");
+        assert_eq!(back, set);
+        // Half a hash (no order) is not a set.
+        let mut half = set.to_fields();
+        half.retain(|(f, _)| f != ORDER);
+        assert!(RulesSet::from_fields(Market::Spot, half).is_none());
+
+        let fields = ["symbol".to_string(), "maxNumOrders".into(), "nope".into()];
+        let filter = Filter {
+            base: Some("ETH".into()),
+            ..Filter::default()
+        };
+        let body: Value =
+            serde_json::from_slice(&set.body(Source::Cache, Some(&fields), &filter)).unwrap();
+        assert_eq!(body["source"], "cache");
+        assert_eq!(body["count"], 1);
+        assert_eq!(body["version"], set.header.version);
+        assert_eq!(body["fields"], json!(["symbol", "maxNumOrders", "nope"]));
+        assert_eq!(
+            body["symbols"],
+            json!([{"symbol":"ETHUSDT","maxNumOrders":200,"nope":null}])
+        );
+        let all: Value =
+            serde_json::from_slice(&set.body(Source::LastGood, None, &Filter::default())).unwrap();
+        assert_eq!(all["fields"], "all");
+        assert_eq!(all["symbols"][1], full(Market::Spot, &eth));
+        assert!(set.field_names().iter().any(|f| f == "otherFilters"));
     }
 }

@@ -134,6 +134,20 @@ pub fn redis_server_bin() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("redis-server"))
 }
 
+/// Whether a Redis server on `127.0.0.1:port` answers `PING` with `+PONG`.
+fn answers_ping(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let Ok(mut conn) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else {
+        return false;
+    };
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut reply = [0u8; 7];
+    conn.write_all(b"PING\r\n").is_ok()
+        && conn.read_exact(&mut reply).is_ok()
+        && &reply == b"+PONG\r\n"
+}
+
 /// A real `redis-server` on a free loopback port, data in its own temp dir.
 pub struct RedisServer {
     guard: ChildGuard,
@@ -148,11 +162,21 @@ impl RedisServer {
     /// When redis-server is missing or does not come up: tests cannot continue without it.
     pub fn start() -> Self {
         let dir = tempfile::tempdir().expect("temp dir for redis-server");
-        let port = free_port();
-        let guard = Self::spawn_on(port, dir.path());
-        let mut server = Self { guard, port, dir };
-        server.wait_ready();
-        server
+        // Another process's free_port probe or child can take the port between our check
+        // and redis-server's bind (it then exits, and the port answers for someone else):
+        // a server counts as up only when it is alive and answers PING, else a new port.
+        for _ in 0..4 {
+            let port = free_port();
+            let mut guard = Self::spawn_on(port, dir.path());
+            if wait_for_port(port, Duration::from_secs(10)).is_ok()
+                && !guard.has_exited()
+                && answers_ping(port)
+            {
+                return Self { guard, port, dir };
+            }
+            guard.kill();
+        }
+        panic!("redis-server did not start on any of 4 free ports");
     }
 
     fn spawn_on(port: u16, dir: &Path) -> ChildGuard {
