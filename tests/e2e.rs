@@ -22,6 +22,8 @@ mod operations;
 mod wrangler_dev;
 // `?format=ccxt` against the real ccxt from PyPI: parse_market field by field, set_markets.
 mod ccxt;
+// Full records: every rule on single-symbol lookups, `?fields=` lists, their fallbacks.
+mod rules;
 // The changes feed: events between two refreshes, paging, `since`, trimming, the webhook.
 mod changes;
 // One Redis with the original Python system (tests/tools/original.py): each reads the other's writes.
