@@ -77,9 +77,13 @@ impl AppError {
                 Some(secs) => (
                     503,
                     vec![("Retry-After", secs.to_string())],
-                    json!({"error": e.to_string()}),
+                    json!({"error": e.to_string(), "market": e.market().as_str()}),
                 ),
-                None => (400, vec![], json!({"error": e.to_string()})),
+                None => (
+                    400,
+                    vec![],
+                    json!({"error": e.to_string(), "market": e.market().as_str()}),
+                ),
             },
         }
     }

@@ -22,7 +22,9 @@ pub fn get(key: &str) -> Option<Rc<Selection>> {
     COPIES.with(|c| {
         let mut c = c.borrow_mut();
         c.retain(|(_, _, expires)| *expires > now);
-        c.iter().find(|(k, _, _)| k == key).map(|(_, s, _)| s.clone())
+        c.iter()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, s, _)| s.clone())
     })
 }
 

@@ -233,12 +233,11 @@ async fn dispatch(
             trace.market = Some(market);
             let served = serve(&app, ctx, market, trace).await?;
             let key = format!(
-                "{}|{}|{}|{:?}|{:?}",
+                "{}|{}|{}|{}",
                 market.as_str(),
                 served.source.as_str(),
                 served.list.header().version,
-                fields,
-                filter
+                symbols_core::rules_flow::selection_key(fields.as_deref(), &filter)
             );
             let selection = match fields_cache::get(&key) {
                 Some(s) => s,

@@ -12,7 +12,12 @@ fn by_symbol(body: &Value) -> std::collections::HashMap<String, Value> {
         .as_array()
         .expect("symbols")
         .iter()
-        .map(|s| (s["symbol"].as_str().unwrap_or_default().to_string(), s.clone()))
+        .map(|s| {
+            (
+                s["symbol"].as_str().unwrap_or_default().to_string(),
+                s.clone(),
+            )
+        })
         .collect()
 }
 
@@ -26,11 +31,21 @@ async fn single_lookups_and_fields_lists_carry_every_rule() {
     // Stored: a hash of one record per symbol plus its header and order, TTL'd like the
     // list, a last good copy without TTL, and no scratch key left behind.
     let count = list.json()["count"].as_i64().expect("count");
-    let hlen: i64 = stack.redis.cli(&["HLEN", "symbols-edge:spot:rules"]).trim_start_matches("(integer) ").parse().expect("HLEN");
+    let hlen: i64 = stack
+        .redis
+        .cli(&["HLEN", "symbols-edge:spot:rules"])
+        .trim_start_matches("(integer) ")
+        .parse()
+        .expect("HLEN");
     assert_eq!(hlen, count + 2);
     assert!(stack.redis_ttl("symbols-edge:spot:rules") > 0);
     assert_eq!(stack.redis_ttl("symbols-edge:spot:rules:last_good"), -1);
-    assert_eq!(stack.redis.cli(&["EXISTS", "symbols-edge:spot:rules:writing"]), "(integer) 0");
+    assert_eq!(
+        stack
+            .redis
+            .cli(&["EXISTS", "symbols-edge:spot:rules:writing"]),
+        "(integer) 0"
+    );
 
     // One symbol: every field of the list's record, the same values, and every rule.
     let one = stack.get("/api/symbols/spot/btcusdt").await;
@@ -61,7 +76,10 @@ async fn single_lookups_and_fields_lists_carry_every_rule() {
     let sel = stack.get(path).await;
     assert_eq!(sel.status, 200, "{}", sel.text());
     let body = sel.json();
-    assert_eq!(body["fields"], serde_json::json!(["symbol", "tickSize", "maxNumOrders", "canTrade"]));
+    assert_eq!(
+        body["fields"],
+        serde_json::json!(["symbol", "tickSize", "maxNumOrders", "canTrade"])
+    );
     let usdt = lean.values().filter(|s| s["quoteAsset"] == "USDT").count();
     assert_eq!(body["count"], usdt);
     for s in body["symbols"].as_array().expect("symbols") {
@@ -72,7 +90,9 @@ async fn single_lookups_and_fields_lists_carry_every_rule() {
     }
     let etag = sel.header("etag").expect("ETag").to_string();
     assert!(etag.starts_with("\"spot-rules-"), "{etag}");
-    let again = stack.request("GET", path, &[("If-None-Match", &etag)]).await;
+    let again = stack
+        .request("GET", path, &[("If-None-Match", &etag)])
+        .await;
     assert_eq!(again.status, 304);
 
     // Everything: each record is the single lookup's.
@@ -84,18 +104,40 @@ async fn single_lookups_and_fields_lists_carry_every_rule() {
     // Bad names: 400 naming the problem.
     let typo = stack.get("/api/symbols/spot?fields=tickSzie").await;
     assert_eq!(typo.status, 400);
-    let msg = typo.json()["error"].as_str().unwrap_or_default().to_string();
-    assert!(msg.contains("tickSzie") && msg.contains("tickSize"), "{msg}");
+    let msg = typo.json()["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        msg.contains("tickSzie") && msg.contains("tickSize"),
+        "{msg}"
+    );
     assert_eq!(stack.get("/api/symbols/spot?fields=a-b").await.status, 400);
-    assert_eq!(stack.get("/api/symbols/spot/BTCUSDT?fields=tickSize").await.status, 400);
-    assert_eq!(stack.get("/api/symbols/spot?fields=tickSize&format=ccxt").await.status, 400);
+    assert_eq!(
+        stack
+            .get("/api/symbols/spot/BTCUSDT?fields=tickSize")
+            .await
+            .status,
+        400
+    );
+    assert_eq!(
+        stack
+            .get("/api/symbols/spot?fields=tickSize&format=ccxt")
+            .await
+            .status,
+        400
+    );
 }
 
 #[tokio::test]
 async fn without_full_records_the_lists_own_records_answer_until_a_refresh_restores_them() {
     let stack = Stack::start().await;
     assert_eq!(stack.get("/api/symbols/spot").await.status, 200);
-    stack.redis.cli(&["DEL", "symbols-edge:spot:rules", "symbols-edge:spot:rules:last_good"]);
+    stack.redis.cli(&[
+        "DEL",
+        "symbols-edge:spot:rules",
+        "symbols-edge:spot:rules:last_good",
+    ]);
 
     // The single lookup falls back to the list's record; a selection of its fields works;
     // a rule only the full records have is a 503 that says so.
@@ -108,7 +150,11 @@ async fn without_full_records_the_lists_own_records_answer_until_a_refresh_resto
     let missing = stack.get("/api/symbols/spot?fields=maxNumOrders").await;
     assert_eq!(missing.status, 503, "{}", missing.text());
     assert!(missing.header("retry-after").is_some());
-    assert!(missing.text().contains("maxNumOrders"), "{}", missing.text());
+    assert!(
+        missing.text().contains("maxNumOrders"),
+        "{}",
+        missing.text()
+    );
 
     // Refreshes that find the list unchanged: the first sees the records gone and stops
     // naming them, the next builds them again.

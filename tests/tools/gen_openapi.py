@@ -25,7 +25,7 @@ UNAVAILABLE = json_body(ref("Unavailable"), "Nothing can be served: no cache, no
 MARKET = {"name": "market", "in": "path", "required": True, "description": "`spot` or `futures` (others: 404).",
           "schema": {"type": "string", "enum": ["spot", "futures"]}}
 ROUTE_ERRORS = {
-    "400": ERR("Invalid percent-encoding or symbol length."),
+    "400": ERR("Invalid percent-encoding or symbol length, an unknown format, a bad or unknown field name."),
     "404": ERR("Unknown route, market or symbol."),
     "405": ERR("Method not allowed; see `Allow`.", {"Allow": {"schema": {"type": "string"}}}),
     "414": ERR("Path longer than 1024 bytes or query longer than 2048 bytes."),
@@ -105,6 +105,49 @@ ccxt_market = {
         "stock": {"type": "boolean"},
     },
 }
+FIELDS = {"name": "fields", "in": "query", "schema": {"type": "string"},
+          "description": "Comma-separated field names of the full records (`tickSize,maxNumOrders,canTrade`; letters, "
+                         "digits and `_`, at most 64): the list of `symbol` plus those fields, `null` where a symbol has "
+                         "none; `all`: the full records. A name no record carries is a 400 naming the known ones. Empty: "
+                         "the default list. Not with `format=ccxt` (400); not on single-symbol lookups (400: they give "
+                         "every field). The filters apply. README \"Full records\" lists the names."}
+full_record = {
+    "description": "Every field of `Symbol`, every top-level field Binance sends for the symbol (as sent), every "
+                   "filter value under one name per rule across spot and futures (README \"Full records\"), and what a "
+                   "bot can act on.",
+    "allOf": [ref("Symbol"), {
+        "type": "object",
+        "required": ["canTrade", "delistAt", "otherFilters"],
+        "properties": {
+            "canTrade": {"type": "boolean", "description": "status is TRADING."},
+            "delistAt": {"type": ["integer", "null"],
+                         "description": "Unix ms when trading ends where Binance says so: a futures contract's "
+                                        "deliveryDate before 2100 (a quarterly's delivery, a perpetual's scheduled "
+                                        "delisting); else null."},
+            "otherFilters": {"type": "array", "items": {"type": "object"},
+                             "description": "Filters of a type (or with a key) not in the rules table, passed through whole."},
+            "maxNumOrders": {"type": "integer"},
+            "maxNotional": {"type": "string"},
+        },
+    }],
+}
+selected_list = {
+    "type": "object",
+    "required": ["source", "market", "version", "fetchedAt", "count", "fields", "symbols"],
+    "properties": {
+        "source": symbol_list["properties"]["source"],
+        "onlyQuoteAsset": symbol_list["properties"]["onlyQuoteAsset"],
+        "market": {"type": "string", "enum": ["spot", "futures"]},
+        "version": {"type": "string", "pattern": "^[0-9a-f]{16}$",
+                    "description": "Hash of the full records; part of the ETag (`\"<market>-rules-<version>-<selection hash>\"`)."},
+        "upstream": {"type": "string"},
+        "fetchedAt": {"type": "string", "format": "date-time"},
+        "count": {"type": "integer", "minimum": 0},
+        "fields": {"description": "The fields given (`symbol` first), or \"all\".",
+                   "oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string", "enum": ["all"]}]},
+        "symbols": {"type": "array", "items": {"type": "object", "required": ["symbol"]}},
+    },
+}
 ccxt_markets = {
     "type": "object",
     "required": ["source", "market", "version", "fetchedAt", "count", "markets"],
@@ -182,26 +225,29 @@ doc = {
     "paths": {
         "/api/symbols/{market}": {"get": {
             "operationId": "listSymbols",
-            "summary": "The whole list of a market, optionally filtered.",
+            "summary": "The whole list of a market, optionally filtered, or chosen fields of its full records.",
             "parameters": [MARKET,
                 {"name": "status", "in": "query", "schema": {"type": "string"}, "description": "e.g. TRADING (case-insensitive)."},
                 {"name": "quote", "in": "query", "schema": {"type": "string"}, "description": "Quote asset, e.g. USDT."},
                 {"name": "base", "in": "query", "schema": {"type": "string"}, "description": "Base asset, e.g. BTC."},
+                FIELDS,
                 FORMAT,
                 {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}, "description": "An ETag from an earlier answer."}],
             "responses": {
-                "200": json_body({"oneOf": [ref("SymbolList"), ref("CcxtMarkets")]},
-                                 "The list (`CcxtMarkets` with `format=ccxt`).", CACHE_HEADERS),
+                "200": json_body({"anyOf": [ref("SymbolList"), ref("SelectedList"), ref("CcxtMarkets")]},
+                                 "The list (`SelectedList` with `fields`, `CcxtMarkets` with `format=ccxt`).", CACHE_HEADERS),
                 "304": {"description": "Unchanged since the ETag given in If-None-Match.", "headers": CACHE_HEADERS},
                 **ROUTE_ERRORS, "503": UNAVAILABLE},
         }},
         "/api/symbols/{market}/{symbol}": {"get": {
             "operationId": "getSymbol",
-            "summary": "One symbol (percent-decoded; exact match first, then case-insensitive).",
+            "summary": "One symbol's full record (percent-decoded; exact match first, then case-insensitive).",
             "parameters": [MARKET, {"name": "symbol", "in": "path", "required": True,
                                     "schema": {"type": "string", "minLength": 1, "maxLength": 64}}, FORMAT],
-            "responses": {"200": json_body({"oneOf": [ref("Symbol"), ref("CcxtMarket")]},
-                                           "The symbol (its ccxt market with `format=ccxt`, found by Binance id).",
+            "responses": {"200": json_body({"anyOf": [ref("FullRecord"), ref("Symbol"), ref("CcxtMarket")]},
+                                           "The symbol's full record (every rule Binance sends; the list's record when "
+                                           "the full records are not available), or its ccxt market with `format=ccxt` "
+                                           "(found by Binance id).",
                                            {"X-Cache": {"$ref": "#/components/headers/X-Cache"}}),
                           **ROUTE_ERRORS, "503": UNAVAILABLE},
         }},
@@ -277,12 +323,14 @@ doc = {
         "headers": {
             "X-Cache": {"description": "HIT (in the primary cache), MISS (not in it: fetched now, or by the refresh this request waited for), STALE (a last good list; upstream failing), BYPASS (Redis unreachable).",
                         "schema": {"type": "string", "enum": ["HIT", "MISS", "STALE", "BYPASS"]}},
-            "ETag": {"description": "Strong validator of the list version.", "schema": {"type": "string", "pattern": "^\"(spot|futures)-(ccxt-)?[0-9a-f]{16}\"$"}},
+            "ETag": {"description": "Strong validator of the list version.", "schema": {"type": "string", "pattern": "^\"(spot|futures)-((ccxt-)?[0-9a-f]{16}|rules-[0-9a-f]{16}-[0-9a-f]{16})\"$"}},
             "Retry-After": {"description": "Seconds.", "schema": {"type": "string", "pattern": "^[0-9]+$"}},
         },
         "schemas": {
             "Symbol": symbol,
             "SymbolList": symbol_list,
+            "FullRecord": full_record,
+            "SelectedList": selected_list,
             "CcxtMarket": ccxt_market,
             "CcxtMarkets": ccxt_markets,
             "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}},

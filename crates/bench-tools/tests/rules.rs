@@ -50,12 +50,23 @@ fn check(name: &str, market: Market, payload: &[u8]) {
         let trading = raw["status"] == "TRADING";
         assert_eq!(rec["canTrade"], trading, "{name} {symbol}");
     }
-    eprintln!("{name}: {} records, {other} filters kept whole", parsed.raw.len());
+    eprintln!(
+        "{name}: {} records, {other} filters kept whole",
+        parsed.raw.len()
+    );
 }
 
 #[test]
 fn full_records_of_the_recorded_payloads() {
     check("spot 2023", Market::Spot, fake_exchange::fixtures::spot());
-    check("spot 2020", Market::Spot, fake_exchange::fixtures::spot_2020());
-    check("futures 2025", Market::Futures, fake_exchange::fixtures::futures());
+    check(
+        "spot 2020",
+        Market::Spot,
+        fake_exchange::fixtures::spot_2020(),
+    );
+    check(
+        "futures 2025",
+        Market::Futures,
+        fake_exchange::fixtures::futures(),
+    );
 }

@@ -878,7 +878,6 @@ impl<'a> Obj<'a> {
     }
 }
 
-
 /// Python's `str()` of the value `json.loads` makes of a number: an int's digits, or a
 /// float's repr.
 #[inline(never)]

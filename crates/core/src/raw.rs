@@ -28,7 +28,6 @@ impl V<'_> {
     }
 }
 
-
 /// An object's members in order (Python keeps the last of a repeated key).
 pub(crate) struct Obj<'a>(pub(crate) Vec<(Cow<'a, str>, V<'a>)>);
 

@@ -220,7 +220,8 @@ fn parse_fields(query: &str) -> Result<Option<Option<Vec<String>>>, RouteError> 
         }
         let mut names = vec!["symbol".to_string()];
         for name in v.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-            let ok = name.len() <= 64 && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
+            let ok =
+                name.len() <= 64 && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
             if !ok {
                 return Err(RouteError::BadRequest(format!(
                     "bad field name {:?} in fields (letters, digits and _; at most 64 bytes)",
@@ -361,7 +362,8 @@ pub fn route(method: &str, path: &str, query: &str) -> Result<Route, RouteError>
             let ccxt = wants_ccxt(query)?;
             if ccxt && fields.is_some() {
                 return Err(RouteError::BadRequest(
-                    "format=ccxt serves ccxt's whole market structure: fields does not apply to it".into(),
+                    "format=ccxt serves ccxt's whole market structure: fields does not apply to it"
+                        .into(),
                 ));
             }
             if let Some(fields) = fields {

@@ -20,8 +20,6 @@
 //! (`{"version","upstream","fetchedAt","count"}`) and [`ORDER`] (the symbols as a JSON
 //! array, in exchangeInfo order). `version` hashes the records in order.
 
-use std::collections::HashMap;
-
 use crate::changes::FAR_FUTURE_MS;
 use crate::market::Market;
 use crate::raw::{self, Obj, V};
@@ -60,25 +58,81 @@ pub const RULES: &[(&str, &str, &str)] = &[
     ("PERCENT_PRICE", "multiplierDown", "multiplierDown"),
     ("PERCENT_PRICE", "multiplierDecimal", "multiplierDecimal"),
     ("PERCENT_PRICE", "avgPriceMins", "percentPriceAvgPriceMins"),
-    ("PERCENT_PRICE_BY_SIDE", "bidMultiplierUp", "bidMultiplierUp"),
-    ("PERCENT_PRICE_BY_SIDE", "bidMultiplierDown", "bidMultiplierDown"),
-    ("PERCENT_PRICE_BY_SIDE", "askMultiplierUp", "askMultiplierUp"),
-    ("PERCENT_PRICE_BY_SIDE", "askMultiplierDown", "askMultiplierDown"),
-    ("PERCENT_PRICE_BY_SIDE", "avgPriceMins", "percentPriceAvgPriceMins"),
+    (
+        "PERCENT_PRICE_BY_SIDE",
+        "bidMultiplierUp",
+        "bidMultiplierUp",
+    ),
+    (
+        "PERCENT_PRICE_BY_SIDE",
+        "bidMultiplierDown",
+        "bidMultiplierDown",
+    ),
+    (
+        "PERCENT_PRICE_BY_SIDE",
+        "askMultiplierUp",
+        "askMultiplierUp",
+    ),
+    (
+        "PERCENT_PRICE_BY_SIDE",
+        "askMultiplierDown",
+        "askMultiplierDown",
+    ),
+    (
+        "PERCENT_PRICE_BY_SIDE",
+        "avgPriceMins",
+        "percentPriceAvgPriceMins",
+    ),
     ("MAX_NUM_ORDERS", "maxNumOrders", "maxNumOrders"),
     ("MAX_NUM_ORDERS", "limit", "maxNumOrders"),
-    ("MAX_NUM_ALGO_ORDERS", "maxNumAlgoOrders", "maxNumAlgoOrders"),
+    (
+        "MAX_NUM_ALGO_ORDERS",
+        "maxNumAlgoOrders",
+        "maxNumAlgoOrders",
+    ),
     ("MAX_NUM_ALGO_ORDERS", "limit", "maxNumAlgoOrders"),
-    ("MAX_NUM_ICEBERG_ORDERS", "maxNumIcebergOrders", "maxNumIcebergOrders"),
-    ("MAX_NUM_ORDER_LISTS", "maxNumOrderLists", "maxNumOrderLists"),
-    ("MAX_NUM_ORDER_AMENDS", "maxNumOrderAmends", "maxNumOrderAmends"),
+    (
+        "MAX_NUM_ICEBERG_ORDERS",
+        "maxNumIcebergOrders",
+        "maxNumIcebergOrders",
+    ),
+    (
+        "MAX_NUM_ORDER_LISTS",
+        "maxNumOrderLists",
+        "maxNumOrderLists",
+    ),
+    (
+        "MAX_NUM_ORDER_AMENDS",
+        "maxNumOrderAmends",
+        "maxNumOrderAmends",
+    ),
     ("ICEBERG_PARTS", "limit", "icebergParts"),
     ("MAX_POSITION", "maxPosition", "maxPosition"),
-    ("TRAILING_DELTA", "minTrailingAboveDelta", "minTrailingAboveDelta"),
-    ("TRAILING_DELTA", "maxTrailingAboveDelta", "maxTrailingAboveDelta"),
-    ("TRAILING_DELTA", "minTrailingBelowDelta", "minTrailingBelowDelta"),
-    ("TRAILING_DELTA", "maxTrailingBelowDelta", "maxTrailingBelowDelta"),
-    ("POSITION_RISK_CONTROL", "positionControlSide", "positionControlSide"),
+    (
+        "TRAILING_DELTA",
+        "minTrailingAboveDelta",
+        "minTrailingAboveDelta",
+    ),
+    (
+        "TRAILING_DELTA",
+        "maxTrailingAboveDelta",
+        "maxTrailingAboveDelta",
+    ),
+    (
+        "TRAILING_DELTA",
+        "minTrailingBelowDelta",
+        "minTrailingBelowDelta",
+    ),
+    (
+        "TRAILING_DELTA",
+        "maxTrailingBelowDelta",
+        "maxTrailingBelowDelta",
+    ),
+    (
+        "POSITION_RISK_CONTROL",
+        "positionControlSide",
+        "positionControlSide",
+    ),
 ];
 
 /// The rules every record carries, `null` when not sent: the ones in our list's record.
@@ -156,9 +210,8 @@ pub fn record(market: Market, raw: &[u8]) -> Option<(String, Vec<u8>)> {
         out.push(b':');
     };
     for (key, value) in &obj.0 {
-        let ours = key == "filters"
-            || names.contains(&key.as_ref())
-            || DERIVED.contains(&key.as_ref());
+        let ours =
+            key == "filters" || names.contains(&key.as_ref()) || DERIVED.contains(&key.as_ref());
         if !ours {
             field(&mut out, key);
             raw::write_value(&mut out, value);
@@ -215,92 +268,122 @@ fn delist_at(market: Market, obj: &Obj<'_>) -> Option<i64> {
 pub struct RulesSet {
     /// `version` hashes the records in order; `count` is their number.
     pub header: Header,
-    /// The symbols in order.
-    pub order: Vec<String>,
-    /// Full records by symbol.
-    pub records: HashMap<String, Vec<u8>>,
+    /// `(symbol, full record)` in exchangeInfo order. (A `Vec`, not a map: no hasher in
+    /// the Worker's bundle; lookups by symbol are the hash's, in Redis.)
+    pub records: Vec<(String, Vec<u8>)>,
+}
+
+/// A JSON array of strings.
+fn json_strings<'a>(out: &mut Vec<u8>, items: impl Iterator<Item = &'a str>) {
+    out.push(b'[');
+    for (i, s) in items.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        json_str(out, s);
+    }
+    out.push(b']');
+}
+
+/// Whether `name` is not in `seen` (sorted) yet; inserts it.
+fn first_time(seen: &mut Vec<String>, name: &str) -> bool {
+    match seen.binary_search_by(|s| s.as_str().cmp(name)) {
+        Ok(_) => false,
+        Err(at) => {
+            seen.insert(at, name.to_string());
+            true
+        }
+    }
 }
 
 impl RulesSet {
     /// Projects every raw symbol object (payload order; a repeated symbol keeps its first
     /// record, as our list's lookups find the first).
     pub fn build(market: Market, upstream: &str, fetched_at: &str, raw: &[&[u8]]) -> Self {
-        let mut order = Vec::with_capacity(raw.len());
-        let mut records = HashMap::with_capacity(raw.len());
+        let mut seen = Vec::with_capacity(raw.len());
+        let mut records = Vec::with_capacity(raw.len());
         let mut hashed = Vec::new();
         for r in raw {
             let Some((symbol, rec)) = record(market, r) else {
                 continue;
             };
-            if records.contains_key(&symbol) {
+            if !first_time(&mut seen, &symbol) {
                 continue;
             }
             hashed.extend_from_slice(&rec);
             hashed.push(b'\n');
-            order.push(symbol.clone());
-            records.insert(symbol, rec);
+            records.push((symbol, rec));
         }
         let header = Header {
             market: market.as_str().to_string(),
             version: content_version(&hashed),
             upstream: upstream.to_string(),
             fetched_at: fetched_at.to_string(),
-            count: order.len(),
+            count: records.len(),
         };
-        Self {
-            header,
-            order,
-            records,
-        }
+        Self { header, records }
     }
 
     /// The list's own records as a set (the fallback when the full records are not
     /// available): same header, each record as our list serves it.
     pub fn from_list(doc: &crate::symbols::ListDoc) -> Self {
-        let mut order = Vec::with_capacity(doc.symbols.len());
-        let mut records = HashMap::with_capacity(doc.symbols.len());
-        for s in &doc.symbols {
-            if records.contains_key(&s.symbol) {
-                continue;
-            }
-            order.push(s.symbol.clone());
-            records.insert(s.symbol.clone(), serde_json::to_vec(s).unwrap_or_default());
-        }
+        let mut seen = Vec::with_capacity(doc.symbols.len());
+        let records = doc
+            .symbols
+            .iter()
+            .filter(|s| first_time(&mut seen, &s.symbol))
+            .map(|s| (s.symbol.clone(), serde_json::to_vec(s).unwrap_or_default()))
+            .collect();
         Self {
             header: doc.header.clone(),
-            order,
             records,
         }
     }
 
     /// The hash's field/value pairs ([`META`], [`ORDER`], then one per symbol).
     pub fn to_fields(&self) -> Vec<(String, Vec<u8>)> {
-        let meta = serde_json::json!({
-            "version": self.header.version,
-            "upstream": self.header.upstream,
-            "fetchedAt": self.header.fetched_at,
-            "count": self.header.count,
-        });
-        let mut out = Vec::with_capacity(self.order.len() + 2);
-        out.push((META.to_string(), meta.to_string().into_bytes()));
-        out.push((
-            ORDER.to_string(),
-            serde_json::to_vec(&self.order).unwrap_or_default(),
-        ));
-        for s in &self.order {
-            if let Some(r) = self.records.get(s) {
-                out.push((s.clone(), r.clone()));
-            }
-        }
+        // Written and read with our own JSON helpers: serde's for these shapes would be
+        // new code in the Worker's bundle.
+        let h = &self.header;
+        let mut meta = b"{\"version\":".to_vec();
+        json_str(&mut meta, &h.version);
+        meta.extend_from_slice(b",\"upstream\":");
+        json_str(&mut meta, &h.upstream);
+        meta.extend_from_slice(b",\"fetchedAt\":");
+        json_str(&mut meta, &h.fetched_at);
+        meta.extend_from_slice(b",\"count\":");
+        meta.extend_from_slice(h.count.to_string().as_bytes());
+        meta.push(b'}');
+        let mut order = Vec::with_capacity(self.records.len() * 16);
+        json_strings(&mut order, self.records.iter().map(|(s, _)| s.as_str()));
+        let mut out = Vec::with_capacity(self.records.len() + 2);
+        out.push((META.to_string(), meta));
+        out.push((ORDER.to_string(), order));
+        out.extend(self.records.iter().cloned());
         out
     }
 
-    /// Reads back what `HGETALL` returned (field, value, field, value, ...). `None` when
-    /// the header or the order is missing or unreadable (a hash half written, or none).
-    pub fn from_fields(market: Market, fields: Vec<(String, Vec<u8>)>) -> Option<Self> {
-        let mut records: HashMap<String, Vec<u8>> = fields.into_iter().collect();
-        let meta: serde_json::Value = serde_json::from_slice(&records.remove(META)?).ok()?;
-        let order: Vec<String> = serde_json::from_slice(&records.remove(ORDER)?).ok()?;
+    /// Reads back what `HGETALL` returned. `None` when the header, the order or a record
+    /// it names is missing or unreadable (a hash half gone, or none).
+    pub fn from_fields(market: Market, mut fields: Vec<(String, Vec<u8>)>) -> Option<Self> {
+        fields.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut take = |name: &str| {
+            let at = fields
+                .binary_search_by(|(f, _)| f.as_str().cmp(name))
+                .ok()?;
+            Some(std::mem::take(&mut fields[at].1)).filter(|v| !v.is_empty())
+        };
+        let meta = take(META)?;
+        let meta = Obj::read(&meta)?;
+        let order_text = take(ORDER)?;
+        let order: Vec<String> = raw::Reader {
+            b: &order_text,
+            i: 0,
+        }
+        .items()?
+        .into_iter()
+        .map(|v| v.as_str().map(str::to_string))
+        .collect::<Option<_>>()?;
         let text = |k: &str| meta.get(k)?.as_str().map(str::to_string);
         let header = Header {
             market: market.as_str().to_string(),
@@ -309,21 +392,19 @@ impl RulesSet {
             fetched_at: text("fetchedAt")?,
             count: order.len(),
         };
-        order
-            .iter()
-            .all(|s| records.contains_key(s))
-            .then_some(Self {
-                header,
-                order,
-                records,
-            })
+        let mut records = Vec::with_capacity(order.len());
+        for s in order {
+            let rec = take(&s)?;
+            records.push((s, rec));
+        }
+        Some(Self { header, records })
     }
 
     /// Every field name some record carries, in first-seen order.
     pub fn field_names(&self) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
-        for s in &self.order {
-            let Some(obj) = self.records.get(s).and_then(|r| Obj::read(r)) else {
+        for (_, rec) in &self.records {
+            let Some(obj) = Obj::read(rec) else {
                 continue;
             };
             for (k, _) in &obj.0 {
@@ -338,12 +419,7 @@ impl RulesSet {
     /// The list body of `fields` (every field when `None`) for the records passing `filter`:
     /// `{"source",..header..,"count","fields":[..],"symbols":[{"symbol":..,<fields>}]}`,
     /// `null` where a record lacks a field.
-    pub fn body(
-        &self,
-        source: Source,
-        fields: Option<&[String]>,
-        filter: &Filter,
-    ) -> Vec<u8> {
+    pub fn body(&self, source: Source, fields: Option<&[String]>, filter: &Filter) -> Vec<u8> {
         let pass = |obj: &Obj<'_>, key: &str, want: &Option<String>| {
             want.as_deref()
                 .is_none_or(|w| obj.get(key).and_then(V::as_str) == Some(w))
@@ -353,12 +429,10 @@ impl RulesSet {
                 && pass(obj, "quoteAsset", &filter.quote)
                 && pass(obj, "baseAsset", &filter.base)
         };
-        let mut array = Vec::with_capacity(self.records.values().map(Vec::len).sum::<usize>());
+        let size = self.records.iter().map(|(_, r)| r.len() + 1).sum::<usize>();
+        let mut array = Vec::with_capacity(size);
         let mut count = 0;
-        for s in &self.order {
-            let Some(rec) = self.records.get(s) else {
-                continue;
-            };
+        for (s, rec) in &self.records {
             let Some(obj) = Obj::read(rec) else {
                 continue;
             };
@@ -403,11 +477,7 @@ impl RulesSet {
         out.extend_from_slice(b",\"fields\":");
         match fields {
             None => out.extend_from_slice(b"\"all\""),
-            Some(fields) => out.extend_from_slice(
-                serde_json::to_string(fields)
-                    .unwrap_or_else(|_| "[]".into())
-                    .as_bytes(),
-            ),
+            Some(fields) => json_strings(&mut out, fields.iter().map(String::as_str)),
         }
         out.extend_from_slice(b",\"symbols\":[");
         out.extend_from_slice(&array);
@@ -502,7 +572,11 @@ mod tests {
         assert_eq!(perp["maxNumAlgoOrders"], 10);
         assert_eq!(perp["multiplierDecimal"], "4");
         assert_eq!(perp["positionControlSide"], "NONE");
-        assert_eq!(perp["delistAt"], Value::Null, "the far-future sentinel is no date");
+        assert_eq!(
+            perp["delistAt"],
+            Value::Null,
+            "the far-future sentinel is no date"
+        );
         assert_eq!(perp["deliveryDate"], 4_133_404_800_000_i64);
 
         let quarterly = full(
@@ -516,10 +590,24 @@ mod tests {
 
     #[test]
     fn stored_as_a_hash_and_read_back_then_selected() {
-        let eth = SPOT.replace("BTCUSDT", "ETHUSDT").replace("\"BTC\"", "\"ETH\"");
+        let eth = SPOT
+            .replace("BTCUSDT", "ETHUSDT")
+            .replace("\"BTC\"", "\"ETH\"");
         let raw = [SPOT.as_bytes(), eth.as_bytes(), SPOT.as_bytes()];
-        let set = RulesSet::build(Market::Spot, "https://api.binance.com", "2026-01-01T00:00:00Z", &raw);
-        assert_eq!(set.order, ["BTCUSDT", "ETHUSDT"], "a repeated symbol keeps its first record");
+        let set = RulesSet::build(
+            Market::Spot,
+            "https://api.binance.com",
+            "2026-01-01T00:00:00Z",
+            &raw,
+        );
+        assert_eq!(
+            set.records
+                .iter()
+                .map(|(s, _)| s.as_str())
+                .collect::<Vec<_>>(),
+            ["BTCUSDT", "ETHUSDT"],
+            "a repeated symbol keeps its first record"
+        );
         let back = RulesSet::from_fields(Market::Spot, set.to_fields()).expect("reads back");
         assert_eq!(back, set);
         // Half a hash (no order) is not a set.

@@ -23,7 +23,12 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
     /// `symbol`'s full record (its exact id, as the served list spells it) from the tier
     /// `source` names: one `HGET`. `None` when not stored there (a version before them,
     /// Redis unreachable): the caller answers with the list's own record.
-    pub async fn full_record(&self, market: Market, symbol: &str, source: Source) -> Option<Vec<u8>> {
+    pub async fn full_record(
+        &self,
+        market: Market,
+        symbol: &str,
+        source: Source,
+    ) -> Option<Vec<u8>> {
         let key = hash_key(market, source)?;
         let replies = self
             .store
@@ -66,6 +71,19 @@ pub struct Selection {
     pub etag: String,
 }
 
+/// What a `?fields=` body depends on besides the records: the fields and the filters, as
+/// one string (the `ETag`'s hash, and the key of the Worker's copies).
+pub fn selection_key(fields: Option<&[String]>, filter: &crate::request::Filter) -> String {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    format!(
+        "{}|{}|{}|{}",
+        fields.map_or_else(|| "all".to_string(), |f| f.join(",")),
+        opt(&filter.status),
+        opt(&filter.quote),
+        opt(&filter.base)
+    )
+}
+
 /// Why a `?fields=` list cannot be made.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SelectError {
@@ -91,6 +109,15 @@ pub enum SelectError {
 }
 
 impl SelectError {
+    /// The market asked about.
+    pub fn market(&self) -> Market {
+        match self {
+            SelectError::UnknownFields { market, .. } | SelectError::NotStored { market, .. } => {
+                *market
+            }
+        }
+    }
+
     /// Seconds a client should wait before asking again, when it is worth asking again.
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
@@ -155,7 +182,11 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
         };
         if let Some(fields) = fields.filter(|_| complete) {
             let known = set.field_names();
-            let unknown: Vec<String> = fields.iter().filter(|f| !known.contains(f)).cloned().collect();
+            let unknown: Vec<String> = fields
+                .iter()
+                .filter(|f| !known.contains(f))
+                .cloned()
+                .collect();
             if !unknown.is_empty() {
                 return Err(SelectError::UnknownFields {
                     market,
@@ -165,18 +196,11 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
             }
         }
         let body = set.body(served.source, fields, filter);
-        let selection = format!(
-            "{}|{:?}|{:?}|{:?}",
-            fields.map_or_else(|| "all".to_string(), |f| f.join(",")),
-            filter.status,
-            filter.quote,
-            filter.base
-        );
         let etag = format!(
             "\"{}-rules-{}-{}\"",
             market.as_str(),
             set.header.version,
-            crate::symbols::content_version(selection.as_bytes())
+            crate::symbols::content_version(selection_key(fields, filter).as_bytes())
         );
         Ok(Selection { body, etag })
     }
