@@ -1,6 +1,7 @@
 //! Request routing and query parsing, platform-free so it is unit-tested and fuzzed
 //! natively: path + method -> [`Route`], or a typed [`RouteError`].
 
+use crate::filter::Filter;
 use crate::market::Market;
 
 /// Longest accepted path, bytes (longer -> 414).
@@ -15,32 +16,6 @@ pub const MAX_CHANGES_LIMIT: usize = 1_000;
 
 /// Methods allowed on the public read routes.
 pub const READ_METHODS: &str = "GET, HEAD, OPTIONS";
-
-/// Filters of the list route (`?status=TRADING&quote=USDT&base=BTC`), uppercased.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Filter {
-    /// `status`.
-    pub status: Option<String>,
-    /// `quote` (quote asset).
-    pub quote: Option<String>,
-    /// `base` (base asset).
-    pub base: Option<String>,
-}
-
-impl Filter {
-    /// No filter set: the stored document can be served as-is.
-    pub fn is_empty(&self) -> bool {
-        self.status.is_none() && self.quote.is_none() && self.base.is_none()
-    }
-
-    /// Does `s` pass?
-    pub fn matches(&self, s: &crate::symbols::Symbol) -> bool {
-        let eq = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
-        eq(&self.status, &s.status)
-            && eq(&self.quote, &s.quote_asset)
-            && eq(&self.base, &s.base_asset)
-    }
-}
 
 /// A recognised route.
 #[derive(Clone, Debug, PartialEq, Eq)]
