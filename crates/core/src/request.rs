@@ -104,36 +104,24 @@ pub enum RouteError {
 /// # Errors
 /// [`RouteError::BadRequest`] naming the problem.
 pub fn percent_decode(s: &str) -> Result<String, RouteError> {
+    // The crate passes a malformed `%` through as it is; we refuse it. Two hex digits exactly
+    // (no sign: "%+f" is malformed). A `%` cannot fall inside a valid escape's two digits, so
+    // checking every `%` of the raw text is checking every escape.
     let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                // Two hex digits exactly: from_str_radix alone would take a sign ("%+f").
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .filter(|h| h.iter().all(u8::is_ascii_hexdigit));
-                let v = hex
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                match v {
-                    Some(v) => out.push(v),
-                    None => {
-                        return Err(RouteError::BadRequest(
-                            "invalid percent-encoding in URL".into(),
-                        ))
-                    }
-                }
-                i += 3;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
+    let well_formed = bytes.iter().enumerate().all(|(i, &b)| {
+        b != b'%'
+            || bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !well_formed {
+        return Err(RouteError::BadRequest(
+            "invalid percent-encoding in URL".into(),
+        ));
     }
-    String::from_utf8(out)
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .map(std::borrow::Cow::into_owned)
         .map_err(|_| RouteError::BadRequest("URL is not valid UTF-8 after percent-decoding".into()))
 }
 
