@@ -3,7 +3,7 @@
 //! parse it replaced (`find_serde` / `filtered_body_serde`); shared by the native
 //! `lookup-bench` and the wasm exports `lookup_*`, so both time the same calls.
 
-use symbols_core::request::Filter;
+use symbols_core::filter::Filter;
 use symbols_core::symbols::{Source, StoredList};
 
 /// One timed call.

@@ -8,8 +8,8 @@
 
 use std::collections::BTreeSet;
 
+use symbols_core::filter::Filter;
 use symbols_core::lookup;
-use symbols_core::request::Filter;
 use symbols_core::symbols::{Source, StoredList, Symbol};
 use symbols_core::Market;
 

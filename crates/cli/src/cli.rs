@@ -109,14 +109,14 @@ pub struct GetArgs {
 
 impl GetArgs {
     /// The filters as the Worker's route parses them (trimmed, upper-cased, empty = unset).
-    pub fn filter(&self) -> symbols_core::request::Filter {
+    pub fn filter(&self) -> symbols_core::filter::Filter {
         let norm = |v: &Option<String>| {
             v.as_deref()
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(str::to_uppercase)
         };
-        symbols_core::request::Filter {
+        symbols_core::filter::Filter {
             status: norm(&self.status),
             quote: norm(&self.quote),
             base: norm(&self.base),

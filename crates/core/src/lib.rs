@@ -21,7 +21,7 @@
 //! - [`feed`]: the changes feed in Redis (recorded by the refresh, read a page at a time);
 //!   [`webhook`]: each refresh's events POSTed after the response.
 //! - [`metrics`]: the counters and outcomes of both markets, read in one round trip.
-//! - [`request`]: routing and query parsing.
+//! - [`request`]: routing and query parsing; [`filter`]: the list route's filters.
 //! - [`config`]: settings from vars/secrets/env.
 //! - [`ports`]: the traits the service needs (store, HTTP, clock).
 //! - [`store`]: the store over the Upstash REST client; [`memory`]: in-memory store.
@@ -38,6 +38,7 @@ pub mod config;
 pub mod exchange_info;
 pub mod exposition;
 pub mod feed;
+pub mod filter;
 pub mod keys;
 pub mod log;
 pub mod lookup;

@@ -18,7 +18,7 @@
 
 use std::ops::Range;
 
-use crate::request::Filter;
+use crate::filter::Filter;
 use crate::symbols::{
     K_BASE_ASSET, K_CONTRACT_TYPE, K_COUNT, K_DELIVERY_DATE, K_FETCHED_AT, K_MARGIN_ASSET,
     K_MARKET, K_MAX_QTY, K_MIN_NOTIONAL, K_MIN_QTY, K_ONBOARD_DATE, K_QUOTE_ASSET, K_STATUS,

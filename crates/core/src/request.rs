@@ -1,6 +1,7 @@
 //! Request routing and query parsing, platform-free so it is unit-tested and fuzzed
 //! natively: path + method -> [`Route`], or a typed [`RouteError`].
 
+use crate::filter::Filter;
 use crate::market::Market;
 
 /// Longest accepted path, bytes (longer -> 414).
@@ -15,32 +16,6 @@ pub const MAX_CHANGES_LIMIT: usize = 1_000;
 
 /// Methods allowed on the public read routes.
 pub const READ_METHODS: &str = "GET, HEAD, OPTIONS";
-
-/// Filters of the list route (`?status=TRADING&quote=USDT&base=BTC`), uppercased.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Filter {
-    /// `status`.
-    pub status: Option<String>,
-    /// `quote` (quote asset).
-    pub quote: Option<String>,
-    /// `base` (base asset).
-    pub base: Option<String>,
-}
-
-impl Filter {
-    /// No filter set: the stored document can be served as-is.
-    pub fn is_empty(&self) -> bool {
-        self.status.is_none() && self.quote.is_none() && self.base.is_none()
-    }
-
-    /// Does `s` pass?
-    pub fn matches(&self, s: &crate::symbols::Symbol) -> bool {
-        let eq = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
-        eq(&self.status, &s.status)
-            && eq(&self.quote, &s.quote_asset)
-            && eq(&self.base, &s.base_asset)
-    }
-}
 
 /// A recognised route.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -139,36 +114,24 @@ pub enum RouteError {
 /// # Errors
 /// [`RouteError::BadRequest`] naming the problem.
 pub fn percent_decode(s: &str) -> Result<String, RouteError> {
+    // The crate passes a malformed `%` through as it is; we refuse it. Two hex digits exactly
+    // (no sign: "%+f" is malformed). A `%` cannot fall inside a valid escape's two digits, so
+    // checking every `%` of the raw text is checking every escape.
     let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                // Two hex digits exactly: from_str_radix alone would take a sign ("%+f").
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .filter(|h| h.iter().all(u8::is_ascii_hexdigit));
-                let v = hex
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                match v {
-                    Some(v) => out.push(v),
-                    None => {
-                        return Err(RouteError::BadRequest(
-                            "invalid percent-encoding in URL".into(),
-                        ))
-                    }
-                }
-                i += 3;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
+    let well_formed = bytes.iter().enumerate().all(|(i, &b)| {
+        b != b'%'
+            || bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !well_formed {
+        return Err(RouteError::BadRequest(
+            "invalid percent-encoding in URL".into(),
+        ));
     }
-    String::from_utf8(out)
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .map(std::borrow::Cow::into_owned)
         .map_err(|_| RouteError::BadRequest("URL is not valid UTF-8 after percent-decoding".into()))
 }
 

@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::filter::Filter;
 use crate::lookup;
 use crate::market::Market;
 
@@ -46,6 +47,16 @@ pub struct Symbol {
     /// Futures only: unix ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub onboard_date: Option<i64>,
+}
+
+impl Filter {
+    /// Does `s` pass?
+    pub fn matches(&self, s: &Symbol) -> bool {
+        let eq = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
+        eq(&self.status, &s.status)
+            && eq(&self.quote, &s.quote_asset)
+            && eq(&self.base, &s.base_asset)
+    }
 }
 
 /// Where a served list came from (the `source` field of responses).
@@ -263,7 +274,7 @@ impl StoredList {
     pub fn filtered_body(
         &self,
         source: Source,
-        filter: &crate::request::Filter,
+        filter: &Filter,
     ) -> Result<Vec<u8>, serde_json::Error> {
         if filter.is_empty() {
             return Ok(self.response_body(source));
@@ -301,7 +312,7 @@ impl StoredList {
     pub fn filtered_body_serde(
         &self,
         source: Source,
-        filter: &crate::request::Filter,
+        filter: &Filter,
     ) -> Result<Vec<u8>, serde_json::Error> {
         if filter.is_empty() {
             return Ok(self.response_body(source));

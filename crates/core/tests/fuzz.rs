@@ -41,7 +41,8 @@ mod common;
 #[path = "props/lookup.rs"]
 mod lookup_props;
 use symbols_core::exchange_info::{parse, parse_serde, ProcessError};
-use symbols_core::request::{self, percent_decode, route, Filter, Route, RouteError};
+use symbols_core::filter::Filter;
+use symbols_core::request::{self, percent_decode, route, Route, RouteError};
 use symbols_core::symbols::{Source, StoredList, Symbol};
 use symbols_core::Market;
 

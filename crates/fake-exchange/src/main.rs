@@ -5,25 +5,10 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::Parser;
 use fake_exchange::{fixtures, synth_spot_payload, FakeExchange};
 
-const USAGE: &str = "\
-fake-exchange: a fake Binance exchangeInfo server (spot + futures) with fault scripts
-
-USAGE:
-    fake-exchange [OPTIONS]
-
-OPTIONS:
-    --listen ADDR          address to bind [env FAKE_EXCHANGE_LISTEN] [default 127.0.0.1:8078]
-    --spot-file PATH       serve this spot exchangeInfo JSON instead of the 2023-09 recording
-    --futures-file PATH    serve this futures exchangeInfo JSON instead of the 2025-12 recording
-    --spot-2020            serve the 2020-11 spot recording (MIN_NOTIONAL filter set)
-    --synth-spot N         serve a synthetic spot payload in today's shape with N symbols
-                           (3500 gives about 6 MB)
-    --emit-synth-spot N    write that synthetic payload to stdout and exit
-    --quiet                no per-request JSON log lines
-    -h, --help             print this help
-
+const ROUTES: &str = "\
 ROUTES:
     GET|HEAD /api/v3/exchangeInfo   spot (showPermissionSets=false, symbolStatus=, symbol=, symbols=)
     GET|HEAD /fapi/v1/exchangeInfo  futures
@@ -33,77 +18,38 @@ ROUTES:
     GET  /__control/stats   {\"spot\":{\"requests\":N,\"with_api_key\":M,...},\"futures\":{...}}
 
 Fault kinds: status{code,retry_after}, delay{ms}, stall, malformed, truncated, empty_symbols,
-shrink{keep}, require_api_key.
-";
+shrink{keep}, require_api_key.";
 
-#[derive(Debug)]
+/// fake-exchange: a fake Binance exchangeInfo server (spot + futures) with fault scripts
+#[derive(Debug, Parser)]
+#[command(name = "fake-exchange", after_help = ROUTES, args_override_self = true)]
 struct Args {
+    /// Address to bind.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        env = "FAKE_EXCHANGE_LISTEN",
+        default_value = "127.0.0.1:8078"
+    )]
     listen: String,
+    /// Serve this spot exchangeInfo JSON instead of the 2023-09 recording.
+    #[arg(long, value_name = "PATH", group = "spot")]
     spot_file: Option<PathBuf>,
+    /// Serve this futures exchangeInfo JSON instead of the 2025-12 recording.
+    #[arg(long, value_name = "PATH")]
     futures_file: Option<PathBuf>,
+    /// Serve the 2020-11 spot recording (MIN_NOTIONAL filter set).
+    #[arg(long = "spot-2020", group = "spot")]
     spot_2020: bool,
+    /// Serve a synthetic spot payload in today's shape with N symbols (3500 gives about 6 MB).
+    #[arg(long, value_name = "N", group = "spot")]
     synth_spot: Option<usize>,
+    /// Write that synthetic payload to stdout and exit.
+    #[arg(long, value_name = "N")]
     emit_synth_spot: Option<usize>,
+    /// No per-request JSON log lines.
+    #[arg(long)]
     quiet: bool,
-}
-
-enum Parsed {
-    Run(Args),
-    Help,
-}
-
-fn parse_args(raw: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
-    let mut args = Args {
-        listen: std::env::var("FAKE_EXCHANGE_LISTEN").unwrap_or_else(|_| "127.0.0.1:8078".into()),
-        spot_file: None,
-        futures_file: None,
-        spot_2020: false,
-        synth_spot: None,
-        emit_synth_spot: None,
-        quiet: false,
-    };
-    let mut it = raw.into_iter();
-    while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
-        let mut value = |name: &str| -> Result<String, String> {
-            inline
-                .clone()
-                .or_else(|| it.next())
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        let count = |name: &str, v: String| -> Result<usize, String> {
-            v.parse()
-                .map_err(|_| format!("{name}: not a number: {v:?}"))
-        };
-        match flag.as_str() {
-            "-h" | "--help" => return Ok(Parsed::Help),
-            "--listen" => args.listen = value("--listen")?,
-            "--spot-file" => args.spot_file = Some(value("--spot-file")?.into()),
-            "--futures-file" => args.futures_file = Some(value("--futures-file")?.into()),
-            "--spot-2020" => args.spot_2020 = true,
-            "--synth-spot" => {
-                args.synth_spot = Some(count("--synth-spot", value("--synth-spot")?)?)
-            }
-            "--emit-synth-spot" => {
-                args.emit_synth_spot =
-                    Some(count("--emit-synth-spot", value("--emit-synth-spot")?)?)
-            }
-            "--quiet" => args.quiet = true,
-            other => return Err(format!("unknown argument {other:?}")),
-        }
-    }
-    let spot_sources = [
-        args.spot_file.is_some(),
-        args.spot_2020,
-        args.synth_spot.is_some(),
-    ];
-    if spot_sources.iter().filter(|&&b| b).count() > 1 {
-        return Err("choose at most one of --spot-file, --spot-2020, --synth-spot".into());
-    }
-    Ok(Parsed::Run(args))
 }
 
 fn read(path: &PathBuf) -> Result<Vec<u8>, String> {
@@ -135,39 +81,13 @@ fn build_state(args: &Args) -> Result<FakeExchange, String> {
 }
 
 async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut sig) => {
-                sig.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
+    shutdown::signal().await;
     eprintln!("fake-exchange: shutting down");
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1)) {
-        Ok(Parsed::Run(args)) => args,
-        Ok(Parsed::Help) => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("fake-exchange: {e}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+    // Bad usage: clap's message and exit status 2, as before.
+    let args = Args::parse();
     if let Some(n) = args.emit_synth_spot {
         let mut stdout = std::io::stdout().lock();
         return match stdout

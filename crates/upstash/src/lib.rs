@@ -34,8 +34,9 @@
 //!   [`commands`]) over [`Client`]; `compat-check/` (its own workspace) proves it with that crate.
 //! - `blocking.rs` (native): [`blocking::Client`], the async client on a private runtime, and
 //!   [`blocking::Client::shared`]; [`Client::shared`] (in `native.rs`) is the async singleton.
-//! - `native.rs` / `wasm.rs`: the default log sink, and natively [`Client::shared`] and
-//!   [`Connection::from_process_env`]; with `transport/`, the only target-specific code.
+//! - `native.rs` (native only): [`Client::shared`] and [`Connection::from_process_env`];
+//!   `sink.rs`: the default log sink (stderr, or `console.log` on wasm32). With
+//!   `transport/`, the only target-specific code.
 //!
 //! # Read-your-writes
 //! Each client keeps the latest `upstash-sync-token` answer and sends it back (on by default,
@@ -56,6 +57,7 @@ mod options;
 mod pipeline;
 mod redis_rs_compat;
 mod response;
+mod sink;
 mod transport;
 mod value;
 
@@ -63,13 +65,6 @@ mod value;
 pub mod blocking;
 #[cfg(not(target_arch = "wasm32"))]
 mod native;
-#[cfg(not(target_arch = "wasm32"))]
-use native as rt;
-
-#[cfg(target_arch = "wasm32")]
-mod wasm;
-#[cfg(target_arch = "wasm32")]
-use wasm as rt;
 
 pub use client::Client;
 pub use command::{Command, IntoArg, SetOptions};

@@ -1,6 +1,6 @@
 //! Native pieces outside the transport (`transport/native.rs` has the HTTP exchange and
-//! timers): the default log sink (stderr), [`Connection::from_process_env`] and the
-//! process-wide async client [`Client::shared`].
+//! timers): [`Connection::from_process_env`] and the process-wide async client
+//! [`Client::shared`].
 
 use std::sync::OnceLock;
 
@@ -34,9 +34,4 @@ impl Connection {
     pub fn from_process_env() -> Result<Connection, ConfigError> {
         resolve(|name| std::env::var(name).ok())
     }
-}
-
-/// Default log sink: one line on stderr.
-pub(crate) fn default_log(line: &str) {
-    eprintln!("{line}");
 }

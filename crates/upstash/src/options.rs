@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::rt;
+use crate::sink;
 
 /// A log sink: receives one JSON object per line (no trailing newline), e.g.
 /// `{"level":"warn","event":"upstash.read_json_failed","key":"k","error":"..."}`.
@@ -45,7 +45,7 @@ impl Default for ClientOptions {
             retry_budget: Duration::from_millis(1500),
             backoff: Duration::from_millis(50),
             base64: true,
-            log: Some(rt::default_log),
+            log: Some(sink::default_log),
             read_your_writes: true,
         }
     }

@@ -19,8 +19,8 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::{TestCaseError, TestRunner};
 
+use symbols_core::filter::Filter;
 use symbols_core::lookup;
-use symbols_core::request::Filter;
 use symbols_core::symbols::{Source, StoredList, Symbol};
 use symbols_core::Market;
 
