@@ -23,7 +23,7 @@
 use crate::changes::FAR_FUTURE_MS;
 use crate::market::Market;
 use crate::raw::{self, Obj, V};
-use crate::request::Filter;
+use crate::filter::Filter;
 use crate::symbols::{content_version, json_str, Header, Source};
 
 /// The projection's format: changed whenever [`record`]'s output would change for the

@@ -73,7 +73,7 @@ pub struct Selection {
 
 /// What a `?fields=` body depends on besides the records: the fields and the filters, as
 /// one string (the `ETag`'s hash, and the key of the Worker's copies).
-pub fn selection_key(fields: Option<&[String]>, filter: &crate::request::Filter) -> String {
+pub fn selection_key(fields: Option<&[String]>, filter: &crate::filter::Filter) -> String {
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     format!(
         "{}|{}|{}|{}",
@@ -142,7 +142,7 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
         market: Market,
         served: &crate::service::Served,
         fields: Option<&[String]>,
-        filter: &crate::request::Filter,
+        filter: &crate::filter::Filter,
     ) -> Result<Selection, SelectError> {
         let bypass = served.status == crate::service::CacheStatus::Bypass;
         let full = if bypass {
