@@ -21,9 +21,9 @@
 //! array, in exchangeInfo order). `version` hashes the records in order.
 
 use crate::changes::FAR_FUTURE_MS;
+use crate::filter::Filter;
 use crate::market::Market;
 use crate::raw::{self, Obj, V};
-use crate::filter::Filter;
 use crate::symbols::{content_version, json_str, Header, Source};
 
 /// The projection's format: changed whenever [`record`]'s output would change for the
