@@ -17,7 +17,9 @@ use worker::{Context, Env, Headers, Request, Response};
 
 use crate::app::{self, App};
 use crate::error::AppError;
-use crate::{ccxt_cache, edge_cache, fields_cache};
+use crate::fields_cache::{self, Kind};
+use crate::{ccxt_cache, edge_cache};
+use symbols_core::rules_flow::Selection;
 
 const JSON: &str = "application/json; charset=utf-8";
 
@@ -213,13 +215,39 @@ async fn dispatch(
             let Some(s) = found else {
                 return Err(AppError::UnknownSymbol { market, symbol });
             };
-            // Every rule: our full record of the tier the list came from (one small read),
-            // else the list's own record (a version before them, or Redis unreachable).
-            let full = if served.status == CacheStatus::Bypass {
-                None
-            } else {
-                trace.redis_round_trips += 1;
-                app.full_record(market, &s.symbol, served.source).await
+            // Every rule: our full record of the tier the list came from (this isolate's
+            // copy, else one small read), else the list's own record (a version before
+            // them, or Redis unreachable).
+            let key = format!(
+                "{}|{}|{}|{}",
+                market.as_str(),
+                symbols_core::rules_flow::records_tier(served.source),
+                served.list.header().version,
+                s.symbol
+            );
+            let full = match fields_cache::get(Kind::Record, &key) {
+                Some(copy) => Some(copy.body.clone()),
+                None if served.status == CacheStatus::Bypass => None,
+                None => {
+                    trace.redis_round_trips += 1;
+                    let full = app.full_record(market, &s.symbol, served.source).await;
+                    if let Some(body) = full
+                        .as_ref()
+                        .filter(|_| served.status != CacheStatus::Stale)
+                    {
+                        let copy = Selection {
+                            body: body.clone(),
+                            etag: String::new(),
+                        };
+                        fields_cache::put(
+                            Kind::Record,
+                            key,
+                            Rc::new(copy),
+                            app.config.isolate_ttl_secs,
+                        );
+                    }
+                    full
+                }
             };
             // The list's record is serialised from the struct: fields keep the list's order.
             let body = full.unwrap_or_else(|| serde_json::to_vec(&s).unwrap_or_default());
@@ -236,11 +264,11 @@ async fn dispatch(
             let key = format!(
                 "{}|{}|{}|{}",
                 market.as_str(),
-                served.source.as_str(),
+                symbols_core::rules_flow::records_tier(served.source),
                 served.list.header().version,
                 symbols_core::rules_flow::selection_key(fields.as_deref(), &filter)
             );
-            let selection = match fields_cache::get(&key) {
+            let selection = match fields_cache::get(Kind::Selection, &key) {
                 Some(s) => s,
                 None => {
                     trace.redis_round_trips += 1;
@@ -250,7 +278,12 @@ async fn dispatch(
                         .map_err(AppError::Select)?;
                     let made = Rc::new(made);
                     if matches!(served.status, CacheStatus::Hit | CacheStatus::Miss) {
-                        fields_cache::put(key, made.clone(), app.config.isolate_ttl_secs);
+                        fields_cache::put(
+                            Kind::Selection,
+                            key,
+                            made.clone(),
+                            app.config.isolate_ttl_secs,
+                        );
                     }
                     made
                 }

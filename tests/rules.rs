@@ -165,3 +165,32 @@ async fn without_full_records_the_lists_own_records_answer_until_a_refresh_resto
     let back = stack.get("/api/symbols/spot/BTCUSDT").await;
     assert_eq!(back.json()["maxNumOrders"], 200, "{}", back.text());
 }
+
+#[tokio::test]
+async fn a_repeated_lookup_is_answered_from_the_isolates_copy() {
+    let stack = Stack::start_with(
+        crate::support::Options::default()
+            .var("EDGE_CACHE_TTL_SECONDS", "30")
+            .var("ISOLATE_CACHE_TTL_SECONDS", "30"),
+    )
+    .await;
+    let first = stack.get("/api/symbols/spot/BTCUSDT").await;
+    assert_eq!(first.json()["maxNumOrders"], 200, "{}", first.text());
+    // The hash gone: only this isolate's copy can still give the full record, without Redis.
+    stack.redis.cli(&[
+        "DEL",
+        "symbols-edge:spot:rules",
+        "symbols-edge:spot:rules:last_good",
+    ]);
+    let again = stack.get("/api/symbols/spot/BTCUSDT").await;
+    assert_eq!(again.status, 200);
+    assert_eq!(
+        again.text(),
+        first.text(),
+        "X-Cache {:?}",
+        again.header("x-cache")
+    );
+    // Another symbol is not in the copy: the list's record answers.
+    let eth = stack.get("/api/symbols/spot/ETHUSDT").await;
+    assert!(eth.json().get("maxNumOrders").is_none(), "{}", eth.text());
+}

@@ -10,6 +10,17 @@ use crate::rules::{self, RulesSet};
 use crate::service::Service;
 use crate::symbols::Source;
 
+/// Which records answer for a list of `source`: `primary` (a cache hit or a fresh list:
+/// the same records), `last_good`, or `original` (the original's array projected). Part
+/// of the keys of the Worker's copies, so a fresh list's copy serves the hits after it.
+pub fn records_tier(source: Source) -> &'static str {
+    match source {
+        Source::Cache | Source::Upstream => "primary",
+        Source::LastGood => "last_good",
+        Source::OriginalLastGood => "original",
+    }
+}
+
 /// The hash holding the records of the tier `source` names (`None`: no hash of ours).
 fn hash_key(market: Market, source: Source) -> Option<String> {
     match source {

@@ -201,9 +201,20 @@ impl RedisServer {
         })
     }
 
+    /// Until it answers `PING` (not just accepts connections: while it loads a snapshot it
+    /// answers `-LOADING`, and reads would see nothing).
     fn wait_ready(&mut self) {
         if let Err(e) = wait_for_port(self.port, Duration::from_secs(10)) {
             panic!("redis-server did not start: {e}");
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !answers_ping(self.port) {
+            assert!(
+                Instant::now() < deadline,
+                "redis-server on {} did not answer PING within 30 s",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 
