@@ -25,7 +25,7 @@ use std::borrow::Cow;
 
 use crate::market::Market;
 use crate::raw::{elements, value_end, Obj, V};
-use crate::symbols::{content_version, json_str, Header, Source};
+use crate::symbols::{content_version, json_str, write_header_fields, Header, Source};
 
 /// The ccxt release this projection reproduces (pinned in `scripts/setup.sh`, checked by
 /// `tests/tools/ccxt_check.py`).
@@ -67,16 +67,8 @@ impl CcxtList {
             count,
         };
         let mut bytes = Vec::with_capacity(array.len() + 160);
-        bytes.extend_from_slice(b"{\"market\":");
-        json_str(&mut bytes, &header.market);
-        bytes.extend_from_slice(b",\"version\":");
-        json_str(&mut bytes, &header.version);
-        bytes.extend_from_slice(b",\"upstream\":");
-        json_str(&mut bytes, &header.upstream);
-        bytes.extend_from_slice(b",\"fetchedAt\":");
-        json_str(&mut bytes, &header.fetched_at);
-        bytes.extend_from_slice(b",\"count\":");
-        bytes.extend_from_slice(count.to_string().as_bytes());
+        bytes.push(b'{');
+        write_header_fields(&mut bytes, &header, &header.version, count);
         bytes.extend_from_slice(&MARKETS_MARKER[..MARKETS_MARKER.len() - 1]);
         bytes.extend_from_slice(&array);
         bytes.push(b'}');

@@ -17,14 +17,14 @@
 //!
 //! # Value format (`symbols-edge:<market>:rules` and `:rules:last_good`)
 //! A Redis hash: one field per symbol (its full record, compact JSON), plus [`META`]
-//! (`{"version","upstream","fetchedAt","count"}`) and [`ORDER`] (the symbols as a JSON
+//! (`{"market","version","upstream","fetchedAt","count"}`) and [`ORDER`] (the symbols as a JSON
 //! array, in exchangeInfo order). `version` hashes the records in order.
 
 use crate::changes::FAR_FUTURE_MS;
 use crate::filter::Filter;
 use crate::market::Market;
 use crate::raw::{self, Obj, V};
-use crate::symbols::{content_version, json_str, Header, Source};
+use crate::symbols::{content_version, json_str, write_header_fields, Header, Source};
 
 /// The projection's format: changed whenever [`record`]'s output would change for the
 /// same payload, so stored records of an older build are rebuilt.
@@ -141,7 +141,7 @@ pub const ALWAYS: &[&str] = &["tickSize", "stepSize", "minQty", "maxQty", "minNo
 /// The fields this module derives (never taken from the raw object's top level).
 pub const DERIVED: &[&str] = &["canTrade", "delistAt", "otherFilters"];
 
-/// The hash field holding the header (`{"version","upstream","fetchedAt","count"}`).
+/// The hash field holding the header (`{"market","version","upstream","fetchedAt","count"}`).
 pub const META: &str = "@meta";
 /// The hash field holding the symbols in exchangeInfo order (a JSON array).
 pub const ORDER: &str = "@order";
@@ -345,14 +345,8 @@ impl RulesSet {
         // Written and read with our own JSON helpers: serde's for these shapes would be
         // new code in the Worker's bundle.
         let h = &self.header;
-        let mut meta = b"{\"version\":".to_vec();
-        json_str(&mut meta, &h.version);
-        meta.extend_from_slice(b",\"upstream\":");
-        json_str(&mut meta, &h.upstream);
-        meta.extend_from_slice(b",\"fetchedAt\":");
-        json_str(&mut meta, &h.fetched_at);
-        meta.extend_from_slice(b",\"count\":");
-        meta.extend_from_slice(h.count.to_string().as_bytes());
+        let mut meta = vec![b'{'];
+        write_header_fields(&mut meta, h, &h.version, h.count);
         meta.push(b'}');
         let mut order = Vec::with_capacity(self.records.len() * 16);
         json_strings(&mut order, self.records.iter().map(|(s, _)| s.as_str()));
@@ -464,16 +458,7 @@ impl RulesSet {
         let h = &self.header;
         let mut out = Vec::with_capacity(array.len() + 256);
         out.extend_from_slice(source.prefix());
-        out.extend_from_slice(b"\"market\":");
-        json_str(&mut out, &h.market);
-        out.extend_from_slice(b",\"version\":");
-        json_str(&mut out, &h.version);
-        out.extend_from_slice(b",\"upstream\":");
-        json_str(&mut out, &h.upstream);
-        out.extend_from_slice(b",\"fetchedAt\":");
-        json_str(&mut out, &h.fetched_at);
-        out.extend_from_slice(b",\"count\":");
-        out.extend_from_slice(count.to_string().as_bytes());
+        write_header_fields(&mut out, h, &h.version, count);
         out.extend_from_slice(b",\"fields\":");
         match fields {
             None => out.extend_from_slice(b"\"all\""),

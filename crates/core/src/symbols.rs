@@ -654,6 +654,20 @@ fn json_int(out: &mut Vec<u8>, v: i64) {
 /// opening brace and anything before it), with `version` and `count` as given; returns
 /// where the version's text starts, for [`write_array`] to patch.
 fn write_head(out: &mut Vec<u8>, h: &Header, version: &str, count: usize) -> usize {
+    let version_at = write_header_fields(out, h, version, count);
+    out.extend_from_slice(K_SYMBOLS);
+    version_at
+}
+
+/// The header's members (`"market":..` to `"count":N`, no braces), with `version` for the
+/// header's own (our document patches it in later); returns where the version's digits
+/// start. Every stored value and body with a header writes it with this.
+pub(crate) fn write_header_fields(
+    out: &mut Vec<u8>,
+    h: &Header,
+    version: &str,
+    count: usize,
+) -> usize {
     out.extend_from_slice(&K_MARKET[1..]);
     json_str(out, &h.market);
     out.extend_from_slice(K_VERSION);
@@ -665,7 +679,6 @@ fn write_head(out: &mut Vec<u8>, h: &Header, version: &str, count: usize) -> usi
     json_str(out, &h.fetched_at);
     out.extend_from_slice(K_COUNT);
     json_uint(out, count as u64);
-    out.extend_from_slice(K_SYMBOLS);
     version_at
 }
 
