@@ -4,7 +4,15 @@
 use symbols_core::request::RouteError;
 use symbols_core::rules_flow::SelectError;
 use symbols_core::service::Unavailable;
+use symbols_core::upstream::FailureReason;
 use symbols_core::Market;
+
+/// `Retry-After` when Redis could not answer: outages of a REST endpoint are short, and a
+/// client asking again sooner only adds load while it is down.
+const RETRY_AFTER_REDIS_SECS: u64 = 5;
+
+/// `Retry-After` when another refresh holds the lock: one fetch and store takes a second or two.
+const RETRY_AFTER_BUSY_SECS: u64 = 2;
 
 /// Everything a request can fail with.
 #[derive(Debug)]
@@ -25,6 +33,21 @@ pub enum AppError {
     Redis(String),
     /// A `?fields=` list cannot be made (400 unknown field, 503 records not stored).
     Select(SelectError),
+    /// The metrics need Redis, which did not answer (503).
+    Metrics(String),
+    /// An admin refresh fetched and validated a list that Redis did not store (503).
+    RefreshNotStored { market: Market, error: String },
+    /// An admin refresh found another one holding the lock (409).
+    RefreshBusy(Market),
+    /// An admin refresh failed upstream or in validation (502; Retry-After on a back-off).
+    RefreshFailed {
+        market: Market,
+        reason: FailureReason,
+        detail: String,
+        retry_after_secs: Option<u64>,
+    },
+    /// An admin refresh could not reach Redis (503).
+    RefreshStoreDown { market: Market, error: String },
 }
 
 impl AppError {
@@ -70,7 +93,7 @@ impl AppError {
             ),
             AppError::Redis(msg) => (
                 503,
-                vec![("Retry-After", "5".to_string())],
+                vec![("Retry-After", RETRY_AFTER_REDIS_SECS.to_string())],
                 json!({"error": format!("the changes feed needs Redis: {msg}")}),
             ),
             AppError::Select(e) => match e.retry_after_secs() {
@@ -85,6 +108,40 @@ impl AppError {
                     json!({"error": e.to_string(), "market": e.market().as_str()}),
                 ),
             },
+            // Worded as the service's own 503 (`Unavailable`) for the spot market, as before.
+            AppError::Metrics(msg) => (
+                503,
+                vec![("Retry-After", RETRY_AFTER_REDIS_SECS.to_string())],
+                json!({"error": format!("no spot symbol list available: metrics need Redis: {msg}"), "market": "spot"}),
+            ),
+            AppError::RefreshNotStored { market, error } => (
+                503,
+                vec![("Retry-After", RETRY_AFTER_REDIS_SECS.to_string())],
+                json!({"market": market.as_str(), "ok": false, "error": format!("fetched and validated, but Redis did not store it: {error}")}),
+            ),
+            AppError::RefreshBusy(market) => (
+                409,
+                vec![("Retry-After", RETRY_AFTER_BUSY_SECS.to_string())],
+                json!({"market": market.as_str(), "ok": false, "error": "a refresh is already in progress"}),
+            ),
+            AppError::RefreshFailed {
+                market,
+                reason,
+                detail,
+                retry_after_secs,
+            } => (
+                502,
+                retry_after_secs
+                    .map(|s| ("Retry-After", s.to_string()))
+                    .into_iter()
+                    .collect(),
+                json!({"market": market.as_str(), "ok": false, "reason": reason.as_str(), "error": detail}),
+            ),
+            AppError::RefreshStoreDown { market, error } => (
+                503,
+                vec![("Retry-After", RETRY_AFTER_REDIS_SECS.to_string())],
+                json!({"market": market.as_str(), "ok": false, "error": format!("redis unreachable: {error}")}),
+            ),
         }
     }
 }

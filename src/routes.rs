@@ -324,13 +324,10 @@ async fn dispatch(
         }
         Route::SymbolsMetrics => {
             trace.route = "metrics_json";
-            let metrics = app.metrics().await.map_err(|e| {
-                AppError::Unavailable(symbols_core::service::Unavailable {
-                    market: Market::Spot,
-                    retry_after_secs: 5,
-                    reason: format!("metrics need Redis: {e}"),
-                })
-            })?;
+            let metrics = app
+                .metrics()
+                .await
+                .map_err(|e| AppError::Metrics(e.to_string()))?;
             let body: serde_json::Map<String, serde_json::Value> = metrics
                 .into_iter()
                 .map(|(m, v)| (m.as_str().to_string(), json!(v)))
@@ -574,27 +571,29 @@ async fn admin_refresh(req: &Request, app: &Rc<App>, market: Market) -> Result<R
     if !symbols_core::auth::constant_time_eq(token.as_bytes(), expected.as_bytes()) {
         return Err(AppError::Unauthorized);
     }
-    Ok(match app.refresh(market, Trigger::Admin).await {
+    match app.refresh(market, Trigger::Admin).await {
         Refresh::Stored(list) => {
             fill_edge(app, market, &list).await;
-            Reply::json(200, &json!({"market": market.as_str(), "ok": true, "count": list.header().count, "version": list.header().version}))
+            Ok(Reply::json(
+                200,
+                &json!({"market": market.as_str(), "ok": true, "count": list.header().count, "version": list.header().version}),
+            ))
         }
-        Refresh::NotStored { error, .. } => {
-            Reply::json(503, &json!({"market": market.as_str(), "ok": false, "error": format!("fetched and validated, but Redis did not store it: {error}")}))
-                .header("Retry-After", "5")
-        }
-        Refresh::Busy { .. } => Reply::json(409, &json!({"market": market.as_str(), "ok": false, "error": "a refresh is already in progress"}))
-            .header("Retry-After", "2"),
-        Refresh::Failed { reason, detail, retry_after_secs, .. } => {
-            let r = Reply::json(502, &json!({"market": market.as_str(), "ok": false, "reason": reason.as_str(), "error": detail}));
-            match retry_after_secs {
-                Some(s) => r.header("Retry-After", s.to_string()),
-                None => r,
-            }
-        }
-        Refresh::StoreDown(e) => Reply::json(503, &json!({"market": market.as_str(), "ok": false, "error": format!("redis unreachable: {e}")}))
-            .header("Retry-After", "5"),
-    })
+        Refresh::NotStored { error, .. } => Err(AppError::RefreshNotStored { market, error }),
+        Refresh::Busy { .. } => Err(AppError::RefreshBusy(market)),
+        Refresh::Failed {
+            reason,
+            detail,
+            retry_after_secs,
+            ..
+        } => Err(AppError::RefreshFailed {
+            market,
+            reason,
+            detail,
+            retry_after_secs,
+        }),
+        Refresh::StoreDown(error) => Err(AppError::RefreshStoreDown { market, error }),
+    }
 }
 
 fn finish(
