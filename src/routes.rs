@@ -6,9 +6,9 @@ use std::rc::Rc;
 
 use serde_json::json;
 use symbols_core::ccxt::CcxtList;
-use symbols_core::feed::Since;
 use symbols_core::filter::Filter;
 use symbols_core::log::{HitSampling, Level, Line};
+use symbols_core::ports::Counted;
 use symbols_core::request::{self, Route};
 use symbols_core::service::{CacheStatus, Refresh, Served, Trigger};
 use symbols_core::symbols::Source;
@@ -172,8 +172,10 @@ async fn dispatch(
     match route {
         Route::Health => {
             trace.route = "healthz";
-            trace.redis_round_trips = 1;
-            let mut reply = match app.ping().await {
+            let store = Counted::new(&app.store);
+            let ping = symbols_core::service::ping(&store).await;
+            trace.redis_round_trips = store.batches();
+            let mut reply = match ping {
                 Ok(()) => json!({"status": "ok", "redis": "reachable"}),
                 Err(e) => {
                     json!({"status": "degraded", "redis": "unreachable", "error": e.to_string()})
@@ -229,8 +231,11 @@ async fn dispatch(
                 Some(copy) => Some(copy.body.clone()),
                 None if served.status == CacheStatus::Bypass => None,
                 None => {
-                    trace.redis_round_trips += 1;
-                    let full = app.full_record(market, &s.symbol, served.source).await;
+                    let store = Counted::new(&app.store);
+                    let full = app
+                        .full_record(&store, market, &s.symbol, served.source)
+                        .await;
+                    trace.redis_round_trips += store.batches();
                     if let Some(body) = full
                         .as_ref()
                         .filter(|_| served.status != CacheStatus::Stale)
@@ -271,11 +276,12 @@ async fn dispatch(
             let selection = match fields_cache::get(Kind::Selection, &key) {
                 Some(s) => s,
                 None => {
-                    trace.redis_round_trips += 1;
+                    let store = Counted::new(&app.store);
                     let made = app
-                        .selected(market, &served, fields.as_deref(), &filter)
-                        .await
-                        .map_err(AppError::Select)?;
+                        .selected(&store, market, &served, fields.as_deref(), &filter)
+                        .await;
+                    trace.redis_round_trips += store.batches();
+                    let made = made.map_err(AppError::Select)?;
                     let made = Rc::new(made);
                     if matches!(served.status, CacheStatus::Hit | CacheStatus::Miss) {
                         fields_cache::put(
@@ -381,15 +387,10 @@ async fn dispatch(
         } => {
             trace.route = "changes";
             trace.market = Some(market);
-            trace.redis_round_trips = if matches!(since, Since::Version(_)) {
-                2
-            } else {
-                1
-            };
-            let page = app
-                .changes(market, &since, limit)
-                .await
-                .map_err(|e| AppError::Redis(e.to_string()))?;
+            let store = Counted::new(&app.store);
+            let page = app.changes_via(&store, market, &since, limit).await;
+            trace.redis_round_trips = store.batches();
+            let page = page.map_err(|e| AppError::Redis(e.to_string()))?;
             // New events arrive with a refresh: a short shared cache keeps pollers cheap.
             Ok(Reply::json(200, &page.to_json(market)).header("Cache-Control", "max-age=5"))
         }

@@ -127,7 +127,7 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
     /// The original system's last good array (raw objects, USDT only) projected, dated by
     /// its refresh timestamp: built per request, only when we have no ccxt value at all.
     async fn ccxt_from_original(&self, market: Market) -> Option<CcxtList> {
-        let (bytes, written_at) = self.original_last_good_raw(market).await?;
+        let (bytes, written_at) = self.original_last_good_raw(&self.store, market).await?;
         CcxtList::from_original(market, &bytes, &written_at).filter(|l| l.header().count > 0)
     }
 }

@@ -374,6 +374,20 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
         since: &Since,
         limit: usize,
     ) -> Result<Page, StoreError> {
+        self.changes_via(&self.store, market, since, limit).await
+    }
+
+    /// [`Service::changes`] through `store` (the Worker's counting view of this service's).
+    ///
+    /// # Errors
+    /// The store's error.
+    pub async fn changes_via(
+        &self,
+        store: &impl Store,
+        market: Market,
+        since: &Since,
+        limit: usize,
+    ) -> Result<Page, StoreError> {
         // The last position already seen: events after it are wanted.
         let (after, unknown) = match since {
             Since::Oldest => (None, false),
@@ -386,8 +400,7 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
                 false,
             ),
             Since::Version(v) => {
-                let replies = self
-                    .store
+                let replies = store
                     .exec(vec![Cmd::ZScore(keys::changes_versions(market), v.clone())])
                     .await?;
                 match replies.first().and_then(Reply::as_int) {
@@ -408,8 +421,7 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
             Some(id) if id.seq == u64::MAX => format!("{}-0", id.ms.saturating_add(1)),
             Some(id) => format!("({id}"),
         };
-        let replies = self
-            .store
+        let replies = store
             .exec(vec![
                 Cmd::XRange {
                     key: keys::changes(market),

@@ -171,6 +171,35 @@ pub trait Store {
     async fn exec(&self, cmds: Vec<Cmd>) -> Result<Vec<Reply>, StoreError>;
 }
 
+/// A store that counts the batches sent through it (failed ones too): made for one call,
+/// so its count is that call's round trips, whatever else the isolate runs meanwhile.
+pub struct Counted<'a, S> {
+    store: &'a S,
+    batches: std::cell::Cell<u32>,
+}
+
+impl<'a, S: Store> Counted<'a, S> {
+    /// Counts what goes to `store` from now on.
+    pub fn new(store: &'a S) -> Self {
+        Self {
+            store,
+            batches: std::cell::Cell::new(0),
+        }
+    }
+
+    /// Batches sent so far.
+    pub fn batches(&self) -> u32 {
+        self.batches.get()
+    }
+}
+
+impl<S: Store> Store for Counted<'_, S> {
+    async fn exec(&self, cmds: Vec<Cmd>) -> Result<Vec<Reply>, StoreError> {
+        self.batches.set(self.batches.get() + 1);
+        self.store.exec(cmds).await
+    }
+}
+
 /// An upstream HTTP GET.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HttpRequest {

@@ -30,19 +30,21 @@ fn hash_key(market: Market, source: Source) -> Option<String> {
     }
 }
 
+// The reads take the store as an argument (`&svc.store`, or a `ports::Counted` view of
+// it) so the Worker can count one request's round trips.
 impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
     /// `symbol`'s full record (its exact id, as the served list spells it) from the tier
     /// `source` names: one `HGET`. `None` when not stored there (a version before them,
     /// Redis unreachable): the caller answers with the list's own record.
     pub async fn full_record(
         &self,
+        store: &impl Store,
         market: Market,
         symbol: &str,
         source: Source,
     ) -> Option<Vec<u8>> {
         let key = hash_key(market, source)?;
-        let replies = self
-            .store
+        let replies = store
             .exec(vec![Cmd::HGet(key, symbol.to_string())])
             .await
             .ok()?;
@@ -52,15 +54,20 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
     /// Every full record of the tier `source` names: one `HGETALL` (megabytes: the caller
     /// keeps the bodies it makes). For the original's STALE list, its raw objects are
     /// projected here. `None` when none are stored or Redis is unreachable.
-    pub async fn full_records(&self, market: Market, source: Source) -> Option<RulesSet> {
+    pub async fn full_records(
+        &self,
+        store: &impl Store,
+        market: Market,
+        source: Source,
+    ) -> Option<RulesSet> {
         let Some(key) = hash_key(market, source) else {
-            let (bytes, written_at) = self.original_last_good_raw(market).await?;
+            let (bytes, written_at) = self.original_last_good_raw(store, market).await?;
             let raw = crate::raw::elements(&bytes)?;
             let objects: Vec<&[u8]> = raw.iter().filter_map(|r| bytes.get(r.clone())).collect();
             let set = RulesSet::build(market, crate::original::UPSTREAM, &written_at, &objects);
             return (set.header.count > 0).then_some(set);
         };
-        let replies = self.store.exec(vec![Cmd::HGetAll(key)]).await.ok()?;
+        let replies = store.exec(vec![Cmd::HGetAll(key)]).await.ok()?;
         let Some(Reply::Array(items)) = replies.into_iter().next() else {
             return None;
         };
@@ -150,6 +157,7 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
     /// [`SelectError`]: a field no record has, or one only the unavailable full records have.
     pub async fn selected(
         &self,
+        store: &impl Store,
         market: Market,
         served: &crate::service::Served,
         fields: Option<&[String]>,
@@ -159,7 +167,7 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
         let full = if bypass {
             None
         } else {
-            self.full_records(market, served.source).await
+            self.full_records(store, market, served.source).await
         };
         let (set, complete) = match full {
             Some(set) => (set, true),

@@ -400,7 +400,7 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
     /// refresh timestamp), or a document of ours that an earlier version of this service
     /// stored under that key (read as it is).
     async fn read_original_last_good(&self, market: Market) -> Option<(StoredList, Source)> {
-        let (bytes, written_at) = self.original_last_good_raw(market).await?;
+        let (bytes, written_at) = self.original_last_good_raw(&self.store, market).await?;
         if bytes.first() == Some(&b'{') {
             return StoredList::from_bytes(market, bytes).map(|l| (l, Source::LastGood));
         }
@@ -421,10 +421,14 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
     }
 
     /// The original's `last_good` bytes as stored, with the time its last refresh wrote
-    /// them (its `last_refresh_ts`, RFC 3339; the epoch when it has none): one `MGET`.
-    pub(crate) async fn original_last_good_raw(&self, market: Market) -> Option<(Vec<u8>, String)> {
-        let replies = self
-            .store
+    /// them (its `last_refresh_ts`, RFC 3339; the epoch when it has none): one `MGET`
+    /// through `store` (this service's, or a counting view of it).
+    pub(crate) async fn original_last_good_raw(
+        &self,
+        store: &impl Store,
+        market: Market,
+    ) -> Option<(Vec<u8>, String)> {
+        let replies = store
             .exec(vec![Cmd::MGet(vec![
                 keys::original_last_good(market),
                 keys::last_refresh_ts(market),
@@ -624,11 +628,20 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
     /// # Errors
     /// The store's error.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.store
-            .exec(vec![Cmd::Get(keys::refresh_lock(Market::Spot))])
-            .await
-            .map(|_| ())
+        ping(&self.store).await
     }
+}
+
+/// [`Service::ping`] through any store (the Worker counts its round trip with
+/// [`crate::ports::Counted`]).
+///
+/// # Errors
+/// The store's error.
+pub async fn ping(store: &impl Store) -> Result<(), StoreError> {
+    store
+        .exec(vec![Cmd::Get(keys::refresh_lock(Market::Spot))])
+        .await
+        .map(|_| ())
 }
 
 /// A list fetched for this request (or by the refresh it took over).
