@@ -6,7 +6,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use serde_json::json;
-use symbols_core::config::Config;
+use symbols_core::config::Settings;
 use symbols_core::log::{Level, Logger};
 use symbols_core::service::Service;
 use symbols_core::store::UpstashStore;
@@ -42,15 +42,8 @@ pub fn get(env: &Env) -> Result<Rc<App>, SetupError> {
 fn build(env: &Env) -> Result<App, SetupError> {
     let log = Logger::new(log_sink);
     let source = |name: &str| lookup(env, name);
-    let config = Config::resolve(source).map_err(|errs| {
-        SetupError(
-            errs.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
-    })?;
-    let conn = upstash_rest::resolve(source).map_err(|e| SetupError(e.to_string()))?;
+    let Settings { config, conn } =
+        Settings::resolve(source).map_err(|e| SetupError(e.to_string()))?;
     log.emit(
         Level::Info,
         "startup",

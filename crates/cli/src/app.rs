@@ -1,11 +1,11 @@
 //! Builds the service exactly as the Worker does, from the process environment: the same
-//! variables ([`upstash_rest::resolve`], [`Config::resolve`]), the same store and upstream
-//! code, with the native clock and a progress-reporting wrapper around the HTTP port.
+//! variables ([`Settings::resolve`]), the same store and upstream code, with the native
+//! clock and a progress-reporting wrapper around the HTTP port.
 
 use std::rc::Rc;
 use std::time::Duration;
 
-use symbols_core::config::Config;
+use symbols_core::config::Settings;
 use symbols_core::log::Logger;
 use symbols_core::service::Service;
 use symbols_core::store::UpstashStore;
@@ -51,15 +51,8 @@ pub fn build(
     verbose: bool,
     json: bool,
 ) -> Result<App, CliError> {
-    let config = Config::resolve(source).map_err(|errs| {
-        CliError::config(
-            errs.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
-    })?;
-    let conn = upstash_rest::resolve(source).map_err(|e| CliError::config(e.to_string()))?;
+    let Settings { config, conn } =
+        Settings::resolve(source).map_err(|e| CliError::config(e.to_string()))?;
     let log = if verbose {
         Logger::stderr()
     } else {

@@ -1,5 +1,6 @@
 //! The service's settings, resolved once from a pluggable variable source
-//! (Worker vars and secrets, or the process environment).
+//! (Worker vars and secrets, or the process environment). [`Settings`] adds the Redis
+//! connection: what both adapters resolve.
 
 use crate::upstream::UpstreamConfig;
 
@@ -305,6 +306,57 @@ impl Config {
     }
 }
 
+/// Everything an adapter needs from its variables: the service's settings and the Redis
+/// connection, resolved together so that one error message names every bad variable.
+#[derive(Clone)]
+pub struct Settings {
+    /// The service's settings.
+    pub config: Config,
+    /// Where Redis is (the token only ever shown as set).
+    pub conn: upstash_rest::Connection,
+}
+
+/// Every unusable variable: the settings' first, then the connection's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettingsError {
+    /// The service's settings that are invalid.
+    pub config: Vec<ConfigError>,
+    /// The connection's problem, if any.
+    pub conn: Option<upstash_rest::ConfigError>,
+}
+
+impl std::fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let conn = self.conn.iter().map(|e| e as &dyn std::fmt::Display);
+        let all = self.config.iter().map(|e| e as &dyn std::fmt::Display);
+        for (i, e) in all.chain(conn).enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for SettingsError {}
+
+impl Settings {
+    /// [`Config::resolve`] and [`upstash_rest::resolve`] over the same `source`.
+    ///
+    /// # Errors
+    /// [`SettingsError`] with every problem of both.
+    pub fn resolve(source: impl Fn(&str) -> Option<String>) -> Result<Settings, SettingsError> {
+        match (Config::resolve(&source), upstash_rest::resolve(&source)) {
+            (Ok(config), Ok(conn)) => Ok(Settings { config, conn }),
+            (config, conn) => Err(SettingsError {
+                config: config.err().unwrap_or_default(),
+                conn: conn.err(),
+            }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -445,6 +497,30 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.futures.deadline_ms, 7_000);
+    }
+
+    #[test]
+    fn settings_name_the_config_and_the_connection_errors_at_once() {
+        let vars: HashMap<&str, &str> = [
+            ("SYMBOLS_CACHE_TTL_SECONDS", "ten"),
+            ("REDIS_REST_URL", "AXsecretTOKEN"),
+        ]
+        .into_iter()
+        .collect();
+        let err = Settings::resolve(|k| vars.get(k).map(|v| v.to_string()))
+            .err()
+            .expect("invalid");
+        let text = err.to_string();
+        assert_eq!(err.config.len(), 1);
+        assert!(err.conn.is_some());
+        assert!(
+            text.contains("SYMBOLS_CACHE_TTL_SECONDS; ")
+                && text.contains("REDIS_REST_URL")
+                && !text.contains("AXsecret"),
+            "{text}"
+        );
+        let ok = Settings::resolve(|_| None).expect("defaults");
+        assert_eq!(ok.conn.url, upstash_rest::DEFAULT_URL);
     }
 
     #[test]
