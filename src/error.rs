@@ -3,8 +3,7 @@
 
 use symbols_core::request::RouteError;
 use symbols_core::rules_flow::SelectError;
-use symbols_core::service::Unavailable;
-use symbols_core::upstream::FailureReason;
+use symbols_core::service::{Refresh, Unavailable};
 use symbols_core::Market;
 
 /// `Retry-After` when Redis could not answer: outages of a REST endpoint are short, and a
@@ -35,24 +34,14 @@ pub enum AppError {
     Select(SelectError),
     /// The metrics need Redis, which did not answer (503).
     Metrics(String),
-    /// An admin refresh fetched and validated a list that Redis did not store (503).
-    RefreshNotStored { market: Market, error: String },
-    /// An admin refresh found another one holding the lock (409).
-    RefreshBusy(Market),
-    /// An admin refresh failed upstream or in validation (502; Retry-After on a back-off).
-    RefreshFailed {
-        market: Market,
-        reason: FailureReason,
-        detail: String,
-        retry_after_secs: Option<u64>,
-    },
-    /// An admin refresh could not reach Redis (503).
-    RefreshStoreDown { market: Market, error: String },
+    /// An admin refresh that stored nothing: 503 (not stored, Redis down), 409 (another
+    /// holds the lock), 502 (upstream or validation; Retry-After on a back-off).
+    Refresh(Market, Box<Refresh>),
 }
 
 impl AppError {
     /// Status, extra headers, and the JSON body.
-    pub fn parts(&self) -> (u16, Vec<(&'static str, String)>, serde_json::Value) {
+    pub fn parts(&self) -> Parts {
         use serde_json::json;
         match self {
             AppError::Route(e) => {
@@ -68,7 +57,7 @@ impl AppError {
             }
             AppError::Unavailable(u) => (
                 503,
-                vec![("Retry-After", u.retry_after_secs.to_string())],
+                retry_after(u.retry_after_secs),
                 json!({"error": u.to_string(), "market": u.market.as_str()}),
             ),
             AppError::UnknownSymbol { market, symbol } => (
@@ -93,13 +82,13 @@ impl AppError {
             ),
             AppError::Redis(msg) => (
                 503,
-                vec![("Retry-After", RETRY_AFTER_REDIS_SECS.to_string())],
+                retry_after(RETRY_AFTER_REDIS_SECS),
                 json!({"error": format!("the changes feed needs Redis: {msg}")}),
             ),
             AppError::Select(e) => match e.retry_after_secs() {
                 Some(secs) => (
                     503,
-                    vec![("Retry-After", secs.to_string())],
+                    retry_after(secs),
                     json!({"error": e.to_string(), "market": e.market().as_str()}),
                 ),
                 None => (
@@ -108,40 +97,75 @@ impl AppError {
                     json!({"error": e.to_string(), "market": e.market().as_str()}),
                 ),
             },
-            // Worded as the service's own 503 (`Unavailable`) for the spot market, as before.
-            AppError::Metrics(msg) => (
-                503,
-                vec![("Retry-After", RETRY_AFTER_REDIS_SECS.to_string())],
-                json!({"error": format!("no spot symbol list available: metrics need Redis: {msg}"), "market": "spot"}),
-            ),
-            AppError::RefreshNotStored { market, error } => (
-                503,
-                vec![("Retry-After", RETRY_AFTER_REDIS_SECS.to_string())],
-                json!({"market": market.as_str(), "ok": false, "error": format!("fetched and validated, but Redis did not store it: {error}")}),
-            ),
-            AppError::RefreshBusy(market) => (
-                409,
-                vec![("Retry-After", RETRY_AFTER_BUSY_SECS.to_string())],
-                json!({"market": market.as_str(), "ok": false, "error": "a refresh is already in progress"}),
-            ),
-            AppError::RefreshFailed {
-                market,
-                reason,
-                detail,
-                retry_after_secs,
-            } => (
-                502,
-                retry_after_secs
-                    .map(|s| ("Retry-After", s.to_string()))
-                    .into_iter()
-                    .collect(),
-                json!({"market": market.as_str(), "ok": false, "reason": reason.as_str(), "error": detail}),
-            ),
-            AppError::RefreshStoreDown { market, error } => (
-                503,
-                vec![("Retry-After", RETRY_AFTER_REDIS_SECS.to_string())],
-                json!({"market": market.as_str(), "ok": false, "error": format!("redis unreachable: {error}")}),
-            ),
+            // Answered as the service's own 503 for the spot market, as it always was.
+            AppError::Metrics(msg) => AppError::Unavailable(Unavailable {
+                market: Market::Spot,
+                retry_after_secs: RETRY_AFTER_REDIS_SECS,
+                reason: format!("metrics need Redis: {msg}"),
+            })
+            .parts(),
+            AppError::Refresh(market, outcome) => {
+                let (status, retry, reason, error) = match &**outcome {
+                    Refresh::NotStored { error, .. } => (
+                        503,
+                        Some(RETRY_AFTER_REDIS_SECS),
+                        None,
+                        format!("fetched and validated, but Redis did not store it: {error}"),
+                    ),
+                    Refresh::Busy { .. } => (
+                        409,
+                        Some(RETRY_AFTER_BUSY_SECS),
+                        None,
+                        "a refresh is already in progress".into(),
+                    ),
+                    Refresh::Failed {
+                        reason,
+                        detail,
+                        retry_after_secs,
+                        ..
+                    } => (
+                        502,
+                        *retry_after_secs,
+                        Some(reason.as_str()),
+                        detail.clone(),
+                    ),
+                    Refresh::StoreDown(e) => (
+                        503,
+                        Some(RETRY_AFTER_REDIS_SECS),
+                        None,
+                        format!("redis unreachable: {e}"),
+                    ),
+                    // Not an error: the route answers a stored list itself.
+                    Refresh::Stored(_) => (500, None, None, String::new()),
+                };
+                refresh_failed(*market, status, retry, reason, error)
+            }
         }
     }
+}
+
+type Parts = (u16, Vec<(&'static str, String)>, serde_json::Value);
+
+fn retry_after(secs: u64) -> Vec<(&'static str, String)> {
+    vec![("Retry-After", secs.to_string())]
+}
+
+/// An admin refresh that did not store a list: `{"market", "ok": false, ["reason",] "error"}`
+/// (one builder: the four outcomes' bodies differ only in these values).
+fn refresh_failed(
+    market: Market,
+    status: u16,
+    retry_after_secs: Option<u64>,
+    reason: Option<&'static str>,
+    error: String,
+) -> Parts {
+    let mut body = serde_json::Map::new();
+    body.insert("market".into(), market.as_str().into());
+    body.insert("ok".into(), false.into());
+    if let Some(reason) = reason {
+        body.insert("reason".into(), reason.into());
+    }
+    body.insert("error".into(), error.into());
+    let headers = retry_after_secs.map(retry_after).unwrap_or_default();
+    (status, headers, body.into())
 }

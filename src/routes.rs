@@ -580,20 +580,7 @@ async fn admin_refresh(req: &Request, app: &Rc<App>, market: Market) -> Result<R
                 &json!({"market": market.as_str(), "ok": true, "count": list.header().count, "version": list.header().version}),
             ))
         }
-        Refresh::NotStored { error, .. } => Err(AppError::RefreshNotStored { market, error }),
-        Refresh::Busy { .. } => Err(AppError::RefreshBusy(market)),
-        Refresh::Failed {
-            reason,
-            detail,
-            retry_after_secs,
-            ..
-        } => Err(AppError::RefreshFailed {
-            market,
-            reason,
-            detail,
-            retry_after_secs,
-        }),
-        Refresh::StoreDown(error) => Err(AppError::RefreshStoreDown { market, error }),
+        other => Err(AppError::Refresh(market, Box::new(other))),
     }
 }
 
