@@ -435,16 +435,7 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
             ])])
             .await
             .ok()?;
-        let mut items = match replies.into_iter().next()? {
-            Reply::Array(items) => items.into_iter(),
-            _ => return None,
-        };
-        let bytes = items.next()?.into_bytes()?;
-        let written_ms = items
-            .next()
-            .and_then(|r| r.as_int())
-            .map_or(0, |s| s.max(0) as u64 * 1000);
-        Some((bytes, rfc3339(written_ms)))
+        original_last_good_of(replies)
     }
 
     /// Another request or the cron holds the lock: poll until its result lands (bounded
@@ -642,6 +633,21 @@ pub async fn ping(store: &impl Store) -> Result<(), StoreError> {
         .exec(vec![Cmd::Get(keys::refresh_lock(Market::Spot))])
         .await
         .map(|_| ())
+}
+
+/// [`Service::original_last_good_raw`]'s reply read; apart from the generic read so that
+/// one copy serves every store type (the service's own and the Worker's counting view).
+fn original_last_good_of(replies: Vec<Reply>) -> Option<(Vec<u8>, String)> {
+    let mut items = match replies.into_iter().next()? {
+        Reply::Array(items) => items.into_iter(),
+        _ => return None,
+    };
+    let bytes = items.next()?.into_bytes()?;
+    let written_ms = items
+        .next()
+        .and_then(|r| r.as_int())
+        .map_or(0, |s| s.max(0) as u64 * 1000);
+    Some((bytes, rfc3339(written_ms)))
 }
 
 /// A list fetched for this request (or by the refresh it took over).
