@@ -327,15 +327,14 @@ pub struct SettingsError {
 
 impl std::fmt::Display for SettingsError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let conn = self.conn.iter().map(|e| e as &dyn std::fmt::Display);
-        let all = self.config.iter().map(|e| e as &dyn std::fmt::Display);
-        for (i, e) in all.chain(conn).enumerate() {
-            if i > 0 {
-                f.write_str("; ")?;
-            }
-            write!(f, "{e}")?;
-        }
-        Ok(())
+        let conn = self.conn.as_ref().map(ToString::to_string);
+        let all: Vec<String> = self
+            .config
+            .iter()
+            .map(ToString::to_string)
+            .chain(conn)
+            .collect();
+        f.write_str(&all.join("; "))
     }
 }
 

@@ -22,8 +22,10 @@
 //!   [`webhook`]: each refresh's events POSTed after the response.
 //! - [`metrics`]: the counters and outcomes of both markets, read in one round trip.
 //! - [`request`]: routing and query parsing; [`filter`]: the list route's filters.
-//! - [`config`]: settings from vars/secrets/env.
-//! - [`ports`]: the traits the service needs (store, HTTP, clock).
+//! - [`config`]: settings from vars/secrets/env; `Settings`: them and the Redis connection,
+//!   what both adapters resolve.
+//! - [`ports`]: the traits the service needs (store, HTTP, clock); `Counted`: one call's
+//!   round trips.
 //! - [`store`]: the store over the Upstash REST client; [`memory`]: in-memory store.
 //! - [`exposition`]: Prometheus text and the status page; [`auth`]: constant-time compare.
 //! - [`log`]: one-JSON-object-per-line logging.
