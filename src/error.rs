@@ -169,3 +169,60 @@ fn refresh_failed(
     let headers = retry_after_secs.map(retry_after).unwrap_or_default();
     (status, headers, body.into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use symbols_core::upstream::FailureReason;
+
+    fn wire(e: AppError) -> (u16, Vec<(&'static str, String)>, String) {
+        let (status, headers, body) = e.parts();
+        (status, headers, body.to_string())
+    }
+
+    fn retry(s: &str) -> Vec<(&'static str, String)> {
+        vec![("Retry-After", s.to_string())]
+    }
+
+    #[test]
+    fn refresh_and_metrics_errors_answer_as_the_routes_did() {
+        let refresh = |r| AppError::Refresh(Market::Futures, Box::new(r));
+        assert_eq!(
+            wire(refresh(Refresh::Busy { previous: None })),
+            (
+                409,
+                retry("2"),
+                r#"{"error":"a refresh is already in progress","market":"futures","ok":false}"#
+                    .into()
+            )
+        );
+        let failed = |retry_after_secs| {
+            refresh(Refresh::Failed {
+                reason: FailureReason::RateLimited,
+                detail: "HTTP 429".into(),
+                retry_after_secs,
+                previous: None,
+                status: Some(429),
+            })
+        };
+        let body = r#"{"error":"HTTP 429","market":"futures","ok":false,"reason":"429"}"#;
+        assert_eq!(wire(failed(Some(60))), (502, retry("60"), body.into()));
+        assert_eq!(wire(failed(None)), (502, vec![], body.into()));
+        assert_eq!(
+            wire(refresh(Refresh::StoreDown("timeout".into()))),
+            (
+                503,
+                retry("5"),
+                r#"{"error":"redis unreachable: timeout","market":"futures","ok":false}"#.into()
+            )
+        );
+        assert_eq!(
+            wire(AppError::Metrics("redis unreachable: x".into())),
+            (
+                503,
+                retry("5"),
+                r#"{"error":"no spot symbol list available: metrics need Redis: redis unreachable: x","market":"spot"}"#.into()
+            )
+        );
+    }
+}

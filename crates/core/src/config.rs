@@ -513,8 +513,8 @@ mod tests {
         assert_eq!(err.config.len(), 1);
         assert!(err.conn.is_some());
         assert!(
-            text.contains("SYMBOLS_CACHE_TTL_SECONDS; ")
-                && text.contains("REDIS_REST_URL")
+            text.starts_with("invalid SYMBOLS_CACHE_TTL_SECONDS")
+                && text.contains("; REDIS_REST_URL")
                 && !text.contains("AXsecret"),
             "{text}"
         );
