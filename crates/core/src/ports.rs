@@ -253,3 +253,23 @@ pub trait Clock {
     /// A value unique to this caller (the lock owner id).
     fn nonce(&self) -> String;
 }
+
+#[cfg(test)]
+mod counted_tests {
+    use super::*;
+    use crate::memory::MemoryStore;
+    use futures::executor::block_on;
+
+    #[test]
+    fn counts_the_batches_of_its_own_calls_failed_ones_too() {
+        let store = MemoryStore::new();
+        let counted = Counted::new(&store);
+        block_on(counted.exec(vec![Cmd::Get("a".into()), Cmd::Get("b".into())])).unwrap();
+        block_on(crate::service::ping(&counted)).unwrap();
+        store.set_down(true);
+        assert!(block_on(counted.exec(vec![Cmd::Get("a".into())])).is_err());
+        assert_eq!(counted.batches(), 3);
+        // Another view of the same store starts from zero: counts are per call, not shared.
+        assert_eq!(Counted::new(&store).batches(), 0);
+    }
+}
