@@ -161,9 +161,13 @@ pub fn rule_names() -> Vec<&'static str> {
 /// string `symbol` or with a malformed `filters` (the scanner has validated the payload,
 /// so this is an object our list left out too).
 pub fn record(market: Market, raw: &[u8]) -> Option<(String, Vec<u8>)> {
+    record_named(market, raw, &rule_names())
+}
+
+/// [`record`] with [`rule_names`] computed by the caller: once per set, not per symbol.
+fn record_named(market: Market, raw: &[u8], names: &[&'static str]) -> Option<(String, Vec<u8>)> {
     let obj = Obj::read(raw)?;
     let symbol = obj.get("symbol").and_then(V::as_str)?.to_string();
-    let names = rule_names();
     let mut values: Vec<Option<V<'_>>> = vec![None; names.len()];
     let mut other: Vec<&[u8]> = Vec::new();
     let filter_items = match obj.get("filters") {
@@ -300,11 +304,12 @@ impl RulesSet {
     /// Projects every raw symbol object (payload order; a repeated symbol keeps its first
     /// record, as our list's lookups find the first).
     pub fn build(market: Market, upstream: &str, fetched_at: &str, raw: &[&[u8]]) -> Self {
+        let names = rule_names();
         let mut seen = Vec::with_capacity(raw.len());
         let mut records = Vec::with_capacity(raw.len());
         let mut hashed = Vec::new();
         for r in raw {
-            let Some((symbol, rec)) = record(market, r) else {
+            let Some((symbol, rec)) = record_named(market, r, &names) else {
                 continue;
             };
             if !first_time(&mut seen, &symbol) {
