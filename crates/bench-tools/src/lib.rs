@@ -69,8 +69,9 @@ pub fn stored(market: Market, payload: &[u8]) -> Result<StoredList, String> {
 /// # Errors
 /// The payload did not parse.
 pub fn process_serde(market: Market, payload: &[u8]) -> Result<Vec<u8>, String> {
-    let symbols = exchange_info::parse_serde(market, payload).map_err(|e| e.to_string())?;
-    Ok(symbols_core::symbols::build_serde(
+    let symbols =
+        symbols_core::reference::parse_serde(market, payload).map_err(|e| e.to_string())?;
+    Ok(symbols_core::reference::build_serde(
         market,
         UPSTREAM,
         FETCHED_AT.to_string(),

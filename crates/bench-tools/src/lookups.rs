@@ -59,7 +59,7 @@ pub fn answer(list: &StoredList, case: Case, old: bool) -> Result<Vec<u8>, Strin
     match case {
         Case::Find(name) => {
             let found = if old {
-                list.find_serde(name)
+                symbols_core::reference::find_serde(list, name)
             } else {
                 list.find(name)
             }
@@ -69,7 +69,7 @@ pub fn answer(list: &StoredList, case: Case, old: bool) -> Result<Vec<u8>, Strin
         Case::Filter { status, quote } => {
             let f = filter(status, quote);
             if old {
-                list.filtered_body_serde(Source::Cache, &f)
+                symbols_core::reference::filtered_body_serde(list, Source::Cache, &f)
             } else {
                 list.filtered_body(Source::Cache, &f)
             }
@@ -83,7 +83,7 @@ pub fn run(list: &StoredList, case: Case, old: bool) -> usize {
     match case {
         Case::Find(name) => {
             let found = if old {
-                list.find_serde(name)
+                symbols_core::reference::find_serde(list, name)
             } else {
                 list.find(name)
             };
@@ -92,7 +92,7 @@ pub fn run(list: &StoredList, case: Case, old: bool) -> usize {
         Case::Filter { status, quote } => {
             let f = filter(status, quote);
             let body = if old {
-                list.filtered_body_serde(Source::Cache, &f)
+                symbols_core::reference::filtered_body_serde(list, Source::Cache, &f)
             } else {
                 list.filtered_body(Source::Cache, &f)
             };

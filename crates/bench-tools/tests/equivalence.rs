@@ -7,7 +7,8 @@
 use std::path::PathBuf;
 
 use bench_tools::reference;
-use symbols_core::exchange_info::{parse, parse_fast_path, parse_serde};
+use symbols_core::exchange_info::parse;
+use symbols_core::reference::{parse_fast_path, parse_serde};
 use symbols_core::symbols::StoredList;
 use symbols_core::Market;
 
@@ -38,7 +39,7 @@ fn check(name: &str, market: Market, payload: &[u8], expected_count: Option<usiz
     // The hand-written serialisation writes exactly what serde_json wrote.
     assert_eq!(
         a.as_bytes(),
-        &symbols_core::symbols::build_serde(market, "u", "t".into(), &fast)[..],
+        &symbols_core::reference::build_serde(market, "u", "t".into(), &fast)[..],
         "{name}: StoredList::build vs serde_json"
     );
     // Sanity of the projection on real data.
@@ -168,7 +169,7 @@ fn suggested_serialisation_is_byte_identical() {
                 String::from_utf8_lossy(&got),
                 String::from_utf8_lossy(expected.as_bytes())
             );
-            let serde = symbols_core::symbols::build_serde(market, upstream, at.into(), &symbols);
+            let serde = symbols_core::reference::build_serde(market, upstream, at.into(), &symbols);
             assert_eq!(
                 String::from_utf8_lossy(&serde),
                 String::from_utf8_lossy(expected.as_bytes())

@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 
 use symbols_core::filter::Filter;
-use symbols_core::lookup;
+use symbols_core::symbols::lookup;
 use symbols_core::symbols::{Source, StoredList, Symbol};
 use symbols_core::Market;
 
@@ -69,7 +69,7 @@ fn check(name: &str, market: Market, payload: &[u8]) {
         if i % 97 == 0 {
             assert_eq!(
                 list.find(&lower).ok(),
-                list.find_serde(&lower).ok(),
+                symbols_core::reference::find_serde(&list, &lower).ok(),
                 "{name}: find({lower:?}) vs the old path"
             );
         }
@@ -81,7 +81,10 @@ fn check(name: &str, market: Market, payload: &[u8]) {
                 Some(None),
                 "{name}: find({missing:?})"
             );
-            assert_eq!(list.find_serde(missing).ok(), Some(None));
+            assert_eq!(
+                symbols_core::reference::find_serde(&list, missing).ok(),
+                Some(None)
+            );
         }
     }
 
@@ -146,8 +149,7 @@ fn check(name: &str, market: Market, payload: &[u8]) {
             "{name}: filtered_body({f:?}) differs from the rebuilt body"
         );
         if i % 41 == 0 {
-            let old = list
-                .filtered_body_serde(Source::LastGood, f)
+            let old = symbols_core::reference::filtered_body_serde(&list, Source::LastGood, f)
                 .expect("old path");
             assert!(
                 list.filtered_body(Source::LastGood, f).ok() == Some(old),

@@ -23,9 +23,10 @@
 
 use std::borrow::Cow;
 
+use crate::json::raw::{elements, value_end, Obj, V};
+use crate::json::write::json_str;
 use crate::market::Market;
-use crate::raw::{elements, value_end, Obj, V};
-use crate::symbols::{content_version, json_str, write_header_fields, Header, Source};
+use crate::symbols::{content_version, write_header_fields, Header, Source};
 
 /// The ccxt release this projection reproduces (pinned in `scripts/setup.sh`, checked by
 /// `tests/tools/ccxt_check.py`).
@@ -762,7 +763,7 @@ fn iso8601(ms: i64) -> Option<String> {
     if !(0..=8_640_000_000_000_000).contains(&ms) {
         return None;
     }
-    let secs = crate::symbols::rfc3339(ms as u64);
+    let secs = crate::time::rfc3339(ms as u64);
     Some(format!("{}.{:03}Z", secs.strip_suffix('Z')?, ms % 1000))
 }
 
@@ -775,7 +776,7 @@ fn yymmdd(ms: i64) -> Option<String> {
     } else {
         q
     };
-    let date = crate::symbols::rfc3339(u64::try_from(secs).ok()? * 1000);
+    let date = crate::time::rfc3339(u64::try_from(secs).ok()? * 1000);
     let (y, rest) = date.split_once('-')?;
     let year: u64 = y.parse().ok()?;
     Some(format!(

@@ -285,7 +285,7 @@ h3{{font-size:1rem;margin:1rem 0 .3rem}} .changes{{margin:0;padding-left:1.2rem;
 Prometheus: <a href="/metrics">/metrics</a> · API: <a href="/openapi.json">/openapi.json</a></footer>
 </body></html>
 "#,
-        now = crate::symbols::rfc3339(now_ms),
+        now = crate::time::rfc3339(now_ms),
     )
 }
 

@@ -21,7 +21,7 @@ use crate::log::Level;
 use crate::market::Market;
 use crate::ports::{Clock, Cmd, Http, Reply, Store, StoreError};
 use crate::service::Service;
-use crate::symbols::rfc3339_ms;
+use crate::time::rfc3339_ms;
 
 /// The stream field holding an event's JSON.
 const EVENT_FIELD: &str = "event";

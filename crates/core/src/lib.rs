@@ -9,10 +9,15 @@
 //! - [`rules`]: every trading rule of a symbol under one name (full records, `?fields=`);
 //!   [`rules_flow`]: reading them for the tier a list was served from.
 //! - [`ccxt_flow`]: serving them: stored value, else the list flow and its fallbacks.
-//! - [`symbols`]: the served records and the stored document format.
-//! - [`lookup`]: single-symbol lookups and list filters read from the stored bytes
-//!   without parsing the list.
-//! - [`exchange_info`]: parse + project Binance exchangeInfo; validation.
+//! - [`symbols`]: the served records (their fields are one table, `symbols/fields.rs`) and
+//!   the stored document format; [`symbols::lookup`]: single-symbol lookups and list
+//!   filters read from the stored bytes without parsing the list.
+//! - [`exchange_info`]: Binance exchangeInfo read ([`exchange_info::scan`], or the serde
+//!   fallback), projected, validated.
+//! - `json`: the byte-level JSON both scanners read with and every stored value is written
+//!   with; [`time`]: RFC 3339 times.
+//! - [`reference`] (feature `reference`, and the crate's tests): the serde_json
+//!   implementations the fast paths are tested and measured against.
 //! - [`upstream`]: fetching exchangeInfo (bases, API key, failure reasons).
 //! - [`service`]: the read-through flow, fallbacks, warmup, hit/miss counters.
 //! - [`bypass`]: the Redis-down path: one shared fetch per market and isolate, kept briefly.
@@ -41,15 +46,16 @@ pub mod exchange_info;
 pub mod exposition;
 pub mod feed;
 pub mod filter;
+mod json;
 pub mod keys;
 pub mod log;
-pub mod lookup;
 pub mod market;
 pub mod memory;
 pub mod metrics;
 pub mod original;
 pub mod ports;
-mod raw;
+#[cfg(any(test, feature = "reference"))]
+pub mod reference;
 pub mod refresh;
 pub mod request;
 pub mod rules;
@@ -57,6 +63,7 @@ pub mod rules_flow;
 pub mod service;
 pub mod store;
 pub mod symbols;
+pub mod time;
 pub mod upstream;
 pub mod webhook;
 

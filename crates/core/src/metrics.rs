@@ -9,7 +9,7 @@ use crate::keys;
 use crate::market::Market;
 use crate::ports::{Clock, Cmd, Http, Reply, Store, StoreError};
 use crate::service::{LastOutcome, Service};
-use crate::symbols::rfc3339;
+use crate::time::rfc3339;
 use crate::upstream::FailureReason;
 
 /// Per-market figures for `/api/symbols/metrics`, `/metrics` and the status page.

@@ -21,7 +21,8 @@ use crate::original::{self, OriginalList};
 use crate::ports::{Clock, Cmd, Http, Reply, Store};
 use crate::rules::RulesSet;
 use crate::service::{LastOutcome, Service, Trigger};
-use crate::symbols::{rfc3339, StoredList, Symbol};
+use crate::symbols::{StoredList, Symbol};
+use crate::time::rfc3339;
 use crate::upstream::{self, FailureReason, FetchError};
 
 /// What the last full write stored (`symbols-edge:<m>:stored`): written with the values in

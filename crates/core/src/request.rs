@@ -249,7 +249,7 @@ fn parse_changes(query: &str) -> Result<(crate::feed::Since, usize), RouteError>
                     v.len() == 16 && v.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
                 since = Some(if is_version {
                     Since::Version(v)
-                } else if let Some(ms) = crate::symbols::parse_rfc3339(&v.replace(' ', "+")) {
+                } else if let Some(ms) = crate::time::parse_rfc3339(&v.replace(' ', "+")) {
                     Since::Time(ms)
                 } else {
                     return bad(format!("since must be a list version (16 lowercase hex digits) or an RFC 3339 time such as 2024-05-01T12:00:00Z, got {shown:?}"));

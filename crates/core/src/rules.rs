@@ -22,9 +22,10 @@
 
 use crate::changes::FAR_FUTURE_MS;
 use crate::filter::Filter;
+use crate::json::raw::{self, Obj, V};
+use crate::json::write::json_str;
 use crate::market::Market;
-use crate::raw::{self, Obj, V};
-use crate::symbols::{content_version, json_str, write_header_fields, Header, Source};
+use crate::symbols::{content_version, write_header_fields, Header, Source};
 
 /// The projection's format: changed whenever [`record`]'s output would change for the
 /// same payload, so stored records of an older build are rebuilt.

@@ -62,7 +62,7 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
     ) -> Option<RulesSet> {
         let Some(key) = hash_key(market, source) else {
             let (bytes, written_at) = self.original_last_good_raw(store, market).await?;
-            let raw = crate::raw::elements(&bytes)?;
+            let raw = crate::json::raw::elements(&bytes)?;
             let objects: Vec<&[u8]> = raw.iter().filter_map(|r| bytes.get(r.clone())).collect();
             let set = RulesSet::build(market, crate::original::UPSTREAM, &written_at, &objects);
             return (set.header.count > 0).then_some(set);

@@ -20,7 +20,8 @@ use crate::log::{Level, Logger};
 use crate::market::Market;
 use crate::original;
 use crate::ports::{Clock, Cmd, Http, Reply, Store, StoreError};
-use crate::symbols::{rfc3339, Source, StoredList};
+use crate::symbols::{Source, StoredList};
+use crate::time::rfc3339;
 
 pub use crate::metrics::MarketMetrics;
 pub use crate::refresh::{Refresh, Stored};

@@ -40,8 +40,9 @@ use testkit::fuzz::{splitmix, Prop, Suite};
 mod common;
 #[path = "props/lookup.rs"]
 mod lookup_props;
-use symbols_core::exchange_info::{parse, parse_serde, ProcessError};
+use symbols_core::exchange_info::{parse, ProcessError};
 use symbols_core::filter::Filter;
+use symbols_core::reference::parse_serde;
 use symbols_core::request::{self, percent_decode, route, Route, RouteError};
 use symbols_core::symbols::{Source, StoredList, Symbol};
 use symbols_core::Market;
@@ -1829,7 +1830,7 @@ fn stored_list_round_trip(r: &mut TestRunner) -> Result<(), String> {
         let bytes = list.as_bytes().to_vec();
         prop_assert!(is_json(&bytes));
         // The hand-written serialisation is serde_json's, byte for byte.
-        let reference = symbols_core::symbols::build_serde(
+        let reference = symbols_core::reference::build_serde(
             s.market,
             &s.upstream,
             s.fetched_at.clone(),

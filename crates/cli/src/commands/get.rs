@@ -163,7 +163,7 @@ fn fetched_secs(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use symbols_core::symbols::rfc3339;
+    use symbols_core::time::rfc3339;
 
     #[test]
     fn rfc3339_round_trips() {

@@ -20,7 +20,7 @@ use proptest::sample::select;
 use proptest::test_runner::{TestCaseError, TestRunner};
 
 use symbols_core::filter::Filter;
-use symbols_core::lookup;
+use symbols_core::symbols::lookup;
 use symbols_core::symbols::{Source, StoredList, Symbol};
 use symbols_core::Market;
 
@@ -216,12 +216,16 @@ fn check_list(
     filters: &[Filter],
 ) -> Result<(), TestCaseError> {
     for n in needles {
-        same(&format!("find({n:?})"), list.find(n), list.find_serde(n))?;
+        same(
+            &format!("find({n:?})"),
+            list.find(n),
+            symbols_core::reference::find_serde(list, n),
+        )?;
     }
     for f in filters {
         for source in [Source::Cache, Source::LastGood] {
             let new = list.filtered_body(source, f).map(Bytes);
-            let old = list.filtered_body_serde(source, f).map(Bytes);
+            let old = symbols_core::reference::filtered_body_serde(list, source, f).map(Bytes);
             match (&new, &old) {
                 (Ok(a), Ok(b)) => {
                     prop_assert!(a.0 == b.0, "filtered_body({f:?}):\nnew {a:?}\nold {b:?}")

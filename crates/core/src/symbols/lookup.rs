@@ -3,8 +3,8 @@
 //! milliseconds per request).
 //!
 //! The scanner accepts only the exact layout [`StoredList`](crate::symbols::StoredList)
-//! writes: header keys in order, every symbol object with its keys in `json_symbol`'s
-//! order, no whitespace, and every string spelled with serde_json's escapes. A document in
+//! writes: header keys in order, every symbol object with its keys in the order of
+//! [`super::fields`]' table, no whitespace, and every string spelled with serde_json's escapes. A document in
 //! that layout is one serde_json parses, and each symbol object is byte for byte what
 //! serialising its parsed value gives back, so
 //! - a lookup that finds an object deserialises just that one and gets the value the full
@@ -18,12 +18,10 @@
 
 use std::ops::Range;
 
+use super::fields::{first_key, next_key, with_symbol_fields};
+use super::{K_COUNT, K_FETCHED_AT, K_MARKET, K_SYMBOLS, K_UPSTREAM, K_VERSION};
 use crate::filter::Filter;
-use crate::symbols::{
-    K_BASE_ASSET, K_CONTRACT_TYPE, K_COUNT, K_DELIVERY_DATE, K_FETCHED_AT, K_MARGIN_ASSET,
-    K_MARKET, K_MAX_QTY, K_MIN_NOTIONAL, K_MIN_QTY, K_ONBOARD_DATE, K_QUOTE_ASSET, K_STATUS,
-    K_STEP_SIZE, K_SYMBOL, K_SYMBOLS, K_TICK_SIZE, K_UPSTREAM, K_VERSION,
-};
+use crate::json::bytes::{decode, stops, word, HIGHS};
 
 /// Where the bytes left the layout the scanner reads (byte offsets into the document).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -79,7 +77,7 @@ pub fn filter(doc: &[u8], filter: &Filter) -> Result<Vec<Range<usize>>, NotCanon
     let pass = |s: &Str, w: Option<&[u8]>| w.is_none_or(|w| text_eq(doc, s, w, false));
     let mut kept = Vec::new();
     scan(doc, |o| {
-        if pass(&o.status, status) && pass(&o.quote, quote) && pass(&o.base, base) {
+        if pass(&o.status, status) && pass(&o.quote_asset, quote) && pass(&o.base_asset, base) {
             kept.push(o.range.clone());
         }
     })?;
@@ -91,15 +89,6 @@ pub fn filter(doc: &[u8], filter: &Filter) -> Result<Vec<Range<usize>>, NotCanon
 struct Str {
     inner: Range<usize>,
     escaped: bool,
-}
-
-/// What the lookups read of one symbol object.
-struct Object {
-    range: Range<usize>,
-    symbol: Str,
-    status: Str,
-    base: Str,
-    quote: Str,
 }
 
 /// Walks the whole document, calling `each` for every symbol object in order.
@@ -144,53 +133,73 @@ fn header(b: &[u8]) -> Option<usize> {
     (b.get(i) == Some(&b'[')).then_some(i + 1)
 }
 
-/// One symbol object as `json_symbol` writes it; returns it and the offset past its `}`.
-fn object(b: &[u8], start: usize) -> Option<(Object, usize)> {
-    let i = key(b, start, K_SYMBOL)?;
-    let (symbol, i) = string(b, i)?;
-    let i = key(b, i, K_STATUS)?;
-    let (status, i) = string(b, i)?;
-    let i = key(b, i, K_BASE_ASSET)?;
-    let (base, i) = string(b, i)?;
-    let i = key(b, i, K_QUOTE_ASSET)?;
-    let (quote, mut i) = string(b, i)?;
-    for k in [
-        K_TICK_SIZE,
-        K_STEP_SIZE,
-        K_MIN_QTY,
-        K_MAX_QTY,
-        K_MIN_NOTIONAL,
-    ] {
-        i = key(b, i, k)?;
-        i = match b.get(i..i + 4) {
-            Some(b"null") => i + 4,
-            _ => string(b, i)?.1,
-        };
-    }
-    // The futures fields: each present or skipped (`null` is never written for them).
-    for k in [K_CONTRACT_TYPE, K_MARGIN_ASSET] {
-        if let Some(at) = key(b, i, k) {
-            i = string(b, at)?.1;
+/// One field's value at `b[i]` (its key included), by kind: its span (`()` for a number,
+/// which no lookup reads) and the offset past it.
+macro_rules! read_field {
+    (text, $b:ident, $i:ident, $key:expr) => {
+        string($b, key($b, $i, $key)?)
+    };
+    (text_or_null, $b:ident, $i:ident, $key:expr) => {{
+        let at = key($b, $i, $key)?;
+        match $b.get(at..at + 4) {
+            Some(b"null") => Some((None, at + 4)),
+            _ => string($b, at).map(|(s, end)| (Some(s), end)),
         }
-    }
-    for k in [K_DELIVERY_DATE, K_ONBOARD_DATE] {
-        if let Some(at) = key(b, i, k) {
-            i = int(b, at)?;
+    }};
+    // `null` is never written for these: the field is either there or left out.
+    (text_if_set, $b:ident, $i:ident, $key:expr) => {
+        match key($b, $i, $key) {
+            Some(at) => string($b, at).map(|(s, end)| (Some(s), end)),
+            None => Some((None, $i)),
         }
-    }
-    (b.get(i) == Some(&b'}')).then(|| {
-        (
-            Object {
-                range: start..i + 1,
-                symbol,
-                status,
-                base,
-                quote,
-            },
-            i + 1,
-        )
-    })
+    };
+    (int_if_set, $b:ident, $i:ident, $key:expr) => {
+        match key($b, $i, $key) {
+            Some(at) => int($b, at).map(|end| ((), end)),
+            None => Some(((), $i)),
+        }
+    };
 }
+
+/// A field's span type, by kind.
+macro_rules! span {
+    (text) => { Str };
+    (text_or_null) => { Option<Str> };
+    (text_if_set) => { Option<Str> };
+    (int_if_set) => { () };
+}
+
+/// [`Object`] and its reader, from the table.
+macro_rules! define_reader {
+    (
+        $(#[$fdoc:meta])* $first:ident : text = $fkey:literal,
+        $( $(#[$doc:meta])* $f:ident : $kind:ident = $key:literal, )*
+    ) => {
+        /// What the lookups see of one symbol object: its range and each field's span.
+        // Filters read three fields, lookups one; the others are only checked.
+        #[allow(dead_code)]
+        struct Object {
+            range: Range<usize>,
+            $first: Str,
+            $( $f: span!($kind), )*
+        }
+
+        /// One symbol object as [`super::Symbol::write_json`] writes it; returns it and the
+        /// offset past its `}`.
+        fn object(b: &[u8], start: usize) -> Option<(Object, usize)> {
+            let ($first, i) = read_field!(text, b, start, first_key!($fkey))?;
+            $( let ($f, i) = read_field!($kind, b, i, next_key!($key))?; )*
+            (b.get(i) == Some(&b'}')).then(|| {
+                (
+                    Object { range: start..i + 1, $first, $( $f, )* },
+                    i + 1,
+                )
+            })
+        }
+    };
+}
+
+with_symbol_fields!(define_reader);
 
 /// `k` at `b[i]`; returns the offset past it. Every key is 9 to 16 bytes long, so two
 /// overlapping words compare it (a slice comparison calls `memcmp`, which costs more than
@@ -210,26 +219,11 @@ fn key(b: &[u8], i: usize, k: &[u8]) -> Option<usize> {
     eq.then_some(i + k.len())
 }
 
-#[inline]
-fn word(b: &[u8], at: usize) -> Option<u64> {
-    b.get(at..at.checked_add(8)?)
-        .and_then(|w| <[u8; 8]>::try_from(w).ok())
-        .map(u64::from_le_bytes)
-}
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH: u64 = 0x8080_8080_8080_8080;
-
 /// A mask whose lowest set bit is in the first byte of `x` (little-endian) that ends or
-/// escapes a string, is a control character, or is not ASCII. Bits above the first such
-/// byte may be spurious (borrows), so only the lowest is used.
+/// escapes a string, is a control character, or is not ASCII (only the lowest is exact).
 #[inline]
 fn special(x: u64) -> u64 {
-    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-    let quote = zero(x ^ (ONES * u64::from(b'"')));
-    let backslash = zero(x ^ (ONES * u64::from(b'\\')));
-    let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
-    quote | backslash | control | (x & HIGH)
+    stops(x) | (x & HIGHS)
 }
 
 /// A string at `b[i]` spelled as serde_json writes it; returns it and the offset past the
@@ -301,41 +295,6 @@ fn escape(b: &[u8], i: usize) -> Option<usize> {
     }
 }
 
-/// The decoded bytes of a string [`string`] accepted.
-fn decode(raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while let Some(&c) = raw.get(i) {
-        if c != b'\\' {
-            out.push(c);
-            i += 1;
-            continue;
-        }
-        let (byte, len) = match raw.get(i + 1) {
-            Some(b'b') => (0x08, 2),
-            Some(b'f') => (0x0c, 2),
-            Some(b'n') => (b'\n', 2),
-            Some(b'r') => (b'\r', 2),
-            Some(b't') => (b'\t', 2),
-            Some(b'u') => {
-                let hex = raw
-                    .get(i + 4..i + 6)
-                    .and_then(|h| std::str::from_utf8(h).ok());
-                (
-                    hex.and_then(|h| u8::from_str_radix(h, 16).ok())
-                        .unwrap_or(0),
-                    6,
-                )
-            }
-            Some(&other) => (other, 2),
-            None => (b'\\', 1),
-        };
-        out.push(byte);
-        i += len;
-    }
-    out
-}
-
 /// Does the string's decoded text equal `want` (ASCII case folded when `fold`)? Decodes
 /// only when the value has escapes.
 fn text_eq(doc: &[u8], s: &Str, want: &[u8], fold: bool) -> bool {
@@ -350,7 +309,7 @@ fn text_eq(doc: &[u8], s: &Str, want: &[u8], fold: bool) -> bool {
         }
     };
     if s.escaped {
-        eq(&decode(raw))
+        decode(raw).is_some_and(|text| eq(text.as_bytes()))
     } else {
         eq(raw)
     }
@@ -423,7 +382,7 @@ mod tests {
         let (s, end) = string(&written, 0).expect("serde_json's spelling is canonical");
         assert_eq!(end, written.len());
         assert!(s.escaped);
-        assert_eq!(decode(&written[s.inner]), all.as_bytes());
+        assert_eq!(decode(&written[s.inner]).as_deref(), Some(all.as_str()));
         for other in [
             &br#""\u00e9""#[..],
             br#""\/""#,

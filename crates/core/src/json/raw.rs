@@ -138,7 +138,7 @@ impl<'a> Reader<'a> {
         let text = &self.b[self.i..end];
         self.i = end;
         if text.contains(&b'\\') {
-            crate::exchange_info::decode_string(&text[1..text.len() - 1]).map(Cow::Owned)
+            super::bytes::decode(&text[1..text.len() - 1]).map(Cow::Owned)
         } else {
             std::str::from_utf8(&text[1..text.len() - 1])
                 .ok()
@@ -196,15 +196,8 @@ impl<'a> Reader<'a> {
 
 /// From the `"` at `i`: the index after the closing quote.
 #[inline(never)]
-pub(crate) fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
-    i += 1;
-    loop {
-        match *b.get(i)? {
-            b'"' => return Some(i + 1),
-            b'\\' => i += 2,
-            _ => i += 1,
-        }
-    }
+pub(crate) fn string_end(b: &[u8], i: usize) -> Option<usize> {
+    super::bytes::string_end(b, i + 1).map(|(end, _)| end + 1)
 }
 
 /// From the `{` or `[` at `i`: the index after its matching close (strings stepped over).
@@ -262,7 +255,7 @@ pub(crate) fn write_value(out: &mut Vec<u8>, v: &V<'_>) {
         V::Bool(true) => out.extend_from_slice(b"true"),
         V::Bool(false) => out.extend_from_slice(b"false"),
         V::Num(n) => out.extend_from_slice(n.as_bytes()),
-        V::Str(s) => crate::symbols::json_str(out, s),
+        V::Str(s) => super::write::json_str(out, s),
         V::Arr(text) | V::Obj(text) => compact(out, text),
     }
 }

@@ -1,4 +1,6 @@
-//! The stored and served records: one [`Symbol`], and the list document that holds them.
+//! The stored and served list: one [`Symbol`] (its fields are one table, [`fields`]), and
+//! the list document that holds them, written once and read without a parse
+//! ([`lookup`]).
 //!
 //! # Value format (our `symbols-edge:<market>:document` and `:document:last_good` keys)
 //! A JSON object, keys in this order:
@@ -6,48 +8,16 @@
 //! Responses are the same object with `"source"` spliced in front, so a cache hit is
 //! served without parsing or re-serialising the stored bytes.
 
+mod fields;
+pub mod lookup;
+
 use serde::{Deserialize, Serialize};
 
-use crate::filter::Filter;
-use crate::lookup;
-use crate::market::Market;
+pub use fields::Symbol;
 
-/// One tradable symbol, projected from exchangeInfo. Decimal filter values are the exact
-/// strings Binance sent (never round-tripped through floats).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Symbol {
-    /// e.g. `BTCUSDT`; non-ASCII symbols are preserved.
-    pub symbol: String,
-    /// e.g. `TRADING`, `BREAK`; unknown values are kept as-is.
-    pub status: String,
-    /// e.g. `BTC`.
-    pub base_asset: String,
-    /// e.g. `USDT`.
-    pub quote_asset: String,
-    /// `PRICE_FILTER.tickSize`.
-    pub tick_size: Option<String>,
-    /// `LOT_SIZE.stepSize`.
-    pub step_size: Option<String>,
-    /// `LOT_SIZE.minQty`.
-    pub min_qty: Option<String>,
-    /// `LOT_SIZE.maxQty`.
-    pub max_qty: Option<String>,
-    /// Spot `NOTIONAL.minNotional` (or older `MIN_NOTIONAL.minNotional`); futures `MIN_NOTIONAL.notional`.
-    pub min_notional: Option<String>,
-    /// Futures only: `PERPETUAL`, `CURRENT_QUARTER`, ... (may be empty).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contract_type: Option<String>,
-    /// Futures only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub margin_asset: Option<String>,
-    /// Futures only: unix ms.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delivery_date: Option<i64>,
-    /// Futures only: unix ms.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub onboard_date: Option<i64>,
-}
+use crate::filter::Filter;
+use crate::json::write::{json_str, json_str_len, json_uint, json_uint_len};
+use crate::market::Market;
 
 impl Filter {
     /// Does `s` pass?
@@ -119,7 +89,7 @@ pub struct Header {
 impl Header {
     /// The header of a list about to be built: the version is the placeholder that the
     /// build patches once the symbols are hashed.
-    fn fresh(market: Market, upstream: &str, fetched_at: String, count: usize) -> Self {
+    pub(crate) fn fresh(market: Market, upstream: &str, fetched_at: String, count: usize) -> Self {
         Header {
             market: market.as_str().to_string(),
             version: VERSION_PLACEHOLDER.to_string(),
@@ -151,7 +121,7 @@ pub struct StoredList {
 
 const SYMBOLS_MARKER: &[u8] = b",\"symbols\":[";
 /// Same width as a real version (16 hex digits), so patching it in keeps every offset.
-const VERSION_PLACEHOLDER: &str = "vvvvvvvvvvvvvvvv";
+pub(crate) const VERSION_PLACEHOLDER: &str = "vvvvvvvvvvvvvvvv";
 
 impl StoredList {
     /// Builds the stored document for freshly processed symbols.
@@ -167,7 +137,7 @@ impl StoredList {
     /// of all strings and numbers are summed first, the header goes in with a placeholder
     /// version of the final width, the symbols follow, and the version (their hash) is
     /// patched in place. The bytes are exactly serde_json's (`to_vec` of [`Header`] with
-    /// `"symbols"` appended; [`build_serde`] is that reference, and the tests compare them).
+    /// `"symbols"` appended; `reference::build_serde` is that reference, and the tests compare them).
     fn assemble(mut header: Header, symbols: &[Symbol]) -> Self {
         let size = document_size(&header, symbols);
         let mut out = Vec::with_capacity(size);
@@ -176,7 +146,9 @@ impl StoredList {
         // The placeholder has the version's width (a header parsed back from stored bytes
         // may carry any version, but `build_with_header` resets it to the placeholder).
         let patch = header.version.len() == VERSION_PLACEHOLDER.len();
-        let version = write_array(&mut out, symbols, version_at, patch, json_symbol);
+        let version = write_array(&mut out, symbols, version_at, patch, |out, s| {
+            s.write_json(out)
+        });
         out.push(b'}');
         debug_assert_eq!(out.len(), size, "document_size is exact");
         header.version = version;
@@ -266,7 +238,7 @@ impl StoredList {
 
     /// The response body with only the symbols passing `filter` (and `count` updated). The
     /// matching objects are found and copied by [`lookup::filter`] without parsing the list;
-    /// a document it does not read goes through [`StoredList::filtered_body_serde`], which
+    /// a document it does not read goes through the parse-and-rebuild path, which
     /// gives the same bytes (or error).
     ///
     /// # Errors
@@ -281,13 +253,13 @@ impl StoredList {
         }
         match lookup::filter(&self.bytes, filter) {
             Ok(kept) => Ok(self.body_of(source, &kept)),
-            Err(_) => self.filtered_body_serde(source, filter),
+            Err(_) => self.filtered_body_parsed(source, filter),
         }
     }
 
     /// Finds one symbol (exact match, then ASCII case-insensitive): [`lookup::find`] locates
     /// it in the stored bytes and only that object is deserialised; a document it does not
-    /// read goes through [`StoredList::find_serde`].
+    /// read goes through the full parse.
     ///
     /// # Errors
     /// When the stored symbols are corrupt.
@@ -297,9 +269,9 @@ impl StoredList {
             Ok(Some(at)) => match self.bytes.get(at).map(serde_json::from_slice::<Symbol>) {
                 Some(Ok(found)) => Ok(Some(found)),
                 // The scanner accepted what serde_json refuses: a scanner bug, answered as before.
-                _ => self.find_serde(symbol),
+                _ => self.find_parsed(symbol),
             },
-            Err(_) => self.find_serde(symbol),
+            Err(_) => self.find_parsed(symbol),
         }
     }
 
@@ -308,8 +280,7 @@ impl StoredList {
     ///
     /// # Errors
     /// When the stored symbols are corrupt.
-    #[doc(hidden)]
-    pub fn filtered_body_serde(
+    pub(crate) fn filtered_body_parsed(
         &self,
         source: Source,
         filter: &Filter,
@@ -329,8 +300,7 @@ impl StoredList {
     ///
     /// # Errors
     /// When the stored symbols are corrupt.
-    #[doc(hidden)]
-    pub fn find_serde(&self, symbol: &str) -> Result<Option<Symbol>, serde_json::Error> {
+    pub(crate) fn find_parsed(&self, symbol: &str) -> Result<Option<Symbol>, serde_json::Error> {
         let doc = self.parse()?;
         let exact = doc.symbols.iter().position(|s| s.symbol == symbol);
         let any = exact.or_else(|| {
@@ -343,7 +313,7 @@ impl StoredList {
 
     /// The response body of a list holding the objects at `kept` (ranges of `self.bytes`),
     /// exactly as `build_with_header` + `response_body` write it: the objects are already
-    /// in `json_symbol`'s bytes (the scanner checked), so they are copied, and the version is
+    /// in [`Symbol::write_json`]'s bytes (the scanner checked), so they are copied, and the version is
     /// the hash of the new array, patched in like `assemble` does.
     fn body_of(&self, source: Source, kept: &[std::ops::Range<usize>]) -> Vec<u8> {
         let h = &self.header;
@@ -383,54 +353,14 @@ impl StoredList {
     }
 }
 
-// What serde_json writes before each field of [`Header`] and [`Symbol`] (their order);
-// `lookup` reads documents by the same keys.
+// What serde_json writes before each field of [`Header`] (its order); [`lookup`] reads
+// documents by the same keys. A symbol's are in [`fields`]' table.
 pub(crate) const K_MARKET: &[u8] = b"{\"market\":";
 pub(crate) const K_VERSION: &[u8] = b",\"version\":";
 pub(crate) const K_UPSTREAM: &[u8] = b",\"upstream\":";
 pub(crate) const K_FETCHED_AT: &[u8] = b",\"fetchedAt\":";
 pub(crate) const K_COUNT: &[u8] = b",\"count\":";
 pub(crate) const K_SYMBOLS: &[u8] = b",\"symbols\":";
-pub(crate) const K_SYMBOL: &[u8] = b"{\"symbol\":";
-pub(crate) const K_STATUS: &[u8] = b",\"status\":";
-pub(crate) const K_BASE_ASSET: &[u8] = b",\"baseAsset\":";
-pub(crate) const K_QUOTE_ASSET: &[u8] = b",\"quoteAsset\":";
-pub(crate) const K_TICK_SIZE: &[u8] = b",\"tickSize\":";
-pub(crate) const K_STEP_SIZE: &[u8] = b",\"stepSize\":";
-pub(crate) const K_MIN_QTY: &[u8] = b",\"minQty\":";
-pub(crate) const K_MAX_QTY: &[u8] = b",\"maxQty\":";
-pub(crate) const K_MIN_NOTIONAL: &[u8] = b",\"minNotional\":";
-pub(crate) const K_CONTRACT_TYPE: &[u8] = b",\"contractType\":";
-pub(crate) const K_MARGIN_ASSET: &[u8] = b",\"marginAsset\":";
-pub(crate) const K_DELIVERY_DATE: &[u8] = b",\"deliveryDate\":";
-pub(crate) const K_ONBOARD_DATE: &[u8] = b",\"onboardDate\":";
-
-/// The previous serde_json implementation of [`StoredList::build`]: the reference the
-/// hand-written serialisation is tested against (byte for byte). Not used by the Worker.
-#[doc(hidden)]
-pub fn build_serde(
-    market: Market,
-    upstream: &str,
-    fetched_at: String,
-    symbols: &[Symbol],
-) -> Vec<u8> {
-    let header = Header::fresh(market, upstream, fetched_at, symbols.len());
-    let mut bytes = serde_json::to_vec(&header).unwrap_or_default();
-    bytes.pop();
-    let version_at = find(&bytes, VERSION_PLACEHOLDER.as_bytes());
-    bytes.extend_from_slice(K_SYMBOLS);
-    let start = bytes.len();
-    if serde_json::to_writer(&mut bytes, symbols).is_err() {
-        bytes.truncate(start);
-        bytes.extend_from_slice(b"[]");
-    }
-    let version = content_version(&bytes[start..]);
-    if let Some(at) = version_at {
-        bytes[at..at + version.len()].copy_from_slice(version.as_bytes());
-    }
-    bytes.push(b'}');
-    bytes
-}
 
 /// The exact byte length of the document [`StoredList::assemble`] writes (so its buffer
 /// is allocated once, at its final size: no doubling, no slack counted as peak memory).
@@ -446,208 +376,9 @@ fn document_size(header: &Header, symbols: &[Symbol]) -> usize {
         + json_uint_len(header.count as u64);
     n += symbols.len().saturating_sub(1); // commas between symbols
     for s in symbols {
-        n += symbol_size(s);
+        n += s.json_size();
     }
     n
-}
-
-/// The serialised length of one symbol (see [`json_symbol`]).
-fn symbol_size(s: &Symbol) -> usize {
-    const FIXED: usize = K_SYMBOL.len()
-        + K_STATUS.len()
-        + K_BASE_ASSET.len()
-        + K_QUOTE_ASSET.len()
-        + K_TICK_SIZE.len()
-        + K_STEP_SIZE.len()
-        + K_MIN_QTY.len()
-        + K_MAX_QTY.len()
-        + K_MIN_NOTIONAL.len()
-        + 1; // `}`
-    let mut n = FIXED
-        + json_str_len(&s.symbol)
-        + json_str_len(&s.status)
-        + json_str_len(&s.base_asset)
-        + json_str_len(&s.quote_asset);
-    for v in [
-        &s.tick_size,
-        &s.step_size,
-        &s.min_qty,
-        &s.max_qty,
-        &s.min_notional,
-    ] {
-        n += v.as_deref().map_or(4, json_str_len);
-    }
-    if let Some(v) = &s.contract_type {
-        n += K_CONTRACT_TYPE.len() + json_str_len(v);
-    }
-    if let Some(v) = &s.margin_asset {
-        n += K_MARGIN_ASSET.len() + json_str_len(v);
-    }
-    if let Some(v) = s.delivery_date {
-        n += K_DELIVERY_DATE.len() + json_int_len(v);
-    }
-    if let Some(v) = s.onboard_date {
-        n += K_ONBOARD_DATE.len() + json_int_len(v);
-    }
-    n
-}
-
-/// One symbol as serde_json serialises [`Symbol`] (field order, `null` for the
-/// optional filter values, the futures fields skipped when absent).
-fn json_symbol(out: &mut Vec<u8>, s: &Symbol) {
-    out.extend_from_slice(K_SYMBOL);
-    json_str(out, &s.symbol);
-    out.extend_from_slice(K_STATUS);
-    json_str(out, &s.status);
-    out.extend_from_slice(K_BASE_ASSET);
-    json_str(out, &s.base_asset);
-    out.extend_from_slice(K_QUOTE_ASSET);
-    json_str(out, &s.quote_asset);
-    json_opt_str(out, K_TICK_SIZE, &s.tick_size);
-    json_opt_str(out, K_STEP_SIZE, &s.step_size);
-    json_opt_str(out, K_MIN_QTY, &s.min_qty);
-    json_opt_str(out, K_MAX_QTY, &s.max_qty);
-    json_opt_str(out, K_MIN_NOTIONAL, &s.min_notional);
-    if let Some(v) = &s.contract_type {
-        out.extend_from_slice(K_CONTRACT_TYPE);
-        json_str(out, v);
-    }
-    if let Some(v) = &s.margin_asset {
-        out.extend_from_slice(K_MARGIN_ASSET);
-        json_str(out, v);
-    }
-    if let Some(v) = s.delivery_date {
-        out.extend_from_slice(K_DELIVERY_DATE);
-        json_int(out, v);
-    }
-    if let Some(v) = s.onboard_date {
-        out.extend_from_slice(K_ONBOARD_DATE);
-        json_int(out, v);
-    }
-    out.push(b'}');
-}
-
-#[inline]
-fn json_opt_str(out: &mut Vec<u8>, key: &[u8], value: &Option<String>) {
-    out.extend_from_slice(key);
-    match value {
-        Some(v) => json_str(out, v),
-        None => out.extend_from_slice(b"null"),
-    }
-}
-
-/// What serde_json writes for a byte inside a string: 0 = the byte itself, else the
-/// escape letter (`u` = `\u00XX`).
-static ESCAPE: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut c = 0;
-    while c < 0x20 {
-        t[c] = b'u';
-        c += 1;
-    }
-    t[0x08] = b'b';
-    t[0x0c] = b'f';
-    t[b'\n' as usize] = b'n';
-    t[b'\r' as usize] = b'r';
-    t[b'\t' as usize] = b't';
-    t[b'"' as usize] = b'"';
-    t[b'\\' as usize] = b'\\';
-    t
-};
-
-/// The serialised length of a JSON string (quotes and serde_json's escapes included).
-#[inline]
-fn json_str_len(s: &str) -> usize {
-    let mut n = s.len() + 2;
-    for &c in s.as_bytes() {
-        n += match ESCAPE[usize::from(c)] {
-            0 => 0,
-            b'u' => 5,
-            _ => 1,
-        };
-    }
-    n
-}
-
-/// A JSON string with serde_json's escapes: `\"`, `\\`, `\b \f \n \r \t`, other control
-/// characters as `\u00xx`; everything else (`/`, DEL, non-ASCII) as is.
-#[inline]
-pub(crate) fn json_str(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
-    let bytes = s.as_bytes();
-    if bytes.iter().all(|&c| ESCAPE[usize::from(c)] == 0) {
-        out.extend_from_slice(bytes);
-    } else {
-        json_str_escaped(out, bytes);
-    }
-    out.push(b'"');
-}
-
-#[cold]
-fn json_str_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut start = 0;
-    for (i, &c) in bytes.iter().enumerate() {
-        let e = ESCAPE[usize::from(c)];
-        if e == 0 {
-            continue;
-        }
-        out.extend_from_slice(&bytes[start..i]);
-        if e == b'u' {
-            out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[usize::from(c >> 4)],
-                HEX[usize::from(c & 0xf)],
-            ]);
-        } else {
-            out.extend_from_slice(&[b'\\', e]);
-        }
-        start = i + 1;
-    }
-    out.extend_from_slice(&bytes[start..]);
-}
-
-/// The decimal length of an unsigned integer (as serde_json / itoa write it).
-fn json_uint_len(v: u64) -> usize {
-    let mut n = 1;
-    let mut m = v / 10;
-    while m > 0 {
-        n += 1;
-        m /= 10;
-    }
-    n
-}
-
-/// The decimal length of a signed integer.
-fn json_int_len(v: i64) -> usize {
-    usize::from(v < 0) + json_uint_len(v.unsigned_abs())
-}
-
-/// An unsigned integer in decimal (the same digits as serde_json's itoa).
-fn json_uint(out: &mut Vec<u8>, v: u64) {
-    let mut buf = [0u8; 20];
-    let mut at = buf.len();
-    let mut m = v;
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (m % 10) as u8;
-        m /= 10;
-        if m == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&buf[at..]);
-}
-
-/// A signed integer in decimal (`unsigned_abs` keeps `i64::MIN` exact).
-fn json_int(out: &mut Vec<u8>, v: i64) {
-    if v < 0 {
-        out.push(b'-');
-    }
-    json_uint(out, v.unsigned_abs());
 }
 
 /// Writes the header's fields, from `"market"` up to `,"symbols":` (the caller wrote the
@@ -719,182 +450,14 @@ pub(crate) fn content_version(bytes: &[u8]) -> String {
     format!("{h:016x}")
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
-}
-
-/// RFC 3339 UTC with milliseconds (`2023-11-14T22:13:20.001Z`): change events' times,
-/// exact to the ms their stream ids carry.
-pub fn rfc3339_ms(unix_ms: u64) -> String {
-    let secs = rfc3339(unix_ms);
-    format!("{}.{:03}Z", &secs[..secs.len() - 1], unix_ms % 1000)
-}
-
-/// Parses an RFC 3339 date-time (`2024-05-01T12:00:00Z`, fractional seconds and a
-/// `+hh:mm` / `-hh:mm` offset allowed, `T`/`t`/space separator) to unix ms (fractions
-/// below a millisecond are dropped). `None` for anything else, or a time before 1970.
-pub fn parse_rfc3339(s: &str) -> Option<u64> {
-    let b = s.as_bytes();
-    let num = |from: usize, len: usize| -> Option<i64> {
-        let part = b.get(from..from + len)?;
-        part.iter()
-            .all(u8::is_ascii_digit)
-            .then(|| part.iter().fold(0i64, |n, d| n * 10 + i64::from(d - b'0')))
-    };
-    let (y, mo, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
-    if b.get(4) != Some(&b'-')
-        || b.get(7) != Some(&b'-')
-        || !matches!(b.get(10), Some(b'T' | b't' | b' '))
-    {
-        return None;
-    }
-    let (h, mi, sec) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
-    if b.get(13) != Some(&b':') || b.get(16) != Some(&b':') {
-        return None;
-    }
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days_in = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    if !(1..=12).contains(&mo)
-        || d < 1
-        || d > days_in[(mo - 1) as usize]
-        || h > 23
-        || mi > 59
-        || sec > 60
-    {
-        return None;
-    }
-    let mut at = 19;
-    let mut ms = 0i64;
-    if b.get(at) == Some(&b'.') {
-        at += 1;
-        let start = at;
-        while b.get(at).is_some_and(u8::is_ascii_digit) {
-            if at - start < 3 {
-                ms = ms * 10 + i64::from(b[at] - b'0');
-            }
-            at += 1;
-        }
-        if at == start {
-            return None;
-        }
-        for _ in (at - start)..3 {
-            ms *= 10;
-        }
-    }
-    let offset_min = match b.get(at) {
-        Some(b'Z' | b'z') if at + 1 == b.len() => 0,
-        Some(sign @ (b'+' | b'-')) if at + 6 == b.len() && b[at + 3] == b':' => {
-            let (oh, om) = (num(at + 1, 2)?, num(at + 4, 2)?);
-            if oh > 23 || om > 59 {
-                return None;
-            }
-            let m = oh * 60 + om;
-            if *sign == b'+' {
-                m
-            } else {
-                -m
-            }
-        }
-        _ => return None,
-    };
-    // Howard Hinnant's days_from_civil.
-    let (yy, mm) = if mo <= 2 {
-        (y - 1, mo + 9)
-    } else {
-        (y, mo - 3)
-    };
-    let era = yy.div_euclid(400);
-    let yoe = yy - era * 400;
-    let doy = (153 * mm + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + h * 3600 + mi * 60 + sec.min(59) - offset_min * 60;
-    let total = secs.checked_mul(1000)?.checked_add(ms)?;
-    u64::try_from(total).ok()
-}
-
-/// Formats unix milliseconds as RFC 3339 UTC (`2024-10-20T08:00:00Z`).
-pub fn rfc3339(unix_ms: u64) -> String {
-    let secs = unix_ms / 1000;
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rfc3339_parses_what_it_formats_and_offsets() {
-        for ms in [0, 1_700_000_000_001, 1_767_225_599_999, 4_133_404_800_000] {
-            assert_eq!(
-                parse_rfc3339(&rfc3339_ms(ms)),
-                Some(ms),
-                "{}",
-                rfc3339_ms(ms)
-            );
-            assert_eq!(parse_rfc3339(&rfc3339(ms)), Some(ms / 1000 * 1000));
-        }
-        assert_eq!(rfc3339_ms(1_700_000_000_001), "2023-11-14T22:13:20.001Z");
-        assert_eq!(
-            parse_rfc3339("2023-11-15T00:13:20.5+02:00"),
-            Some(1_700_000_000_500)
-        );
-        assert_eq!(
-            parse_rfc3339("2023-11-14t17:13:20.123456-05:00"),
-            Some(1_700_000_000_123)
-        );
-        assert_eq!(
-            parse_rfc3339("2024-02-29T00:00:00Z"),
-            Some(1_709_164_800_000)
-        );
-        for bad in [
-            "",
-            "2024",
-            "2024-02-30T00:00:00Z",
-            "2023-02-29T00:00:00Z",
-            "2024-13-01T00:00:00Z",
-            "2024-01-01T24:00:00Z",
-            "2024-01-01T00:00:00",
-            "2024-01-01T00:00:00.Z",
-            "2024-01-01T00:00:00+0100",
-            "2024-01-01T00:00:00Zjunk",
-            "1969-12-31T23:59:59Z",
-            "２０２４-01-01T00:00:00Z",
-            "2024-01-01T00:00:00+24:00",
-        ] {
-            assert_eq!(parse_rfc3339(bad), None, "{bad:?}");
-        }
-    }
+    use crate::time::rfc3339;
 
     fn sym(name: &str) -> Symbol {
         Symbol {
@@ -985,7 +548,8 @@ mod tests {
             ] {
                 for market in [Market::Spot, Market::Futures] {
                     let list = StoredList::build(market, upstream, at.clone(), symbols);
-                    let reference = build_serde(market, upstream, at.clone(), symbols);
+                    let reference =
+                        crate::reference::build_serde(market, upstream, at.clone(), symbols);
                     assert_eq!(
                         String::from_utf8_lossy(list.as_bytes()),
                         String::from_utf8_lossy(&reference)
@@ -998,12 +562,5 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn rfc3339_dates() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_729_411_200_000), "2024-10-20T08:00:00Z");
-        assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
     }
 }
