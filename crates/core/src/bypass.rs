@@ -4,7 +4,7 @@
 //! every request would turn into an exchangeInfo call (Binance bans an IP after repeated
 //! 429s, and Workers share egress IPs). So, per market and isolate: concurrent requests
 //! share one fetch; its list serves the isolate for `BYPASS_CACHE_SECONDS`; a 429/418 seen
-//! here is honoured in memory (see [`Service::upstream_blocked_ms`]); when Binance fails,
+//! here is honoured in memory (see `upstream_blocked_secs` below); when Binance fails,
 //! the last list fetched this way is served STALE rather than nothing.
 
 use std::cell::{Cell, RefCell};

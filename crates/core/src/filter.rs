@@ -1,5 +1,5 @@
 //! The list route's filters (`?status=TRADING&quote=USDT&base=BTC`): what a request asks for.
-//! [`crate::request`] parses them; [`crate::symbols`] and [`crate::lookup`] apply them. A leaf
+//! [`crate::request`] parses them; [`crate::symbols`] and [`crate::symbols::lookup`] apply them. A leaf
 //! module, so that routing and the stored document do not import each other: the test a
 //! symbol passes, [`Filter::matches`], is defined beside [`Symbol`](crate::symbols::Symbol)
 //! in `symbols.rs`.

@@ -45,7 +45,7 @@ pub struct Stored {
     #[serde(default)]
     pub ccxt_version: String,
     /// What our full records (`symbols-edge:<m>:rules`) were built from:
-    /// [`rules_stamp`] of the ccxt version (both hold every raw field). Empty in a record
+    /// `rules_stamp` of the ccxt version (both hold every raw field). Empty in a record
     /// from before them, or after they were lost: the next refresh builds them.
     #[serde(default)]
     pub rules_version: String,

@@ -16,7 +16,7 @@
 //! The tests compare both on the fixtures, on every truncation and on mutated payloads.
 //!
 //! One concern per file: [`scan`] reads the bytes, `serde` is the fallback reader,
-//! `project` holds the rules both apply to make a [`Symbol`], and [`validate`] checks the
+//! `project` holds the rules both apply to make a [`Symbol`], and [`mod@validate`] checks the
 //! result before anything is written.
 
 mod project;

@@ -152,7 +152,6 @@ macro_rules! define_writer {
             /// The object exactly as serde_json serialises it (field order, `null` for
             /// the filter values, the futures fields left out when absent); the tests
             /// compare the two byte for byte.
-            #[inline]
             pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
                 field!(write text, out, first_key!($fkey), &self.$first);
                 $( field!(write $kind, out, next_key!($key), &self.$f); )*
@@ -160,7 +159,6 @@ macro_rules! define_writer {
             }
 
             /// The length [`Symbol::write_json`] writes.
-            #[inline]
             pub(crate) fn json_size(&self) -> usize {
                 field!(size text, first_key!($fkey), &self.$first)
                     $( + field!(size $kind, next_key!($key), &self.$f) )*

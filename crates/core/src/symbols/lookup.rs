@@ -4,7 +4,7 @@
 //!
 //! The scanner accepts only the exact layout [`StoredList`](crate::symbols::StoredList)
 //! writes: header keys in order, every symbol object with its keys in the order of
-//! [`super::fields`]' table, no whitespace, and every string spelled with serde_json's escapes. A document in
+//! `fields.rs`' table, no whitespace, and every string spelled with serde_json's escapes. A document in
 //! that layout is one serde_json parses, and each symbol object is byte for byte what
 //! serialising its parsed value gives back, so
 //! - a lookup that finds an object deserialises just that one and gets the value the full

@@ -1,4 +1,4 @@
-//! The stored and served list: one [`Symbol`] (its fields are one table, [`fields`]), and
+//! The stored and served list: one [`Symbol`] (its fields are one table, `fields.rs`), and
 //! the list document that holds them, written once and read without a parse
 //! ([`lookup`]).
 //!
