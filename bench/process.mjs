@@ -3,14 +3,15 @@
 // in the same node process, on the same payload bytes.
 //
 //   node bench/process.mjs --wasm target/bench-wasm/bench_tools.js [--iters 31] [--warmup 5]
-//        [--cold-runs 11] [--worker-wasm build/index_bg.wasm] NAME=MARKET:PATH ...
+//        [--cold-runs 11] [--worker-wasm build/index_bg.wasm] [--baseline-wasm OTHER/bench_tools.js]
+//        NAME=MARKET:PATH ...
 //
 // Per case it prints one JSON line: medians (ms) of
 //   wasm        bytes -> wasm memory, parse + project (scanner) + StoredList::build
 //   wasm_serde  the same all through serde_json (the visitor and the serialisation the
 //               scanner and the hand-written StoredList::build replaced)
-//   wasm_alt    the scanner + the one-buffer serialisation first suggested for StoredList::build
-//               (crates/bench-tools/src/alt.rs; StoredList::build now writes its exact size)
+//   wasm_before the same as `wasm` with an earlier commit's harness (--baseline-wasm; null
+//               without it): a before/after measured side by side, in one run
 //   js          TextDecoder + JSON.parse + project + JSON.stringify (the peer, as its Worker runs it)
 //   js_parse    JSON.parse alone (from the decoded string)
 // and the cold figures, each the median over --cold-runs fresh node processes (what a cron
@@ -24,7 +25,7 @@
 //               this V8 cannot compile it (node 20 lacks exnref exception handling)
 //   *_cold_all  every run, for the spread
 // and wasm_mem_peak: linear memory growth of a fresh instance processing the payload once
-// (wasm_mem_parse: parse alone; wasm_mem_alt: with alt.rs's serialisation).
+// (wasm_mem_parse: parse alone), and wasm_before_cold_ms: the baseline's first call.
 // The two sides run alternately within each iteration, so machine noise hits both alike.
 import { readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
@@ -74,7 +75,7 @@ if (args[0] === "--cold-startup") {
   }
   process.exit(0);
 }
-let wasmPath = null, workerWasm = null, iters = 31, warmup = 5, coldRuns = 11;
+let wasmPath = null, baselinePath = null, workerWasm = null, iters = 31, warmup = 5, coldRuns = 11;
 const cases = [];
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
@@ -83,6 +84,7 @@ for (let i = 0; i < args.length; i++) {
   else if (a === "--warmup") warmup = Number(args[++i]);
   else if (a === "--cold-runs") coldRuns = Number(args[++i]);
   else if (a === "--worker-wasm") workerWasm = path.resolve(args[++i]);
+  else if (a === "--baseline-wasm") baselinePath = path.resolve(args[++i]);
   else cases.push(a);
 }
 if (!wasmPath || cases.length === 0) {
@@ -91,9 +93,9 @@ if (!wasmPath || cases.length === 0) {
 }
 
 /** A fresh wasm instance (the nodejs glue instantiates on load; drop it from the cache first). */
-function freshWasm() {
-  delete require.cache[require.resolve(wasmPath)];
-  return require(wasmPath);
+function freshWasm(glue = wasmPath) {
+  delete require.cache[require.resolve(glue)];
+  return require(glue);
 }
 
 const median = (xs) => {
@@ -121,9 +123,9 @@ for (const c of cases) {
   };
   const memPeak = growth((w) => w.process(market, bytes));
   const memParse = growth((w) => w.parse_count(market, bytes));
-  const memAlt = growth((w) => w.process_alt(market, bytes));
 
   const wasm = freshWasm();
+  const before = baselinePath ? freshWasm(baselinePath) : null;
   // Cross-check: the peer's symbols and ours are the same JSON.
   const ours = JSON.parse(decoder.decode(wasm.process_bytes(market, bytes)));
   const theirs = JSON.parse(processText(market, decoder.decode(bytes), UPSTREAM, FETCHED_AT));
@@ -137,13 +139,14 @@ for (const c of cases) {
     if (r.status !== 0) throw new Error(`${extra[0]} ${extra[1]}: ${r.stderr}`);
     return JSON.parse(r.stdout.trim());
   };
-  const cold = { wasm: [], load: [], js: [], compile: [], instantiate: [] };
+  const cold = { wasm: [], before: [], load: [], js: [], compile: [], instantiate: [] };
   let startupError = null;
   for (let i = 0; i < coldRuns; i++) {
     const w = child(["--cold", "wasm", market, file, wasmPath]);
     cold.wasm.push(w.call_ms);
     cold.load.push(w.load_ms);
     cold.js.push(child(["--cold", "js", market, file, wasmPath]).call_ms);
+    if (baselinePath) cold.before.push(child(["--cold", "wasm", market, file, baselinePath]).call_ms);
     if (workerWasm) {
       const s = child(["--cold-startup", workerWasm]);
       if (s.compile_ms === null) startupError = s.error;
@@ -157,7 +160,7 @@ for (const c of cases) {
   const coldWasm = median(cold.wasm);
   const coldJs = median(cold.js);
 
-  const t = { wasm: [], wasm_serde: [], wasm_alt: [], js: [], js_parse: [] };
+  const t = { wasm: [], wasm_serde: [], wasm_before: [], js: [], js_parse: [] };
   let sink = 0;
   for (let i = 0; i < warmup + iters; i++) {
     const keep = i >= warmup;
@@ -173,10 +176,12 @@ for (const c of cases) {
     sink += wasm.process_serde(market, bytes);
     t1 = performance.now();
     if (keep) t.wasm_serde.push(t1 - t0);
-    t0 = performance.now();
-    sink += wasm.process_alt(market, bytes);
-    t1 = performance.now();
-    if (keep) t.wasm_alt.push(t1 - t0);
+    if (before) {
+      t0 = performance.now();
+      sink += before.process(market, bytes);
+      t1 = performance.now();
+      if (keep) t.wasm_before.push(t1 - t0);
+    }
     const text = decoder.decode(bytes);
     t0 = performance.now();
     sink += JSON.parse(text).symbols.length;
@@ -185,11 +190,11 @@ for (const c of cases) {
   }
   const out = {
     case: name, market, bytes: bytes.length, symbols: ours.count, iters, same_symbols: same,
-    wasm_ms: median(t.wasm), wasm_serde_ms: median(t.wasm_serde), wasm_alt_ms: median(t.wasm_alt),
+    wasm_ms: median(t.wasm), wasm_serde_ms: median(t.wasm_serde), wasm_before_ms: orNull(t.wasm_before), wasm_before_cold_ms: orNull(cold.before),
     js_ms: median(t.js), js_parse_ms: median(t.js_parse), wasm_cold_ms: coldWasm, js_cold_ms: coldJs,
     cold_runs: coldRuns, wasm_load_ms: median(cold.load), wasm_cold_all: cold.wasm, js_cold_all: cold.js,
     worker_compile_ms: orNull(cold.compile), worker_instantiate_ms: orNull(cold.instantiate), worker_startup_error: startupError,
-    wasm_mem_peak: memPeak, wasm_mem_parse: memParse, wasm_mem_alt: memAlt, sink,
+    wasm_mem_peak: memPeak, wasm_mem_parse: memParse, sink,
   };
   console.log(JSON.stringify(out));
 }

@@ -53,7 +53,10 @@ for (const [label, set, node] of [["", v8, meta.node], [" (newer V8)", v8new, me
       ratio(c.wasm_ms, c.js_ms),
       `node ${node}: wasm = parse + project + serialise; JS = decode + JSON.parse + map + JSON.stringify (JSON.parse alone ${f(c.js_parse_ms, 1)}); ` +
         `first call in a fresh process: wasm ${f(c.wasm_cold_ms, 1)}, JS ${f(c.js_cold_ms, 1)}; ` +
-        `all serde_json (visitor + serialisation, what the scanner and StoredList::build replaced), wasm ${f(c.wasm_serde_ms, 2)}; with alt.rs's estimated-size serialisation ${f(c.wasm_alt_ms, 2)}` +
+        `all serde_json (visitor + serialisation, what the scanner and StoredList::build replaced), wasm ${f(c.wasm_serde_ms, 2)}` +
+        (c.wasm_before_ms != null
+          ? `; **before** (BENCH_BASELINE_HARNESS, the same run): wasm ${f(c.wasm_before_ms, 2)} (now ÷ before ${ratio(c.wasm_ms, c.wasm_before_ms)}), first call ${f(c.wasm_before_cold_ms, 1)}`
+          : "") +
         (n && !label ? `; native ${f(n.scanner_ms, 2)} (serde ${f(n.serde_ms, 2)})` : "") +
         (c.same_symbols ? "" : "; **symbols differ from the peer's**"),
     );
@@ -80,7 +83,7 @@ for (const c of v8) {
     `${mb(c.wasm_mem_peak)} (${x(c.wasm_mem_peak)} payload)`,
     "–",
     "",
-    `fresh instance, one call; target ≤ 2× payload. Parse alone ${x(c.wasm_mem_parse)}; with alt.rs's estimated-size serialisation ${x(c.wasm_mem_alt)}`,
+    `fresh instance, one call; target ≤ 2× payload. Parse alone ${x(c.wasm_mem_parse)}`,
   );
 }
 

@@ -21,6 +21,8 @@
 #      runs only those)   BENCH_HIT_LOG_SAMPLE=N (our Workers' HIT_LOG_SAMPLE; default:
 #      theirs)   BENCH_BASELINE_BUILD=DIR (a build/ of an earlier commit: adds it as
 #      before_isolate / before_redis under bare workerd, measured side by side)
+#      BENCH_BASELINE_HARNESS=DIR (an earlier commit's target/bench-wasm: its processing is
+#      timed next to ours in the same loops and fresh processes, as the "before" figures)
 #      BENCH_COST_RPS=10 BENCH_COST_CHANGES_PER_DAY=1 (the monthly projection's request
 #      rate and list changes)
 #      BENCH_LOAD_TOOL=wrk|oha   BENCH_NEW_NODE=0 (do not install a current node from npm;
@@ -108,6 +110,10 @@ CASES=(
 say "processing, native (median of $ITERS)"
 "$TARGET/release/process-bench" --iters "$ITERS" "${CASES[@]}" > "$RES/native.jsonl"
 PROCESS_ARGS=(--wasm "$HARNESS/bench_tools.js" --iters "$ITERS" --cold-runs "$COLD_RUNS" --worker-wasm build/index_bg.wasm)
+if [ -n "${BENCH_BASELINE_HARNESS:-}" ]; then
+  [ -f "$BENCH_BASELINE_HARNESS/bench_tools.js" ] || die "BENCH_BASELINE_HARNESS: no bench_tools.js in $BENCH_BASELINE_HARNESS"
+  PROCESS_ARGS+=(--baseline-wasm "$BENCH_BASELINE_HARNESS/bench_tools.js")
+fi
 say "processing, wasm vs JavaScript under node $(node --version) (V8 $(node -p process.versions.v8)); first calls in $COLD_RUNS fresh processes each"
 node bench/process.mjs "${PROCESS_ARGS[@]}" "${CASES[@]}" > "$RES/v8.jsonl"
 if [ -n "$NEW_NODE" ]; then

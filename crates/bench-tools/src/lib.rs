@@ -1,8 +1,5 @@
 //! Benchmark harness code for `scripts/bench.sh` (not shipped, not part of the Worker).
 //!
-//! - [`alt`]: the one-buffer serialisation first suggested as a replacement for the
-//!   serde_json `StoredList::build` (same bytes), still measured next to the hand-written
-//!   `StoredList::build` that replaced it.
 //! - [`reference`]: a straightforward `serde_json::Value` implementation of exchangeInfo
 //!   processing, the yardstick the equivalence tests compare `exchange_info::parse` with.
 //! - [`process`]: what the Worker does with a fetched payload (parse + project +
@@ -15,7 +12,6 @@
 //! - `src/bin/process-bench.rs`: the native timing of the processing functions;
 //!   `src/bin/lookup-bench.rs`: of the lookups (`lookups.mjs` runs it next to the wasm).
 
-pub mod alt;
 pub mod lookups;
 pub mod reference;
 
@@ -79,15 +75,6 @@ pub fn process_serde(market: Market, payload: &[u8]) -> Result<Vec<u8>, String> 
     ))
 }
 
-/// The scanner, then [`alt::build`] instead of `StoredList::build` (the same bytes).
-///
-/// # Errors
-/// The payload did not parse.
-pub fn process_alt(market: Market, payload: &[u8]) -> Result<Vec<u8>, String> {
-    let symbols = exchange_info::parse(market, payload).map_err(|e| e.to_string())?;
-    Ok(alt::build(market, UPSTREAM, FETCHED_AT, &symbols))
-}
-
 #[cfg(target_arch = "wasm32")]
 mod wasm {
     use wasm_bindgen::prelude::*;
@@ -110,13 +97,6 @@ mod wasm {
     pub fn process_serde(market: &str, bytes: &[u8]) -> Result<usize, JsError> {
         let m = super::market(market).map_err(err)?;
         super::process_serde(m, bytes).map(|d| d.len()).map_err(err)
-    }
-
-    /// The scanner with the suggested one-buffer serialisation; returns the length.
-    #[wasm_bindgen]
-    pub fn process_alt(market: &str, bytes: &[u8]) -> Result<usize, JsError> {
-        let m = super::market(market).map_err(err)?;
-        super::process_alt(m, bytes).map(|d| d.len()).map_err(err)
     }
 
     /// parse + project only; returns the symbol count.
