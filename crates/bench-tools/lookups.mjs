@@ -1,5 +1,5 @@
 // Single-symbol lookups and list filters on the stored spot list, old (full serde_json
-// parse: StoredList::find_serde / filtered_body_serde) vs new (the lookup scanner:
+// parse: symbols_core::reference::find_serde / filtered_body_serde) vs new (the lookup scanner:
 // StoredList::find / filtered_body), natively and as wasm under node, in one run.
 //
 //   node crates/bench-tools/lookups.mjs --native target/release/lookup-bench \

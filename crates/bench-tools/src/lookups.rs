@@ -1,6 +1,6 @@
 //! The lookup benchmark's cases (single-symbol finds and list filters on a stored list),
 //! each runnable through the scanner (`StoredList::find` / `filtered_body`) or the full
-//! parse it replaced (`find_serde` / `filtered_body_serde`); shared by the native
+//! parse it replaced (`reference::find_serde` / `filtered_body_serde`); shared by the native
 //! `lookup-bench` and the wasm exports `lookup_*`, so both time the same calls.
 
 use symbols_core::filter::Filter;

@@ -1,8 +1,8 @@
-//! The list record's fields, in one table. [`with_symbol_fields!`] lists them in the order
-//! they are stored; [`Symbol`] (the serde model), its writer and its exact size
-//! ([`Symbol::write_json`], [`Symbol::json_size`]) are made from it here, and
-//! [`super::lookup`] makes its reader of stored objects from the same table. Adding a
-//! field is one line below, plus the projection that fills it
+//! The stored document's fields: the header's keys, and the list record's fields in one
+//! table. `with_symbol_fields!` lists them in the order they are stored; [`Symbol`] (the
+//! serde model), its writer and its exact size (`Symbol::write_json`, `json_size`) are
+//! made from it here, and [`super::lookup`] makes its reader of stored objects from the
+//! same table. Adding a field is one line below, plus the projection that fills it
 //! ([`crate::exchange_info`]) and its tests.
 //!
 //! A field is one of four kinds, each written as serde_json writes its type:
@@ -16,6 +16,15 @@
 use serde::{Deserialize, Serialize};
 
 use crate::json::write::{json_int, json_int_len, json_str, json_str_len};
+
+// What serde_json writes before each field of the document's [`super::Header`] (its
+// order); the lookup reads documents by the same keys.
+pub(crate) const K_MARKET: &[u8] = b"{\"market\":";
+pub(crate) const K_VERSION: &[u8] = b",\"version\":";
+pub(crate) const K_UPSTREAM: &[u8] = b",\"upstream\":";
+pub(crate) const K_FETCHED_AT: &[u8] = b",\"fetchedAt\":";
+pub(crate) const K_COUNT: &[u8] = b",\"count\":";
+pub(crate) const K_SYMBOLS: &[u8] = b",\"symbols\":";
 
 /// Calls `$callback!` with the table of [`Symbol`]'s fields: doc, name, kind, JSON key.
 macro_rules! with_symbol_fields {

@@ -19,7 +19,7 @@
 use std::ops::Range;
 
 use super::fields::{first_key, next_key, with_symbol_fields};
-use super::{K_COUNT, K_FETCHED_AT, K_MARKET, K_SYMBOLS, K_UPSTREAM, K_VERSION};
+use super::fields::{K_COUNT, K_FETCHED_AT, K_MARKET, K_SYMBOLS, K_UPSTREAM, K_VERSION};
 use crate::filter::Filter;
 use crate::json::bytes::{decode, stops, word, HIGHS};
 

@@ -14,6 +14,7 @@ pub mod lookup;
 use serde::{Deserialize, Serialize};
 
 pub use fields::Symbol;
+pub(crate) use fields::{K_COUNT, K_FETCHED_AT, K_MARKET, K_SYMBOLS, K_UPSTREAM, K_VERSION};
 
 use crate::filter::Filter;
 use crate::json::write::{json_str, json_str_len, json_uint, json_uint_len};
@@ -352,15 +353,6 @@ impl StoredList {
         Self::assemble(header, symbols)
     }
 }
-
-// What serde_json writes before each field of [`Header`] (its order); [`lookup`] reads
-// documents by the same keys. A symbol's are in [`fields`]' table.
-pub(crate) const K_MARKET: &[u8] = b"{\"market\":";
-pub(crate) const K_VERSION: &[u8] = b",\"version\":";
-pub(crate) const K_UPSTREAM: &[u8] = b",\"upstream\":";
-pub(crate) const K_FETCHED_AT: &[u8] = b",\"fetchedAt\":";
-pub(crate) const K_COUNT: &[u8] = b",\"count\":";
-pub(crate) const K_SYMBOLS: &[u8] = b",\"symbols\":";
 
 /// The exact byte length of the document [`StoredList::assemble`] writes (so its buffer
 /// is allocated once, at its final size: no doubling, no slack counted as peak memory).
