@@ -133,8 +133,9 @@ fn header(b: &[u8]) -> Option<usize> {
     (b.get(i) == Some(&b'[')).then_some(i + 1)
 }
 
-/// One field's value at `b[i]` (its key included), by kind: its span (`()` for a number,
-/// which no lookup reads) and the offset past it.
+/// One field's value at `b[i]` (its key included), by kind: its span for text (the
+/// lookups and filters read text fields only), `()` for the others, which are only checked;
+/// and the offset past it.
 macro_rules! read_field {
     (text, $b:ident, $i:ident, $key:expr) => {
         string($b, key($b, $i, $key)?)
@@ -142,15 +143,15 @@ macro_rules! read_field {
     (text_or_null, $b:ident, $i:ident, $key:expr) => {{
         let at = key($b, $i, $key)?;
         match $b.get(at..at + 4) {
-            Some(b"null") => Some((None, at + 4)),
-            _ => string($b, at).map(|(s, end)| (Some(s), end)),
+            Some(b"null") => Some(((), at + 4)),
+            _ => string($b, at).map(|(_, end)| ((), end)),
         }
     }};
     // `null` is never written for these: the field is either there or left out.
     (text_if_set, $b:ident, $i:ident, $key:expr) => {
         match key($b, $i, $key) {
-            Some(at) => string($b, at).map(|(s, end)| (Some(s), end)),
-            None => Some((None, $i)),
+            Some(at) => string($b, at).map(|(_, end)| ((), end)),
+            None => Some(((), $i)),
         }
     };
     (int_if_set, $b:ident, $i:ident, $key:expr) => {
@@ -163,10 +164,12 @@ macro_rules! read_field {
 
 /// A field's span type, by kind.
 macro_rules! span {
-    (text) => { Str };
-    (text_or_null) => { Option<Str> };
-    (text_if_set) => { Option<Str> };
-    (int_if_set) => { () };
+    (text) => {
+        Str
+    };
+    ($other:ident) => {
+        ()
+    };
 }
 
 /// [`Object`] and its reader, from the table.
@@ -175,8 +178,9 @@ macro_rules! define_reader {
         $(#[$fdoc:meta])* $first:ident : text = $fkey:literal,
         $( $(#[$doc:meta])* $f:ident : $kind:ident = $key:literal, )*
     ) => {
-        /// What the lookups see of one symbol object: its range and each field's span.
-        // Filters read three fields, lookups one; the others are only checked.
+        /// What the lookups see of one symbol object: its range and each text field's span.
+        // Every field has a slot, so the table makes the struct; the `()` ones (checked,
+        // never read) cost nothing.
         #[allow(dead_code)]
         struct Object {
             range: Range<usize>,
