@@ -17,10 +17,8 @@ use serde_json::{json, Value};
 
 use crate::changes::{Change, Kind};
 use crate::keys;
-use crate::log::Level;
 use crate::market::Market;
-use crate::ports::{Clock, Cmd, Http, Reply, Store, StoreError};
-use crate::service::Service;
+use crate::ports::{Cmd, Reply, Store, StoreError};
 use crate::time::rfc3339_ms;
 
 /// The stream field holding an event's JSON.
@@ -362,106 +360,85 @@ fn stream_info(reply: &Reply) -> Retained {
     info
 }
 
-impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
-    /// One page of `market`'s changes from `since`, at most `limit` events: one round
-    /// trip, two for `since=<version>` (its time is looked up first).
-    ///
-    /// # Errors
-    /// The store's error.
-    pub async fn changes(
-        &self,
-        market: Market,
-        since: &Since,
-        limit: usize,
-    ) -> Result<Page, StoreError> {
-        self.changes_via(&self.store, market, since, limit).await
-    }
-
-    /// [`Service::changes`] through `store` (the Worker's counting view of this service's).
-    ///
-    /// # Errors
-    /// The store's error.
-    pub async fn changes_via(
-        &self,
-        store: &impl Store,
-        market: Market,
-        since: &Since,
-        limit: usize,
-    ) -> Result<Page, StoreError> {
-        // The last position already seen: events after it are wanted.
-        let (after, unknown) = match since {
-            Since::Oldest => (None, false),
-            Since::Cursor(id) => (Some(*id), false),
-            Since::Time(ms) => (
-                Some(StreamId {
-                    ms: *ms,
-                    seq: u64::MAX,
-                }),
-                false,
-            ),
-            Since::Version(v) => {
-                let replies = store
-                    .exec(vec![Cmd::ZScore(keys::changes_versions(market), v.clone())])
-                    .await?;
-                match replies.first().and_then(Reply::as_int) {
-                    Some(ms) => (
-                        Some(StreamId {
-                            ms: ms.max(0) as u64,
-                            seq: u64::MAX,
-                        }),
-                        false,
-                    ),
-                    // Trimmed from the index, or never ours: from the oldest we have.
-                    None => (None, true),
-                }
+/// One page of `market`'s events after `since`, at most `limit`, and how many entries
+/// were skipped as unreadable: one round trip, two for `since=<version>` (its time is
+/// looked up first).
+///
+/// # Errors
+/// The store's error.
+pub async fn page(
+    store: &impl Store,
+    market: Market,
+    since: &Since,
+    limit: usize,
+) -> Result<(Page, usize), StoreError> {
+    // The last position already seen: events after it are wanted.
+    let (after, unknown) = match since {
+        Since::Oldest => (None, false),
+        Since::Cursor(id) => (Some(*id), false),
+        Since::Time(ms) => (
+            Some(StreamId {
+                ms: *ms,
+                seq: u64::MAX,
+            }),
+            false,
+        ),
+        Since::Version(v) => {
+            let replies = store
+                .exec(vec![Cmd::ZScore(keys::changes_versions(market), v.clone())])
+                .await?;
+            match replies.first().and_then(Reply::as_int) {
+                Some(ms) => (
+                    Some(StreamId {
+                        ms: ms.max(0) as u64,
+                        seq: u64::MAX,
+                    }),
+                    false,
+                ),
+                // Trimmed from the index, or never ours: from the oldest we have.
+                None => (None, true),
             }
-        };
-        let start = match after {
-            None => "-".to_string(),
-            Some(id) if id.seq == u64::MAX => format!("{}-0", id.ms.saturating_add(1)),
-            Some(id) => format!("({id}"),
-        };
-        let replies = store
-            .exec(vec![
-                Cmd::XRange {
-                    key: keys::changes(market),
-                    start,
-                    end: "+".into(),
-                    count: limit as u64 + 1,
-                    rev: false,
-                },
-                Cmd::XInfoStream(keys::changes(market)),
-            ])
-            .await?;
-        let mut it = replies.into_iter();
-        let range = it.next().unwrap_or(Reply::Nil);
-        if let Reply::Error(e) = &range {
-            return Err(StoreError::Refused(e.clone()));
         }
-        let info = stream_info(&it.next().unwrap_or(Reply::Nil));
-        let (mut found, skipped) = entries(range);
-        if skipped > 0 {
-            self.log.emit(
-                Level::Warn,
-                "changes_unreadable",
-                json!({"market": market.as_str(), "skipped": skipped}),
-            );
-        }
-        let has_more = found.len() > limit;
-        found.truncate(limit);
-        let truncated = unknown || info.dropped_after(after);
-        let next = found.last().map(|(id, _)| *id).or(match since {
-            Since::Cursor(id) => Some(*id),
-            _ => None,
-        });
-        Ok(Page {
-            events: found.into_iter().map(|(_, e)| e).collect(),
-            next,
-            has_more,
-            truncated,
-            retained: info.length,
-        })
+    };
+    let start = match after {
+        None => "-".to_string(),
+        Some(id) if id.seq == u64::MAX => format!("{}-0", id.ms.saturating_add(1)),
+        Some(id) => format!("({id}"),
+    };
+    let replies = store
+        .exec(vec![
+            Cmd::XRange {
+                key: keys::changes(market),
+                start,
+                end: "+".into(),
+                count: limit as u64 + 1,
+                rev: false,
+            },
+            Cmd::XInfoStream(keys::changes(market)),
+        ])
+        .await?;
+    let mut it = replies.into_iter();
+    let range = it.next().unwrap_or(Reply::Nil);
+    if let Reply::Error(e) = &range {
+        return Err(StoreError::Refused(e.clone()));
     }
+    let info = stream_info(&it.next().unwrap_or(Reply::Nil));
+    let (mut found, skipped) = entries(range);
+    let has_more = found.len() > limit;
+    found.truncate(limit);
+    let truncated = unknown || info.dropped_after(after);
+    let next = found.last().map(|(id, _)| *id).or(match since {
+        Since::Cursor(id) => Some(*id),
+        _ => None,
+    });
+    let page = Page {
+        events: found.into_iter().map(|(_, e)| e).collect(),
+        next,
+        has_more,
+        truncated,
+        retained: info.length,
+    };
+    Ok((page, skipped))
 }
 
 /// The newest `n` events of a market, newest first, from an `XREVRANGE .. COUNT n` reply

@@ -89,7 +89,7 @@ pub fn rules_scratch(m: Market) -> String {
 
 /// What the last full write stored (versions and counts, a few hundred bytes): lets a
 /// refresh that finds the same list extend TTLs instead of re-writing megabytes, and
-/// validate without reading last_good. See [`crate::refresh::Stored`].
+/// validate without reading last_good. See [`crate::service::refresh::Stored`].
 pub fn stored_meta(m: Market) -> String {
     format!("symbols-edge:{}:stored", m.as_str())
 }

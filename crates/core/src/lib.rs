@@ -19,13 +19,14 @@
 //! - [`reference`] (feature `reference`, and the crate's tests): the serde_json
 //!   implementations the fast paths are tested and measured against.
 //! - [`upstream`]: fetching exchangeInfo (bases, API key, failure reasons).
-//! - [`service`]: the read-through flow, fallbacks, warmup, hit/miss counters.
-//! - [`bypass`]: the Redis-down path: one shared fetch per market and isolate, kept briefly.
-//! - [`refresh`]: one single-flight refresh writing both systems' values (or only TTLs).
+//! - [`service`]: the read-through flow, fallbacks, warmup, hit/miss counters; its child
+//!   modules are its parts: [`service::refresh`] (one single-flight refresh writing both
+//!   systems' values, or only TTLs), [`service::bypass`] (the Redis-down path),
+//!   [`service::metrics`] (both markets' counters in one round trip),
+//!   [`service::webhook`] (each refresh's events POSTed after the response).
 //! - [`changes`]: the pure diff of two lists (listed, delisted, status, rules, delisting).
-//! - [`feed`]: the changes feed in Redis (recorded by the refresh, read a page at a time);
-//!   [`webhook`]: each refresh's events POSTed after the response.
-//! - [`metrics`]: the counters and outcomes of both markets, read in one round trip.
+//! - [`feed`]: the changes feed's records in Redis (written by the refresh, read a page at
+//!   a time by `Service::changes`).
 //! - [`request`]: routing and query parsing; [`filter`]: the list route's filters.
 //! - [`config`]: settings from vars/secrets/env; `Settings`: them and the Redis connection,
 //!   what both adapters resolve.
@@ -37,7 +38,6 @@
 #![deny(missing_docs)]
 
 pub mod auth;
-pub mod bypass;
 pub mod ccxt;
 pub mod ccxt_flow;
 pub mod changes;
@@ -51,12 +51,10 @@ pub mod keys;
 pub mod log;
 pub mod market;
 pub mod memory;
-pub mod metrics;
 pub mod original;
 pub mod ports;
 #[cfg(any(test, feature = "reference"))]
 pub mod reference;
-pub mod refresh;
 pub mod request;
 pub mod rules;
 pub mod rules_flow;
@@ -65,6 +63,5 @@ pub mod store;
 pub mod symbols;
 pub mod time;
 pub mod upstream;
-pub mod webhook;
 
 pub use market::Market;

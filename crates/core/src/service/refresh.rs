@@ -10,6 +10,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::{LastOutcome, Service, Trigger};
 use crate::ccxt::CcxtList;
 use crate::changes;
 use crate::exchange_info::{self, ProcessError};
@@ -20,7 +21,6 @@ use crate::market::Market;
 use crate::original::{self, OriginalList};
 use crate::ports::{Clock, Cmd, Http, Reply, Store};
 use crate::rules::RulesSet;
-use crate::service::{LastOutcome, Service, Trigger};
 use crate::symbols::{StoredList, Symbol};
 use crate::time::rfc3339;
 use crate::upstream::{self, FailureReason, FetchError};

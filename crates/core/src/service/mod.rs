@@ -1,6 +1,12 @@
 //! The read-through flow: our document -> (single-flight) refresh -> our last good ->
 //! the original's last good -> 503, with a Redis-down bypass; and the hit/miss counters.
-//! The refresh itself is [`crate::refresh`]; the metrics snapshot [`crate::metrics`].
+//!
+//! Its parts are child modules, each an `impl Service` block with the state it owns:
+//! - [`refresh`]: one single-flight refresh writing both systems' values (or only TTLs);
+//! - [`bypass`]: the Redis-down path: one shared fetch per market and isolate, kept briefly;
+//! - [`metrics`]: the counters and outcomes of both markets, read in one round trip;
+//! - [`changes`]: the changes feed read a page at a time; [`webhook`]: each refresh's
+//!   events POSTed after the response.
 //!
 //! Every Redis interaction is one batched round trip (see [`Store::exec`]); the
 //! comments on each step say which.
@@ -13,7 +19,12 @@ pub use futures::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::bypass::BypassState;
+pub mod bypass;
+mod changes;
+pub mod metrics;
+pub mod refresh;
+pub mod webhook;
+
 use crate::config::Config;
 use crate::keys;
 use crate::log::{Level, Logger};
@@ -23,8 +34,9 @@ use crate::ports::{Clock, Cmd, Http, Reply, Store, StoreError};
 use crate::symbols::{Source, StoredList};
 use crate::time::rfc3339;
 
-pub use crate::metrics::MarketMetrics;
-pub use crate::refresh::{Refresh, Stored};
+use bypass::BypassState;
+pub use metrics::MarketMetrics;
+pub use refresh::{Refresh, Stored};
 
 /// How a list was served: the `X-Cache` header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,7 +150,7 @@ pub struct Service<S, H, C> {
     pub log: Logger,
     /// Hits counted here but not yet in Redis (see [`Service::record`]).
     tally: HitTally,
-    /// Per market: the Redis-down path's state in this isolate ([`crate::bypass`]).
+    /// Per market: the Redis-down path's state in this isolate ([`bypass`]).
     pub(crate) bypass_state: [BypassState; 2],
     /// Per market: unix ms before which Binance is not called, as this isolate last heard
     /// it (429/418 `Retry-After`); honoured also when Redis cannot hold the back-off.
@@ -147,8 +159,8 @@ pub struct Service<S, H, C> {
     /// when (unix ms): the other waiters of the isolate take it instead of each pulling the
     /// whole document from Redis.
     landed: [RefCell<Option<(StoredList, u64)>>; 2],
-    /// Change events waiting for the webhook ([`crate::webhook`]).
-    pub(crate) outbox: crate::webhook::Outbox,
+    /// Change events waiting for the webhook ([`webhook`]).
+    pub(crate) outbox: webhook::Outbox,
 }
 
 /// Work the platform keeps running after the response (`ctx.wait_until` in the Worker):

@@ -3,12 +3,12 @@
 
 use serde::Serialize;
 
+use super::{LastOutcome, Service};
 use crate::changes::Kind;
 use crate::feed::{self, Event};
 use crate::keys;
 use crate::market::Market;
 use crate::ports::{Clock, Cmd, Http, Reply, Store, StoreError};
-use crate::service::{LastOutcome, Service};
 use crate::time::rfc3339;
 use crate::upstream::FailureReason;
 

@@ -12,11 +12,11 @@ use std::collections::VecDeque;
 
 use serde_json::json;
 
+use super::Service;
 use crate::feed::Recorded;
 use crate::keys;
 use crate::log::Level;
 use crate::ports::{Clock, Cmd, Http, HttpRequest, Store};
-use crate::service::Service;
 
 /// Deadline of one webhook POST, response included.
 pub const WEBHOOK_TIMEOUT_MS: u64 = 5_000;

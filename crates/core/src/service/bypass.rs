@@ -11,10 +11,10 @@ use std::cell::{Cell, RefCell};
 
 use serde_json::json;
 
+use super::{CacheStatus, Served, Service, Unavailable};
 use crate::log::Level;
 use crate::market::Market;
 use crate::ports::{Clock, Http, Store, StoreError};
-use crate::service::{CacheStatus, Served, Service, Unavailable};
 use crate::symbols::{Source, StoredList};
 
 /// How often a request waiting for the isolate's bypass fetch looks again.
