@@ -11,18 +11,18 @@
 //! - `env`: reads vars and secrets from `Env`; the missing-REST-URL decision.
 //! - `platform`: the clock and log sink of workerd; `fetch`: the Binance calls over `fetch`.
 //! - `routes`: HTTP <-> service; `error`: the one place errors become responses.
-//! - `edge_cache`: the Workers Cache API in front of Redis.
-//! - `ccxt_cache`: the isolate's copy of the ccxt markets (`?format=ccxt`).
+//! - `tiers`: where a list comes from, nearest first: the isolate's copy, the edge copy
+//!   (Workers Cache API), then the service; and the ccxt markets' and full records' copies.
+//! - `trace`: what one request did (the tier that answered, round trips) and its log line.
 
 mod app;
-mod ccxt_cache;
-mod edge_cache;
 mod env;
 mod error;
 mod fetch;
-mod fields_cache;
 mod platform;
 mod routes;
+mod tiers;
+mod trace;
 
 use serde_json::json;
 use symbols_core::log::Level;

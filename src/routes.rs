@@ -1,25 +1,23 @@
-//! HTTP <-> service: parses the request with `symbols_core::request`, calls the
-//! service, and shapes responses (headers, ETag/304, CORS). The cron handler too.
+//! HTTP <-> service: parses the request with `symbols_core::request`, gets the list from
+//! [`crate::tiers`], and shapes responses (headers, ETag/304, CORS). The cron handler too.
 
-use std::cell::Cell;
 use std::rc::Rc;
 
 use serde_json::json;
-use symbols_core::ccxt::CcxtList;
 use symbols_core::filter::Filter;
-use symbols_core::log::{HitSampling, Level, Line};
+use symbols_core::log::Level;
 use symbols_core::ports::Counted;
 use symbols_core::request::{self, Route};
-use symbols_core::service::{CacheStatus, Refresh, Served, Trigger};
-use symbols_core::symbols::Source;
+use symbols_core::service::{Refresh, Served, Trigger};
 use symbols_core::Market;
 use worker::{Context, Env, Headers, Request, Response};
 
 use crate::app::{self, App};
 use crate::error::AppError;
-use crate::fields_cache::{self, Kind};
-use crate::{ccxt_cache, edge_cache};
-use symbols_core::rules_flow::Selection;
+use crate::tiers::ccxt::{self, Ccxt};
+use crate::tiers::edge::Copy;
+use crate::tiers::{self, fields, Whole};
+use crate::trace::Trace;
 
 const JSON: &str = "application/json; charset=utf-8";
 
@@ -63,18 +61,6 @@ impl From<AppError> for Reply {
     }
 }
 
-/// What one request did, for its log line.
-#[derive(Default)]
-struct Trace {
-    route: &'static str,
-    market: Option<Market>,
-    cache: Option<&'static str>,
-    upstream_status: Option<u16>,
-    redis_round_trips: u32,
-    /// Which cache answered a hit: `isolate`, `edge` or `redis`.
-    tier: Option<&'static str>,
-}
-
 /// Handles one request: every error becomes a JSON response; only a failure to build a
 /// response object at all (a JS exception) is returned as `Err`.
 pub async fn handle(req: Request, env: &Env, ctx: &Context) -> worker::Result<Response> {
@@ -91,67 +77,24 @@ pub async fn handle(req: Request, env: &Env, ctx: &Context) -> worker::Result<Re
         .unwrap_or_default();
     let origin = req.headers().get("Origin").ok().flatten();
     let mut trace = Trace::default();
-    let reply = match dispatch(&req, &method, &path, &query, env, ctx, &mut trace).await {
+    let app = app::get(env);
+    let reply = match dispatch(&req, &method, &path, &query, &app, ctx, &mut trace).await {
         Ok(r) => r,
         Err(e) => Reply::from(e),
     };
     let status = reply.status;
-    let app = app::get(env).ok();
-    if let Some(app) = &app {
-        if logs_this(&trace, status, app.config.hit_log) {
-            app.log
-                .write(request_line(&req, &method, &trace, status, started));
+    if let Ok(app) = &app {
+        if trace.logged(status, app.config.hit_log) {
+            app.log.write(trace.line(&req, &method, status, started));
         }
     }
-    let cors = app
-        .as_ref()
-        .map(|a| a.config.cors_origins.clone())
-        .unwrap_or_else(|| vec!["*".into()]);
-    finish(reply, &method, origin.as_deref(), &cors)
-}
-
-/// Whether this request gets its log line: everything but a routine hit always does; hits
-/// as `HIT_LOG_SAMPLE` says (counted per isolate).
-fn logs_this(trace: &Trace, status: u16, sampling: HitSampling) -> bool {
-    thread_local! {
-        static HITS: Cell<u64> = const { Cell::new(0) };
-    }
-    let hit = trace.cache == Some("HIT") && status < 400;
-    if !hit || sampling.every == 1 {
-        return true;
-    }
-    let seq = HITS.with(|h| {
-        let n = h.get();
-        h.set(n.wrapping_add(1));
-        n
-    });
-    sampling.keeps(seq)
-}
-
-/// The request's log line, written field by field (the hit path's largest cost was building
-/// a `serde_json` tree for it). The field names are a contract: dashboards and tests read them.
-fn request_line(req: &Request, method: &str, trace: &Trace, status: u16, started: f64) -> Line {
-    let level = if status >= 500 {
-        Level::Warn
-    } else {
-        Level::Info
+    // Settings unusable: the error still reaches a browser.
+    let any = ["*".to_string()];
+    let cors = match &app {
+        Ok(a) => a.config.cors_origins.as_slice(),
+        Err(_) => &any,
     };
-    let request_id = req.headers().get("cf-ray").ok().flatten();
-    Line::new(level, "request")
-        .opt_str("request_id", request_id.as_deref())
-        .str("method", method)
-        .str("route", trace.route)
-        .opt_str("market", trace.market.map(Market::as_str))
-        .uint("status", u64::from(status))
-        .opt_str("cache", trace.cache)
-        .opt_str("cache_tier", trace.tier)
-        .opt_uint("upstream_status", trace.upstream_status.map(u64::from))
-        .uint("redis_round_trips", u64::from(trace.redis_round_trips))
-        // Date.now() counts whole milliseconds: an integer, and no float formatting linked in.
-        .uint(
-            "duration_ms",
-            (js_sys::Date::now() - started).max(0.0) as u64,
-        )
+    finish(reply, &method, origin.as_deref(), cors)
 }
 
 async fn dispatch(
@@ -159,7 +102,7 @@ async fn dispatch(
     method: &str,
     path: &str,
     query: &str,
-    env: &Env,
+    app: &Result<Rc<App>, app::SetupError>,
     ctx: &Context,
     trace: &mut Trace,
 ) -> Result<Reply, AppError> {
@@ -168,7 +111,7 @@ async fn dispatch(
         trace.route = "preflight";
         return Ok(Reply::bytes(204, JSON, Vec::new()));
     }
-    let app = app::get(env).map_err(|e| AppError::Setup(e.0))?;
+    let app = app.as_ref().map_err(|e| AppError::Setup(e.0.clone()))?;
     match route {
         Route::Health => {
             trace.route = "healthz";
@@ -196,20 +139,19 @@ async fn dispatch(
         Route::List { market, filter } => {
             trace.route = "list";
             trace.market = Some(market);
-            if filter.is_empty() && app.config.edge_ttl_secs > 0 {
-                if let Some(hit) = edge_cache::get_stream(market, app.config.isolate_ttl_secs).await
-                {
-                    count_edge_hit(&app, ctx, market, trace, hit.tier);
-                    return Ok(edge_reply(req, hit));
-                }
+            if filter.is_empty() {
+                return match tiers::whole(app, ctx, market, trace).await? {
+                    Whole::Copy(copy) => Ok(copy_reply(req, copy)),
+                    Whole::Served(served) => list_reply(req, &served, &filter),
+                };
             }
-            let served = serve(&app, ctx, market, trace).await?;
+            let served = tiers::list(app, ctx, market, trace).await?;
             list_reply(req, &served, &filter)
         }
         Route::One { market, symbol } => {
             trace.route = "symbol";
             trace.market = Some(market);
-            let served = serve(&app, ctx, market, trace).await?;
+            let served = tiers::list(app, ctx, market, trace).await?;
             let found = served
                 .list
                 .find(&symbol)
@@ -217,44 +159,9 @@ async fn dispatch(
             let Some(s) = found else {
                 return Err(AppError::UnknownSymbol { market, symbol });
             };
-            // Every rule: our full record of the tier the list came from (this isolate's
-            // copy, else one small read), else the list's own record (a version before
-            // them, or Redis unreachable).
-            let key = format!(
-                "{}|{}|{}|{}",
-                market.as_str(),
-                symbols_core::rules_flow::records_tier(served.source),
-                served.list.header().version,
-                s.symbol
-            );
-            let full = match fields_cache::get(Kind::Record, &key) {
-                Some(copy) => Some(copy.body.clone()),
-                None if served.status == CacheStatus::Bypass => None,
-                None => {
-                    let store = Counted::new(&app.store);
-                    let full = app
-                        .full_record(&store, market, &s.symbol, served.source)
-                        .await;
-                    trace.redis_round_trips += store.batches();
-                    if let Some(body) = full
-                        .as_ref()
-                        .filter(|_| served.status != CacheStatus::Stale)
-                    {
-                        let copy = Selection {
-                            body: body.clone(),
-                            etag: String::new(),
-                        };
-                        fields_cache::put(
-                            Kind::Record,
-                            key,
-                            Rc::new(copy),
-                            app.config.isolate_ttl_secs,
-                        );
-                    }
-                    full
-                }
-            };
-            // The list's record is serialised from the struct: fields keep the list's order.
+            let full = fields::record(app, market, &served, &s.symbol, trace).await;
+            // Without a full record, the list's own: serialised from the struct, so its
+            // fields keep the list's order.
             let body = full.unwrap_or_else(|| serde_json::to_vec(&s).unwrap_or_default());
             Ok(Reply::bytes(200, JSON, body).header("X-Cache", served.status.as_str()))
         }
@@ -265,35 +172,9 @@ async fn dispatch(
         } => {
             trace.route = "list_fields";
             trace.market = Some(market);
-            let served = serve(&app, ctx, market, trace).await?;
-            let key = format!(
-                "{}|{}|{}|{}",
-                market.as_str(),
-                symbols_core::rules_flow::records_tier(served.source),
-                served.list.header().version,
-                symbols_core::rules_flow::selection_key(fields.as_deref(), &filter)
-            );
-            let selection = match fields_cache::get(Kind::Selection, &key) {
-                Some(s) => s,
-                None => {
-                    let store = Counted::new(&app.store);
-                    let made = app
-                        .selected(&store, market, &served, fields.as_deref(), &filter)
-                        .await;
-                    trace.redis_round_trips += store.batches();
-                    let made = made.map_err(AppError::Select)?;
-                    let made = Rc::new(made);
-                    if matches!(served.status, CacheStatus::Hit | CacheStatus::Miss) {
-                        fields_cache::put(
-                            Kind::Selection,
-                            key,
-                            made.clone(),
-                            app.config.isolate_ttl_secs,
-                        );
-                    }
-                    made
-                }
-            };
+            let served = tiers::list(app, ctx, market, trace).await?;
+            let selection =
+                fields::selection(app, market, &served, fields.as_deref(), &filter, trace).await?;
             let r = if not_modified(req, &selection.etag) {
                 Reply::bytes(304, JSON, Vec::new())
             } else {
@@ -306,7 +187,11 @@ async fn dispatch(
         Route::Ccxt { market } => {
             trace.route = "list_ccxt";
             trace.market = Some(market);
-            let (list, status, source) = serve_ccxt(&app, ctx, market, trace).await?;
+            let Ccxt {
+                list,
+                status,
+                source,
+            } = ccxt::serve(app, ctx, market, trace).await?;
             let etag = list.etag();
             let r = if not_modified(req, &etag) {
                 Reply::bytes(304, JSON, Vec::new())
@@ -320,7 +205,7 @@ async fn dispatch(
         Route::CcxtOne { market, symbol } => {
             trace.route = "symbol_ccxt";
             trace.market = Some(market);
-            let (list, status, _) = serve_ccxt(&app, ctx, market, trace).await?;
+            let Ccxt { list, status, .. } = ccxt::serve(app, ctx, market, trace).await?;
             match list.find(&symbol) {
                 Some(found) => {
                     Ok(Reply::bytes(200, JSON, found.to_vec()).header("X-Cache", status.as_str()))
@@ -376,8 +261,8 @@ async fn dispatch(
         Route::Refresh { market } => {
             trace.route = "refresh";
             trace.market = Some(market);
-            let reply = admin_refresh(req, &app, market).await;
-            deliver_changes(&app, ctx);
+            let reply = admin_refresh(req, app, market).await;
+            deliver_changes(app, ctx);
             reply
         }
         Route::Changes {
@@ -410,132 +295,24 @@ fn deliver_changes(app: &Rc<App>, ctx: &Context) {
 
 const OPENAPI: &str = include_str!("../openapi.json");
 
-/// Edge cache, then the service; counting and edge fills happen after the response.
-async fn serve(
-    app: &Rc<App>,
-    ctx: &Context,
-    market: Market,
-    trace: &mut Trace,
-) -> Result<Served, AppError> {
-    let edge_ttl = app.config.edge_ttl_secs;
-    if edge_ttl > 0 {
-        if let Some(list) = edge_cache::get(market).await {
-            count_edge_hit(app, ctx, market, trace, "edge");
-            return Ok(Served {
-                list,
-                status: CacheStatus::Hit,
-                source: Source::Cache,
-                redis_round_trips: 0,
-                upstream_status: None,
-            });
-        }
-    }
-    // A refresh the request stops waiting for (a last good list was served) goes on here,
-    // and its change events go to the webhook when it is done.
-    let for_rest = app.clone();
-    let spawn = |rest: symbols_core::service::LocalBoxFuture<'static, ()>| {
-        let app = for_rest.clone();
-        ctx.wait_until(async move {
-            rest.await;
-            app.deliver_changes().await;
-        })
-    };
-    let served = app
-        .list(market, Some(&spawn))
-        .await
-        .map_err(AppError::Unavailable)?;
-    trace.cache = Some(served.status.as_str());
-    trace.tier = (served.status == CacheStatus::Hit).then_some("redis");
-    trace.redis_round_trips = served.redis_round_trips;
-    trace.upstream_status = served.upstream_status;
-    let (app2, list, status) = (app.clone(), served.list.clone(), served.status);
-    ctx.wait_until(async move {
-        app2.record(market, status).await;
-        // A refresh this request ran (a miss) may have recorded change events.
-        app2.deliver_changes().await;
-        // Only lists from Redis go to the edge: a STALE or BYPASS one must not come back as a
-        // HIT (the service keeps its own BYPASS copy for BYPASS_CACHE_SECONDS).
-        if matches!(status, CacheStatus::Hit | CacheStatus::Miss) {
-            fill_edge(&app2, market, &list).await;
-        }
-    });
-    Ok(served)
-}
-
-/// The ccxt markets: this isolate's copy, else the service (a Redis hit or a miss then
-/// becomes the copy); counted like the list route.
-async fn serve_ccxt(
-    app: &Rc<App>,
-    ctx: &Context,
-    market: Market,
-    trace: &mut Trace,
-) -> Result<(Rc<CcxtList>, CacheStatus, Source), AppError> {
-    let ttl = app.config.isolate_ttl_secs;
-    if let Some(list) = ccxt_cache::get(market) {
-        count_edge_hit(app, ctx, market, trace, "isolate");
-        return Ok((list, CacheStatus::Hit, Source::Cache));
-    }
-    let spawn = |rest: symbols_core::service::LocalBoxFuture<'static, ()>| ctx.wait_until(rest);
-    let served = app
-        .ccxt(market, Some(&spawn))
-        .await
-        .map_err(AppError::Unavailable)?;
-    trace.cache = Some(served.status.as_str());
-    trace.tier = (served.status == CacheStatus::Hit).then_some("redis");
-    trace.redis_round_trips = served.redis_round_trips;
-    trace.upstream_status = served.upstream_status;
-    let list = Rc::new(served.list);
-    if matches!(served.status, CacheStatus::Hit | CacheStatus::Miss) {
-        ccxt_cache::put(market, list.clone(), ttl);
-    }
-    let (app2, status) = (app.clone(), served.status);
-    ctx.wait_until(async move { app2.record(market, status).await });
-    Ok((list, served.status, served.source))
-}
-
-/// A hit answered in front of Redis: traced, and counted after the response.
-fn count_edge_hit(
-    app: &Rc<App>,
-    ctx: &Context,
-    market: Market,
-    trace: &mut Trace,
-    tier: &'static str,
-) {
-    trace.cache = Some("HIT");
-    trace.tier = Some(tier);
-    let app = app.clone();
-    ctx.wait_until(async move { app.record(market, CacheStatus::Hit).await });
-}
-
-/// A list that is current goes to the edge cache and this isolate's copy.
-async fn fill_edge(app: &App, market: Market, list: &symbols_core::symbols::StoredList) {
-    edge_cache::put(
-        market,
-        list,
-        app.config.edge_ttl_secs,
-        app.config.isolate_ttl_secs,
-    )
-    .await;
-}
-
 /// Whether `If-None-Match` names `etag` (or `*`).
 fn not_modified(req: &Request, etag: &str) -> bool {
     let inm = req.headers().get("If-None-Match").ok().flatten();
     inm.is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
 }
 
-/// An edge hit of the whole list: the cached body goes out as the stream it is.
-fn edge_reply(req: &Request, hit: edge_cache::Hit) -> Reply {
-    let mut r = if not_modified(req, &hit.etag) {
+/// A copy of the whole list: its body goes out as a stream over the JS bytes it is.
+fn copy_reply(req: &Request, copy: Copy) -> Reply {
+    let mut r = if not_modified(req, &copy.etag) {
         Reply::bytes(304, JSON, Vec::new())
     } else {
         Reply::bytes(200, JSON, Vec::new())
     };
     if r.status == 200 {
-        r.stream = Some(hit.body);
+        r.stream = copy.stream();
     }
     r.header("X-Cache", "HIT")
-        .header("ETag", hit.etag)
+        .header("ETag", copy.etag)
         .header("Cache-Control", "no-cache")
 }
 
@@ -574,7 +351,7 @@ async fn admin_refresh(req: &Request, app: &Rc<App>, market: Market) -> Result<R
     }
     match app.refresh(market, Trigger::Admin).await {
         Refresh::Stored(list) => {
-            fill_edge(app, market, &list).await;
+            tiers::fill(app, market, &list).await;
             Ok(Reply::json(
                 200,
                 &json!({"market": market.as_str(), "ok": true, "count": list.header().count, "version": list.header().version}),
@@ -650,7 +427,7 @@ pub async fn scheduled(cron: &str, env: &Env, ctx: &worker::ScheduleContext) {
     for (market, r) in &results {
         let outcome = match r {
             Refresh::Stored(list) => {
-                fill_edge(&app, *market, list).await;
+                tiers::fill(&app, *market, list).await;
                 "success"
             }
             Refresh::Busy { .. } => "skipped",

@@ -442,3 +442,72 @@ async fn bare_workerd_edge_copy_from_the_in_memory_cache_service() {
         .collect();
     assert_eq!(tiers.last().map(String::as_str), Some("edge"), "{tiers:?}");
 }
+
+/// Each tier is read once per request: a miss asks the Cache API once on its way to Redis
+/// (whole list or filtered), and a filtered hit is answered from this isolate's copy
+/// without asking the Cache API at all. Counted from the in-memory cache service's lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_lookup_per_tier_on_a_miss_and_the_isolate_copy_serves_filters() {
+    let stack = Stack::start_with(
+        Options::default()
+            .runtime(Runtime::WorkerdWithCache)
+            .var("EDGE_CACHE_TTL_SECONDS", "30")
+            .var("ISOLATE_CACHE_TTL_SECONDS", "30"),
+    )
+    .await;
+    let lookups = |market: &str| {
+        let url = format!("https://symbols-edge.internal/v2/{market}");
+        stack
+            .log()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["event"] == "cache_api_miss" && v["url"] == url.as_str())
+            .count()
+    };
+    let spot = stack.get("/api/symbols/spot").await;
+    assert_eq!(spot.status, 200, "{}", spot.text());
+    assert_eq!(spot.header("x-cache"), Some("MISS"));
+    let futures = stack.get("/api/symbols/futures?quote=USDT").await;
+    assert_eq!(futures.status, 200, "{}", futures.text());
+    assert_eq!(futures.header("x-cache"), Some("MISS"));
+    // The refill lands after the response (waitUntil).
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(lookups("spot"), 1, "{}", stack.log_tail());
+    assert_eq!(lookups("futures"), 1, "{}", stack.log_tail());
+
+    // A filtered request and a single symbol: from the isolate's copy the miss filled, with
+    // no Cache API read.
+    let filtered = stack.get("/api/symbols/spot?quote=BTC").await;
+    assert_eq!(filtered.status, 200, "{}", filtered.text());
+    assert_eq!(filtered.header("x-cache"), Some("HIT"));
+    let body = filtered.json();
+    assert_eq!(body["source"], "cache");
+    let symbols = body["symbols"].as_array().expect("symbols");
+    assert!(!symbols.is_empty());
+    assert!(symbols.iter().all(|s| s["quoteAsset"] == "BTC"));
+    let all = spot.json()["symbols"].as_array().map_or(0, Vec::len);
+    assert!(symbols.len() < all, "{} of {all}", symbols.len());
+    let one = stack.get("/api/symbols/spot/BTCUSDT").await;
+    assert_eq!(one.status, 200, "{}", one.text());
+    assert_eq!(one.header("x-cache"), Some("HIT"));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        lookups("spot"),
+        1,
+        "no Cache API read: {}",
+        stack.log_tail()
+    );
+    let tiers: Vec<String> = stack
+        .log()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["event"] == "request" && v["market"] == "spot")
+        .map(|v| v["cache_tier"].as_str().unwrap_or("none").to_string())
+        .collect();
+    assert_eq!(
+        tiers,
+        ["none", "isolate", "isolate"],
+        "{}",
+        stack.log_tail()
+    );
+}

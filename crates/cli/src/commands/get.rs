@@ -7,6 +7,7 @@
 use symbols_core::ports::StoreError;
 use symbols_core::service::{CacheStatus, Served};
 use symbols_core::symbols::Symbol;
+use symbols_core::time::parse_rfc3339;
 use symbols_core::Market;
 
 use crate::app::App;
@@ -127,8 +128,8 @@ fn row(s: &Symbol) -> Vec<String> {
 fn provenance(app: &App, served: &Served, kept: usize, total: usize) {
     let h = served.list.header();
     let now_s = (app.service.clock_now_ms() / 1000) as i64;
-    let fetched_ago = fetched_secs(&h.fetched_at)
-        .map(|t| format!(" ({} ago)", age(now_s - t)))
+    let fetched_ago = parse_rfc3339(&h.fetched_at)
+        .map(|ms| format!(" ({} ago)", age(now_s - (ms / 1000) as i64)))
         .unwrap_or_default();
     eprintln!(
         "X-Cache: {} · source {} · {kept} of {total} symbols · fetched {}{fetched_ago} from {} · version {}",
@@ -138,38 +139,4 @@ fn provenance(app: &App, served: &Served, kept: usize, total: usize) {
         h.upstream,
         h.version
     );
-}
-
-/// Unix seconds of an RFC 3339 UTC time as the service writes it (`2024-10-20T08:00:00Z`).
-fn fetched_secs(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[10] != b'T' {
-        return None;
-    }
-    let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (y, m, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
-    let (hh, mm, ss) = (n(11..13)?, n(14..16)?, n(17..19)?);
-    // Howard Hinnant's days_from_civil.
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use symbols_core::time::rfc3339;
-
-    #[test]
-    fn rfc3339_round_trips() {
-        for ms in [0u64, 951_782_400_000, 1_729_411_200_000, 1_767_225_599_000] {
-            assert_eq!(fetched_secs(&rfc3339(ms)), Some((ms / 1000) as i64));
-        }
-        assert_eq!(fetched_secs("garbage"), None);
-    }
 }

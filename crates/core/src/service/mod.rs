@@ -61,6 +61,13 @@ impl CacheStatus {
             CacheStatus::Bypass => "BYPASS",
         }
     }
+
+    /// Whether the list is the current primary one (HIT or MISS), so a cache in front of
+    /// Redis may keep a copy. A STALE or BYPASS list must not come back as a HIT: it is
+    /// what answered while the current one could not be had.
+    pub fn is_current(self) -> bool {
+        matches!(self, CacheStatus::Hit | CacheStatus::Miss)
+    }
 }
 
 /// A list ready to serve.
@@ -76,6 +83,20 @@ pub struct Served {
     pub redis_round_trips: u32,
     /// HTTP status of the last upstream attempt, if the upstream was called.
     pub upstream_status: Option<u16>,
+}
+
+impl Served {
+    /// `list` as a copy of the primary cache answered it (Redis, or a cache in front of it
+    /// taking `redis_round_trips` to read): a HIT, whose body says `source: "cache"`.
+    pub fn hit(list: StoredList, redis_round_trips: u32) -> Self {
+        Served {
+            list,
+            status: CacheStatus::Hit,
+            source: Source::Cache,
+            redis_round_trips,
+            upstream_status: None,
+        }
+    }
 }
 
 /// Nothing can be served.
@@ -250,13 +271,7 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
             .and_then(Reply::into_bytes)
             .and_then(|b| StoredList::from_bytes(market, b));
         if let Some(list) = cached {
-            return Ok(Served {
-                list,
-                status: CacheStatus::Hit,
-                source: Source::Cache,
-                redis_round_trips: 1,
-                upstream_status: None,
-            });
+            return Ok(Served::hit(list, 1));
         }
         let blocked_until = items.next().and_then(|r| r.as_int()).unwrap_or(0);
         let me = Rc::clone(self);

@@ -4,7 +4,8 @@
 // `cf-cache-status: HIT` and the stored response, or `MISS`), PUT = put (the body is the
 // response serialised as HTTP/1.1; answer 204, or 413 when not storable), PURGE = delete
 // (200, or 404). Freshness: `s-maxage`, else `max-age` of the stored Cache-Control.
-// Ranges, Vary and conditional requests are not needed by the Workers it serves.
+// Ranges, Vary and conditional requests are not needed by the Workers it serves. Each
+// lookup that misses logs one JSON line (`cache_api_miss`).
 const store = new Map();
 const CRLFCRLF = [13, 10, 13, 10];
 
@@ -30,6 +31,9 @@ export default {
       const entry = store.get(key);
       if (!entry || entry.expires <= Date.now()) {
         store.delete(key);
+        // One line per lookup that found nothing (hits stay silent: benchmarks make many),
+        // so a test can count how often a request read the Cache API on its way to Redis.
+        console.log(JSON.stringify({ event: "cache_api_miss", url: key }));
         return new Response(null, { status: 504, headers: { "cf-cache-status": "MISS" } });
       }
       const headers = new Headers(entry.headers);

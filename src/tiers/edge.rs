@@ -1,4 +1,4 @@
-//! The two caches in front of Redis, nearest first:
+//! The list's two copies in front of Redis, nearest first:
 //! - the isolate's own copy of each market's finished response body (a JS byte array,
 //!   `ISOLATE_CACHE_TTL_SECONDS`, default 5 s): a hit costs no I/O at all;
 //! - the Workers Cache API (`caches.default`, `EDGE_CACHE_TTL_SECONDS`, default 30 s),
@@ -16,6 +16,8 @@ use symbols_core::symbols::{Source, StoredList};
 use symbols_core::Market;
 use worker::{Cache, Headers, Response, ResponseBody};
 
+use crate::trace::Tier;
+
 /// The header carrying the list's ETag on the cached copy.
 const ETAG: &str = "X-Symbols-Etag";
 /// The header carrying when the cached copy stops being fresh (unix ms), so the isolate
@@ -27,14 +29,30 @@ fn key(market: Market) -> String {
     format!("https://symbols-edge.internal/v2/{}", market.as_str())
 }
 
-/// A fresh edge copy: its ETag and its body, still on the JS side.
-pub struct Hit {
+/// A fresh copy of a market's finished response body (`source: "cache"`): its ETag, the
+/// bytes still on the JS side, and which tier held it.
+pub struct Copy {
     /// `"<market>-<version>"`.
     pub etag: String,
-    /// The response body (`source: "cache"`), unread.
-    pub body: ResponseBody,
-    /// Which tier answered: `"isolate"` or `"edge"` (for the request's log line).
-    pub tier: &'static str,
+    /// The body, as JS bytes: it enters wasm only when the list must be read.
+    bytes: Uint8Array,
+    /// [`Tier::Isolate`] or [`Tier::Edge`].
+    pub tier: Tier,
+}
+
+impl Copy {
+    /// The body as a stream over the same JS bytes (`new Response(bytes).body`), for
+    /// serving the whole list as it is.
+    pub fn stream(&self) -> Option<ResponseBody> {
+        let resp = web_sys::Response::new_with_opt_buffer_source(Some(&self.bytes)).ok()?;
+        Some(ResponseBody::Stream(resp.body()?))
+    }
+
+    /// The list read back from the body (filters and single symbols need the data);
+    /// `None` if the copy does not read as one.
+    pub fn list(&self, market: Market) -> Option<StoredList> {
+        StoredList::from_response_body(market, &self.bytes.to_vec())
+    }
 }
 
 /// One market's copy in this isolate.
@@ -49,20 +67,17 @@ thread_local! {
     static LOCAL: RefCell<[Option<Local>; 2]> = const { RefCell::new([None, None]) };
 }
 
-/// The isolate's copy, if fresh, as a new stream over the same bytes.
-fn local_get(market: Market, now_ms: f64) -> Option<Hit> {
+/// The isolate's copy, if fresh.
+fn local_get(market: Market, now_ms: f64) -> Option<Copy> {
     LOCAL.with(|l| {
         let l = l.borrow();
         let local = l[market.index()]
             .as_ref()
             .filter(|c| c.expires_ms > now_ms)?;
-        // `new Response(bytes).body`: a stream over the JS bytes without copying them into wasm.
-        let resp = web_sys::Response::new_with_opt_buffer_source(Some(&local.body)).ok()?;
-        let stream = resp.body()?;
-        Some(Hit {
+        Some(Copy {
             etag: local.etag.clone(),
-            body: ResponseBody::Stream(stream),
-            tier: "isolate",
+            bytes: local.body.clone(),
+            tier: Tier::Isolate,
         })
     })
 }
@@ -82,28 +97,17 @@ fn local_clear(market: Market) {
     LOCAL.with(|l| l.borrow_mut()[market.index()] = None);
 }
 
-async fn lookup(market: Market) -> Option<Response> {
-    Cache::default().get(key(market), true).await.ok()?
-}
-
-/// The freshest copy as a stream, for serving the whole list as it is: the isolate's,
-/// else the edge's (which then becomes the isolate's for up to `isolate_ttl_secs`).
-pub async fn get_stream(market: Market, isolate_ttl_secs: u64) -> Option<Hit> {
+/// The freshest copy: the isolate's, else the edge's (one Cache API read), which then
+/// becomes the isolate's for up to `isolate_ttl_secs` (never past the edge copy's expiry).
+pub async fn get(market: Market, isolate_ttl_secs: u64) -> Option<Copy> {
     let now = js_sys::Date::now();
     if isolate_ttl_secs > 0 {
-        if let Some(hit) = local_get(market, now) {
-            return Some(hit);
+        if let Some(copy) = local_get(market, now) {
+            return Some(copy);
         }
     }
-    let resp = lookup(market).await?;
+    let resp = Cache::default().get(key(market), true).await.ok()??;
     let etag = resp.headers().get(ETAG).ok()??;
-    if isolate_ttl_secs == 0 {
-        return Some(Hit {
-            etag,
-            body: resp.body().clone(),
-            tier: "edge",
-        });
-    }
     let edge_expires = resp
         .headers()
         .get(EXPIRES)
@@ -111,23 +115,23 @@ pub async fn get_stream(market: Market, isolate_ttl_secs: u64) -> Option<Hit> {
         .flatten()
         .and_then(|v| v.parse::<u64>().ok())
         .map(|ms| ms as f64);
-    // Read the body as JS bytes (not into wasm) so the isolate can keep them.
+    // Read the body as JS bytes (not into wasm): the isolate keeps them, and a plain list
+    // hit streams them out without a copy through wasm memory.
     let web = web_sys::Response::from(resp);
     let buffer = wasm_bindgen_futures::JsFuture::from(web.array_buffer().ok()?)
         .await
         .ok()?;
     let bytes = Uint8Array::new(&buffer);
-    let expires =
-        (now + isolate_ttl_secs as f64 * 1000.0).min(edge_expires.unwrap_or(f64::INFINITY));
-    local_put(market, etag, bytes, expires);
-    local_get(market, now).map(|h| Hit { tier: "edge", ..h })
-}
-
-/// The edge copy parsed back into a list (filters and single symbols need the data).
-pub async fn get(market: Market) -> Option<StoredList> {
-    let mut resp = lookup(market).await?;
-    let bytes = resp.bytes().await.ok()?;
-    StoredList::from_response_body(market, &bytes)
+    if isolate_ttl_secs > 0 {
+        let expires =
+            (now + isolate_ttl_secs as f64 * 1000.0).min(edge_expires.unwrap_or(f64::INFINITY));
+        local_put(market, etag.clone(), bytes.clone(), expires);
+    }
+    Some(Copy {
+        etag,
+        bytes,
+        tier: Tier::Edge,
+    })
 }
 
 /// Stores `list`'s response body at the edge for `ttl_secs`, and in this isolate for
