@@ -136,7 +136,7 @@ impl AppError {
                         format!("redis unreachable: {e}"),
                     ),
                     // Not an error: the route answers a stored list itself.
-                    Refresh::Stored(_) => (500, None, None, String::new()),
+                    Refresh::Stored(_) | Refresh::Current(_) => (500, None, None, String::new()),
                 };
                 refresh_failed(*market, status, retry, reason, error)
             }

@@ -430,6 +430,9 @@ pub async fn scheduled(cron: &str, env: &Env, ctx: &worker::ScheduleContext) {
                 tiers::fill(&app, *market, list).await;
                 "success"
             }
+            // The stored values were built from this very payload: kept, nothing processed;
+            // the copies in front of Redis refill from the next request's hit.
+            Refresh::Current(_) => "success",
             Refresh::Busy { .. } => "skipped",
             Refresh::Failed { .. } | Refresh::NotStored { .. } | Refresh::StoreDown(_) => "error",
         };

@@ -631,7 +631,9 @@ fn an_unchanged_list_extends_ttls_instead_of_rewriting() {
     svc.clock.now.set(1_700_000_200_000);
     fx.push(ok(2000));
     let before = fx.store.arg_bytes();
-    let again = block_on(svc.refresh(Market::Spot, Trigger::Cron));
+    // An admin refresh processes the payload whatever the record says (a cron of the
+    // payload stored processes nothing: `a_cron_with_the_stored_payload_processes_nothing`).
+    let again = block_on(svc.refresh(Market::Spot, Trigger::Admin));
     let unchanged = fx.store.arg_bytes() - before;
     assert!(
         unchanged < 2_000,
@@ -1170,7 +1172,7 @@ fn the_first_refresh_records_no_events_and_a_changed_one_records_each_change() {
         ("DUSDT", "TRADING", "0.1"),
     ]));
     assert!(matches!(
-        block_on(svc.refresh(Market::Spot, Trigger::Cron)),
+        block_on(svc.refresh(Market::Spot, Trigger::Admin)),
         Refresh::Stored(_)
     ));
     assert_eq!(fx.store.stream(&keys::changes(Market::Spot)).len(), 4);
@@ -1333,4 +1335,130 @@ fn the_webhook_gets_each_refreshs_events_once_and_failures_are_counted() {
     assert_eq!(fx.http.posts.borrow().len(), 3);
     assert_eq!(fx.store.int(&keys::changes_webhook(Market::Spot, false)), 2);
     assert_eq!(fx.store.int(&keys::changes_webhook(Market::Spot, true)), 1);
+}
+
+/// `payload(n)` as Binance sends it, `serverTime` (which changes on every call) included.
+fn timed(n: usize, server_time: u64) -> Result<HttpResponse, HttpError> {
+    let body = String::from_utf8(payload(n)).unwrap_or_default().replacen(
+        r#"{"timezone":"UTC","#,
+        &format!(r#"{{"timezone":"UTC","serverTime":{server_time},"#),
+        1,
+    );
+    Ok(HttpResponse {
+        status: 200,
+        retry_after: None,
+        used_weight: None,
+        body: body.into_bytes(),
+    })
+}
+
+fn del(fx: &Fixture, key: String) {
+    block_on(fx.store.exec(vec![Cmd::Del(key)])).unwrap();
+}
+
+#[test]
+fn a_cron_with_the_stored_payload_processes_nothing() {
+    let fx = Fixture::new();
+    let svc = fx.service(&[]);
+    let spot = Market::Spot;
+    fx.push(timed(2000, 1_700_000_000_001));
+    let Refresh::Stored(first) = block_on(svc.refresh(spot, Trigger::Cron)) else {
+        panic!("the first refresh stores")
+    };
+    let record = |fx: &Fixture| -> serde_json::Value {
+        serde_json::from_slice(&fx.store.raw(&keys::stored_meta(spot)).unwrap()).unwrap()
+    };
+    let digest = record(&fx)["payloadDigest"].as_str().unwrap().to_string();
+    assert!(digest.starts_with("p1-"), "{digest}");
+    let doc = fx.store.raw(&keys::document(spot)).unwrap();
+
+    // The same payload, a later serverTime: nothing processed, every TTL extended.
+    fx.store.set_now(1_700_000_200_000);
+    svc.clock.now.set(1_700_000_200_000);
+    fx.push(timed(2000, 1_700_000_200_002));
+    let before = fx.store.arg_bytes();
+    let current = block_on(svc.refresh(spot, Trigger::Cron));
+    let sent = fx.store.arg_bytes() - before;
+    let Refresh::Current(stored) = current else {
+        panic!("{current:?}")
+    };
+    assert_eq!(stored.version, first.header().version);
+    assert!(sent < 2_000, "a current cron sent {sent} bytes");
+    assert_eq!(fx.store.raw(&keys::document(spot)).unwrap(), doc);
+    for key in [
+        keys::document(spot),
+        keys::original_list(spot),
+        keys::ccxt(spot),
+        keys::rules(spot),
+    ] {
+        assert_eq!(fx.store.ttl_ms(&key), Some(300_000), "{key} extended");
+    }
+    assert_eq!(fx.store.int(&keys::last_refresh_ts(spot)), 1_700_000_200);
+    assert_eq!(fx.store.int(&keys::warmup_success(spot)), 2);
+    let outcome: serde_json::Value =
+        serde_json::from_slice(&fx.store.raw(&keys::last_outcome(spot)).unwrap()).unwrap();
+    assert_eq!(
+        (outcome["ok"].clone(), outcome["trigger"].clone()),
+        (true.into(), "cron".into())
+    );
+    assert!(
+        fx.store.raw(&keys::refresh_lock(spot)).is_none(),
+        "unlocked"
+    );
+
+    // A value lost with its pair intact is restored from the pair, still processing nothing.
+    del(&fx, keys::original_list(spot));
+    del(&fx, keys::rules_last_good(spot));
+    fx.push(timed(2000, 3));
+    assert!(matches!(
+        block_on(svc.refresh(spot, Trigger::Cron)),
+        Refresh::Current(_)
+    ));
+    assert_eq!(
+        fx.store.raw(&keys::original_list(spot)),
+        fx.store.raw(&keys::original_last_good(spot))
+    );
+    assert!(fx.store.raw(&keys::original_list(spot)).is_some());
+
+    // A value and its pair both gone: only processing can restore it, so the cron does.
+    del(&fx, keys::document(spot));
+    del(&fx, keys::document_last_good(spot));
+    fx.push(timed(2000, 4));
+    assert!(matches!(
+        block_on(svc.refresh(spot, Trigger::Cron)),
+        Refresh::Stored(_)
+    ));
+    assert_eq!(fx.store.raw(&keys::document(spot)).unwrap(), doc);
+
+    // An admin refresh and a request process the payload whatever the digest says.
+    fx.push(timed(2000, 5));
+    assert!(matches!(
+        block_on(svc.refresh(spot, Trigger::Admin)),
+        Refresh::Stored(_)
+    ));
+
+    // A record from before digests: processed once, then named by the payload's digest.
+    let mut old = record(&fx);
+    old.as_object_mut().unwrap().remove("payloadDigest");
+    fx.store
+        .put(&keys::stored_meta(spot), old.to_string().as_bytes());
+    fx.push(timed(2000, 6));
+    assert!(matches!(
+        block_on(svc.refresh(spot, Trigger::Cron)),
+        Refresh::Stored(_)
+    ));
+    assert_eq!(record(&fx)["payloadDigest"], digest.as_str());
+    fx.push(timed(2000, 7));
+    assert!(matches!(
+        block_on(svc.refresh(spot, Trigger::Cron)),
+        Refresh::Current(_)
+    ));
+
+    // Any other change is processed and stored as ever.
+    fx.push(timed(2001, 8));
+    let Refresh::Stored(changed) = block_on(svc.refresh(spot, Trigger::Cron)) else {
+        panic!("a changed payload is stored")
+    };
+    assert_eq!(changed.header().count, 2001);
+    assert_ne!(record(&fx)["payloadDigest"], digest.as_str());
 }

@@ -146,6 +146,20 @@ async fn one(app: &App, market: Market) -> Report {
                 detail,
             }
         }
+        // The CLI refreshes as an admin does (it needs the list), so this is the cron's
+        // answer only; said as what it means all the same.
+        Refresh::Current(stored) => Report {
+            market,
+            outcome: "stored",
+            count: Some(stored.count),
+            duration_ms,
+            detail: format!(
+                "version {} unchanged: the payload is the one stored, nothing processed",
+                stored.version
+            ),
+            json: json!({"outcome": "stored", "count": stored.count, "version": stored.version,
+                         "fetchedAt": stored.fetched_at, "processed": false}),
+        },
         Refresh::Failed {
             reason,
             detail,

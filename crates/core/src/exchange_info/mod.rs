@@ -19,6 +19,7 @@
 //! `project` holds the rules both apply to make a [`Symbol`], and [`mod@validate`] checks the
 //! result before anything is written.
 
+pub mod digest;
 mod project;
 pub mod scan;
 mod serde;

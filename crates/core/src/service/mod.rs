@@ -136,6 +136,13 @@ impl Trigger {
     pub fn is_warmup(self) -> bool {
         self != Trigger::Request
     }
+
+    /// Whether the caller needs the list in hand: a request serves it, an admin refresh
+    /// (the route, the CLI) reports it. Only the cron, which needs nothing but the stored
+    /// values kept current, may end with [`Refresh::Current`] and process nothing.
+    pub fn needs_list(self) -> bool {
+        self != Trigger::Cron
+    }
 }
 
 /// The stored outcome of the last refresh attempt (`cache:symbols:<m>:last_outcome`).
@@ -357,7 +364,9 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
                 )
                 .await
             }
-            Refresh::Busy { .. } => self.wait_for_holder(market).await,
+            // Current: only a cron ends so (the stored list is this one); read it like a
+            // holder's.
+            Refresh::Busy { .. } | Refresh::Current(_) => self.wait_for_holder(market).await,
             Refresh::StoreDown(e) => self.bypass(market, StoreError::Unreachable(e)).await,
         }
     }
@@ -543,7 +552,7 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
                 Refresh::Stored(list) | Refresh::NotStored { list, .. } => {
                     return Ok(fresh(list, round_trips + 3))
                 }
-                Refresh::Busy { .. } => {}
+                Refresh::Busy { .. } | Refresh::Current(_) => {}
                 Refresh::Failed {
                     detail,
                     retry_after_secs,

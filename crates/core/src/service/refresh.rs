@@ -13,7 +13,7 @@ use serde_json::json;
 use super::{LastOutcome, Service, Trigger};
 use crate::ccxt::CcxtList;
 use crate::changes;
-use crate::exchange_info::{self, ProcessError};
+use crate::exchange_info::{self, digest, ProcessError};
 use crate::feed::{self, Recorded};
 use crate::keys;
 use crate::log::Level;
@@ -49,6 +49,23 @@ pub struct Stored {
     /// from before them, or after they were lost: the next refresh builds them.
     #[serde(default)]
     pub rules_version: String,
+    /// The digest of the payload every value was built from
+    /// ([`exchange_info::digest`], which names the build's processing): a cron that
+    /// fetches a payload of this digest processes nothing. Empty in a record from before it.
+    #[serde(default)]
+    pub payload_digest: String,
+}
+
+impl Stored {
+    /// Whether every value of this record is stored and this build's: our document, the
+    /// original's array, the ccxt markets and the full records, all from the payload of
+    /// `payload_digest`.
+    fn built_from(&self, digest: &str) -> bool {
+        !self.payload_digest.is_empty()
+            && self.payload_digest == digest
+            && !self.ccxt_version.is_empty()
+            && self.rules_version == rules_stamp(&self.ccxt_version)
+    }
 }
 
 /// Names the full records built from `ccxt_version` by this build's projection
@@ -70,6 +87,11 @@ pub enum Refresh {
         /// Log-safe store error.
         error: String,
     },
+    /// A cron fetched the very payload the stored values were built from: nothing was
+    /// processed, the values' TTLs were extended (and a value lost meanwhile restored from
+    /// its pair). Only a trigger that does not need the list gets this
+    /// ([`Trigger::needs_list`]).
+    Current(Stored),
     /// Another refresh holds the lock.
     Busy {
         /// What is stored, if readable.
@@ -100,6 +122,8 @@ struct Fresh {
     /// Our full records, built only when the stored ones are not of this payload.
     rules: Option<RulesSet>,
     symbols: Vec<Symbol>,
+    /// The payload's digest.
+    digest: String,
 }
 
 /// What the write batch read before overwriting, when our document's version changed:
@@ -169,15 +193,38 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
                 status: None,
             })
         } else {
-            let baseline = match &previous {
-                Some(p) => Baseline {
-                    count: Some(p.count),
-                    original_count: Some(p.original_count),
-                },
-                None => self.baseline_from_original(market).await,
-            };
-            let rules_for = previous.as_ref().map(|p| p.rules_version.as_str());
-            self.fetch_fresh(market, baseline, rules_for).await
+            match self.fetch_payload(market).await {
+                Err(e) => Err(e),
+                Ok(payload) => {
+                    let digest = digest::digest(&payload.base, &payload.body);
+                    // The payload every stored value was built from: a cron processes
+                    // nothing, only keeps the values (a request or an admin refresh needs
+                    // the list in hand).
+                    let current = previous
+                        .as_ref()
+                        .filter(|p| !trigger.needs_list() && p.built_from(&digest));
+                    if let Some(p) = current {
+                        if self.keep_current(market, p).await.is_some() {
+                            let close = Close {
+                                market,
+                                trigger,
+                                started,
+                                lock: (lock_key, owner),
+                            };
+                            return self.close_current(close, p.clone()).await;
+                        }
+                    }
+                    let baseline = match &previous {
+                        Some(p) => Baseline {
+                            count: Some(p.count),
+                            original_count: Some(p.original_count),
+                        },
+                        None => self.baseline_from_original(market).await,
+                    };
+                    let rules_for = previous.as_ref().map(|p| p.rules_version.as_str());
+                    self.process(market, payload, digest, baseline, rules_for)
+                }
+            }
         };
         // The writes: everything, or only TTLs when the stored list is this one.
         let unchanged = |fresh: &Fresh| {
@@ -199,6 +246,7 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
         });
         let mut changed = true;
         let mut prior = None;
+        let mut restamp: Option<Stored> = None;
         let written = match &fetched {
             Ok(fresh) => {
                 changed = unchanged(fresh).is_none();
@@ -214,12 +262,27 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
                         .await
                         .map(|p| prior = p)
                 } else {
-                    self.extend(market, fresh, same_ccxt).await
+                    self.extend(market, fresh, same_ccxt)
+                        .await
+                        .map(|rewritten| {
+                            // Same values from a payload of another digest (a record from
+                            // before digests, or a field none of them keeps): the record
+                            // names this payload, so the next cron of it processes nothing.
+                            let record = previous
+                                .as_ref()
+                                .filter(|p| !rewritten && p.payload_digest != fresh.digest);
+                            restamp = record.map(|p| Stored {
+                                payload_digest: fresh.digest.clone(),
+                                ..p.clone()
+                            });
+                        })
                 };
                 // The ccxt markets and our full records go after, on their own: megabytes
                 // that must never delay or fail the two lists the original and our list
                 // route read.
                 if written.is_ok() && (!same_ccxt || fresh.rules.is_some()) {
+                    // They write the record (with this payload's digest) themselves.
+                    restamp = None;
                     let rules_current = previous.as_ref().map(|p| p.rules_version.clone());
                     self.write_extras(market, fresh, !same_ccxt, rules_current)
                         .await;
@@ -237,6 +300,12 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
                     keys::last_refresh_ts(market),
                     (finished / 1000).to_string(),
                 ));
+                if let Some(record) = &restamp {
+                    last.push(Cmd::set(
+                        keys::stored_meta(market),
+                        serde_json::to_vec(record).unwrap_or_default(),
+                    ));
+                }
                 (true, Some(fresh.doc.header().count), None)
             }
             (Ok(_), _) => (
@@ -266,14 +335,6 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
                 )
             }
         };
-        if trigger.is_warmup() {
-            let counter = if ok {
-                keys::warmup_success(market)
-            } else {
-                keys::warmup_error(market)
-            };
-            last.push(Cmd::IncrBy(counter, 1));
-        }
         let outcome = LastOutcome {
             ok,
             at_ms: finished,
@@ -282,10 +343,7 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
             reason: reason.map(str::to_string),
             duration_ms: finished - started,
         };
-        last.push(Cmd::set(
-            keys::last_outcome(market),
-            serde_json::to_vec(&outcome).unwrap_or_default(),
-        ));
+        last.extend(outcome_cmds(market, trigger, &outcome));
         // The changes, recorded in the same batch (before the unlock: the next refresh
         // must see these ids).
         let recorded = match (&fetched, &written, prior) {
@@ -307,6 +365,7 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
         });
         match &fetched {
             Ok(fresh) => {
+                fields["processed"] = true.into();
                 fields["changed"] = changed.into();
                 fields["bytes"] = fresh.doc.as_bytes().len().into();
                 fields["original_bytes"] = fresh.original.bytes.len().into();
@@ -391,14 +450,15 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
         }
     }
 
-    /// Fetches, parses and validates once, and builds both values from that one payload.
-    async fn fetch_fresh(
+    /// Parses and validates the payload once, and builds every value from it.
+    fn process(
         &self,
         market: Market,
+        fetched: upstream::Fetched,
+        digest: String,
         baseline: Baseline,
         rules_for: Option<&str>,
     ) -> Result<Fresh, FetchError> {
-        let fetched = self.fetch_payload(market).await?;
         let reject = |e: ProcessError, reason| FetchError {
             reason,
             detail: e.to_string(),
@@ -425,7 +485,53 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
             ccxt,
             rules,
             symbols: parsed.symbols,
+            digest,
         })
+    }
+
+    /// The end of a refresh that kept the current values: the same last batch as any
+    /// successful refresh (timestamp, warmup counter, outcome, unlock), and its log line.
+    async fn close_current(&self, close: Close, stored: Stored) -> Refresh {
+        let Close {
+            market,
+            trigger,
+            started,
+            lock: (lock_key, owner),
+        } = close;
+        let finished = self.clock.now_ms();
+        let outcome = LastOutcome {
+            ok: true,
+            at_ms: finished,
+            trigger: trigger.as_str().into(),
+            count: Some(stored.count),
+            reason: None,
+            duration_ms: finished - started,
+        };
+        let mut last = vec![Cmd::set(
+            keys::last_refresh_ts(market),
+            (finished / 1000).to_string(),
+        )];
+        last.extend(outcome_cmds(market, trigger, &outcome));
+        last.push(Cmd::DelIfEq(lock_key, owner));
+        let closed = self.store.exec(last).await;
+        let mut fields = json!({
+            "market": market.as_str(),
+            "trigger": trigger.as_str(),
+            "ok": true,
+            "count": stored.count,
+            "duration_ms": outcome.duration_ms,
+            "processed": false,
+            "changed": false,
+        });
+        let level = match &closed {
+            Ok(_) => Level::Info,
+            Err(e) => {
+                fields["close_error"] = e.to_string().into();
+                Level::Warn
+            }
+        };
+        self.log.emit(level, "refresh", fields);
+        Refresh::Current(stored)
     }
 
     /// The commands recording what changed from the previous document to `fresh` (none
@@ -691,36 +797,95 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
     /// The stored list is this one: extend the primary keys' TTLs, after checking the
     /// ends of all six values (our document's head names its version; both ends must
     /// close). A key that is gone, garbage or truncated meanwhile is restored from its pair
-    /// by a server-side copy, or written again when its pair is no good either.
-    async fn extend(&self, market: Market, fresh: &Fresh, ccxt: bool) -> Result<(), String> {
+    /// by a server-side copy, or written again when its pair is no good either. `Ok(true)`
+    /// when the stored record was rewritten (the full records were both gone).
+    async fn extend(&self, market: Market, fresh: &Fresh, ccxt: bool) -> Result<bool, String> {
+        let kept = Kept {
+            doc_version: &fresh.doc.header().version,
+            ccxt_version: ccxt.then_some(fresh.ccxt.header().version.as_str()),
+            rules: fresh.rules.is_none(),
+        };
+        let probed = self.probe(market, &kept).await?;
+        let mut values: Vec<&[u8]> = vec![&fresh.original.bytes, fresh.doc.as_bytes()];
+        if ccxt {
+            values.push(fresh.ccxt.as_bytes());
+        }
         let ttl = self.config.cache_ttl_secs(market);
-        let version = format!("\"version\":\"{}\"", fresh.doc.header().version);
-        let ccxt_version = format!("\"version\":\"{}\"", fresh.ccxt.header().version);
+        let mut repair = repairs(ttl, &probed.pairs, Some(&values)).unwrap_or_default();
+        let mut rewritten = false;
+        match probed.rules.map(|both| rules_repairs(market, ttl, both)) {
+            Some(Some(cmds)) => repair.extend(cmds),
+            Some(None) => {
+                // Both gone: the record stops naming them, so the next refresh builds them.
+                let ccxt_version = kept.ccxt_version.unwrap_or_default().to_string();
+                let stored = stored_record(fresh, ccxt_version, String::new());
+                repair.push(Cmd::set(
+                    keys::stored_meta(market),
+                    serde_json::to_vec(&stored).unwrap_or_default(),
+                ));
+                rewritten = true;
+            }
+            None => {}
+        }
+        self.apply_repairs(market, repair).await?;
+        Ok(rewritten)
+    }
+
+    /// A cron fetched the payload `stored` was built from: extend every value's TTL and
+    /// restore what a pair can restore, without processing anything. `None` when that is
+    /// not enough (a value and its pair both gone, Redis failing): then the payload is
+    /// processed after all.
+    async fn keep_current(&self, market: Market, stored: &Stored) -> Option<()> {
+        let kept = Kept {
+            doc_version: &stored.version,
+            ccxt_version: Some(&stored.ccxt_version),
+            rules: true,
+        };
+        let probed = self.probe(market, &kept).await.ok()?;
+        let ttl = self.config.cache_ttl_secs(market);
+        let mut repair = repairs(ttl, &probed.pairs, None)?;
+        repair.extend(rules_repairs(market, ttl, probed.rules?)?);
+        match self.apply_repairs(market, repair).await {
+            Ok(()) => Some(()),
+            Err(e) => {
+                self.log.emit(
+                    Level::Warn,
+                    "stored_value_repair_failed",
+                    json!({"market": market.as_str(), "error": e, "then": "process the payload"}),
+                );
+                None
+            }
+        }
+    }
+
+    /// One round trip: each primary's `EXPIRE`, both ends of it and of its last good copy,
+    /// and (when `kept.rules`) the full records' `EXPIRE` and their last good's `EXISTS`.
+    async fn probe(&self, market: Market, kept: &Kept<'_>) -> Result<Probed, String> {
+        let ttl = self.config.cache_ttl_secs(market);
+        let version = format!("\"version\":\"{}\"", kept.doc_version);
+        let ccxt_version = kept.ccxt_version.map(|v| format!("\"version\":\"{v}\""));
         let mut pairs = vec![
             (
                 keys::original_list(market),
                 keys::original_last_good(market),
-                &fresh.original.bytes[..],
                 Probe::Array,
             ),
             (
                 keys::document(market),
                 keys::document_last_good(market),
-                fresh.doc.as_bytes(),
                 Probe::Document(&version),
             ),
         ];
         // Our ccxt markets too when they are this version (else they are written after).
-        if ccxt {
+        if let Some(v) = &ccxt_version {
             pairs.push((
                 keys::ccxt(market),
                 keys::ccxt_last_good(market),
-                fresh.ccxt.as_bytes(),
-                Probe::Document(&ccxt_version),
+                Probe::Document(v),
             ));
         }
         let mut probe = Vec::with_capacity(15);
-        for (primary, last_good, _, kind) in &pairs {
+        for (primary, last_good, kind) in &pairs {
             probe.push(Cmd::Expire(primary.clone(), ttl));
             for key in [primary, last_good] {
                 probe.push(Cmd::GetRange(key.clone(), 0, kind.head_len()));
@@ -729,7 +894,7 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
         }
         // Our full records (a hash: no ends to probe) when they are this payload's.
         let rules_at = probe.len();
-        if fresh.rules.is_none() {
+        if kept.rules {
             probe.push(Cmd::Expire(keys::rules(market), ttl));
             probe.push(Cmd::Exists(keys::rules_last_good(market)));
         }
@@ -741,70 +906,29 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
             Some(Reply::Bytes(b)) => &b[..],
             _ => &[][..],
         };
-        let mut repair = Vec::new();
-        for (n, (primary, last_good, value, kind)) in pairs.into_iter().enumerate() {
-            let at = 5 * n;
-            let primary_ok = kind.holds(bytes(at + 1), bytes(at + 2));
-            let last_good_ok = kind.holds(bytes(at + 3), bytes(at + 4));
-            match (primary_ok, last_good_ok) {
-                (true, true) => {}
-                (false, true) => {
-                    repair.push(Cmd::Copy {
-                        from: last_good,
-                        to: primary.clone(),
-                    });
-                    repair.push(Cmd::Expire(primary, ttl));
-                }
-                (true, false) => {
-                    repair.push(Cmd::Copy {
-                        from: primary,
-                        to: last_good.clone(),
-                    });
-                    repair.push(Cmd::Persist(last_good));
-                }
-                (false, false) => {
-                    repair.push(Cmd::set(last_good.clone(), value.to_vec()));
-                    repair.push(Cmd::Copy {
-                        from: last_good,
-                        to: primary.clone(),
-                    });
-                    repair.push(Cmd::Expire(primary, ttl));
-                }
-            }
-        }
-        if fresh.rules.is_none() {
-            let int = |i: usize| replies.get(i).and_then(Reply::as_int).unwrap_or(0);
-            match (int(rules_at), int(rules_at + 1)) {
-                (1, 1) => {}
-                (1, _) => {
-                    repair.push(Cmd::Copy {
-                        from: keys::rules(market),
-                        to: keys::rules_last_good(market),
-                    });
-                    repair.push(Cmd::Persist(keys::rules_last_good(market)));
-                }
-                (_, 1) => {
-                    repair.push(Cmd::Copy {
-                        from: keys::rules_last_good(market),
-                        to: keys::rules(market),
-                    });
-                    repair.push(Cmd::Expire(keys::rules(market), ttl));
-                }
-                _ => {
-                    // Both gone: the record stops naming them, so the next refresh builds them.
-                    let ccxt_version = if ccxt {
-                        fresh.ccxt.header().version.clone()
-                    } else {
-                        String::new()
-                    };
-                    let stored = stored_record(fresh, ccxt_version, String::new());
-                    repair.push(Cmd::set(
-                        keys::stored_meta(market),
-                        serde_json::to_vec(&stored).unwrap_or_default(),
-                    ));
-                }
-            }
-        }
+        let int = |i: usize| replies.get(i).and_then(Reply::as_int).unwrap_or(0);
+        Ok(Probed {
+            pairs: pairs
+                .into_iter()
+                .enumerate()
+                .map(|(n, (primary, last_good, kind))| {
+                    let at = 5 * n;
+                    Pair {
+                        primary_ok: kind.holds(bytes(at + 1), bytes(at + 2)),
+                        last_good_ok: kind.holds(bytes(at + 3), bytes(at + 4)),
+                        primary,
+                        last_good,
+                    }
+                })
+                .collect(),
+            rules: kept
+                .rules
+                .then(|| (int(rules_at) == 1, int(rules_at + 1) == 1)),
+        })
+    }
+
+    /// Sends `repair` (nothing when it is empty), logged as a repair.
+    async fn apply_repairs(&self, market: Market, repair: Vec<Cmd>) -> Result<(), String> {
         if repair.is_empty() {
             return Ok(());
         }
@@ -814,9 +938,11 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
             json!({"market": market.as_str(), "commands": repair.len()}),
         );
         // PERSIST answers 0 when the copy had no TTL to drop: not a failure.
-        let cmds: Vec<Cmd> = repair;
-        let persists: Vec<bool> = cmds.iter().map(|c| matches!(c, Cmd::Persist(_))).collect();
-        let replies = self.store.exec(cmds).await.map_err(|e| e.to_string())?;
+        let persists: Vec<bool> = repair
+            .iter()
+            .map(|c| matches!(c, Cmd::Persist(_)))
+            .collect();
+        let replies = self.store.exec(repair).await.map_err(|e| e.to_string())?;
         let kept = replies
             .into_iter()
             .zip(persists)
@@ -825,6 +951,115 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
             .collect();
         all_ok(Ok(kept))
     }
+}
+
+/// Which stored values a refresh keeps, by the versions they must name.
+struct Kept<'a> {
+    doc_version: &'a str,
+    /// The ccxt markets', when they are the payload's (else they are written after).
+    ccxt_version: Option<&'a str>,
+    /// Whether the full records are the payload's (kept too).
+    rules: bool,
+}
+
+/// A primary key and its last good copy, and whether each holds the value.
+struct Pair {
+    primary: String,
+    last_good: String,
+    primary_ok: bool,
+    last_good_ok: bool,
+}
+
+/// What a probe found: each pair in order (the original's, our document, the ccxt
+/// markets), and the full records' `(primary there, last good there)` when probed.
+struct Probed {
+    pairs: Vec<Pair>,
+    rules: Option<(bool, bool)>,
+}
+
+/// The commands restoring each pair: a bad side is copied from the good one; when both are
+/// bad, the value is written again from `values` (in pair order), or, without them,
+/// `None`: only processing the payload can restore it.
+fn repairs(ttl: u64, pairs: &[Pair], values: Option<&[&[u8]]>) -> Option<Vec<Cmd>> {
+    let mut repair = Vec::new();
+    for (n, pair) in pairs.iter().enumerate() {
+        let (primary, last_good) = (pair.primary.clone(), pair.last_good.clone());
+        match (pair.primary_ok, pair.last_good_ok) {
+            (true, true) => {}
+            (false, true) => {
+                repair.push(Cmd::Copy {
+                    from: last_good,
+                    to: primary.clone(),
+                });
+                repair.push(Cmd::Expire(primary, ttl));
+            }
+            (true, false) => {
+                repair.push(Cmd::Copy {
+                    from: primary,
+                    to: last_good.clone(),
+                });
+                repair.push(Cmd::Persist(last_good));
+            }
+            (false, false) => {
+                let value = values?.get(n)?;
+                repair.push(Cmd::set(last_good.clone(), value.to_vec()));
+                repair.push(Cmd::Copy {
+                    from: last_good,
+                    to: primary.clone(),
+                });
+                repair.push(Cmd::Expire(primary, ttl));
+            }
+        }
+    }
+    Some(repair)
+}
+
+/// The commands restoring the full records from their pair; `None` when both are gone.
+fn rules_repairs(market: Market, ttl: u64, (primary, last_good): (bool, bool)) -> Option<Vec<Cmd>> {
+    Some(match (primary, last_good) {
+        (true, true) => Vec::new(),
+        (true, false) => vec![
+            Cmd::Copy {
+                from: keys::rules(market),
+                to: keys::rules_last_good(market),
+            },
+            Cmd::Persist(keys::rules_last_good(market)),
+        ],
+        (false, true) => vec![
+            Cmd::Copy {
+                from: keys::rules_last_good(market),
+                to: keys::rules(market),
+            },
+            Cmd::Expire(keys::rules(market), ttl),
+        ],
+        (false, false) => return None,
+    })
+}
+
+/// What ends a refresh: whose, since when, and the lock to release (key, owner).
+struct Close {
+    market: Market,
+    trigger: Trigger,
+    started: u64,
+    lock: (String, String),
+}
+
+/// The warmup counter a warmup bumps, and the outcome.
+fn outcome_cmds(market: Market, trigger: Trigger, outcome: &LastOutcome) -> Vec<Cmd> {
+    let mut cmds = Vec::with_capacity(2);
+    if trigger.is_warmup() {
+        let counter = if outcome.ok {
+            keys::warmup_success(market)
+        } else {
+            keys::warmup_error(market)
+        };
+        cmds.push(Cmd::IncrBy(counter, 1));
+    }
+    cmds.push(Cmd::set(
+        keys::last_outcome(market),
+        serde_json::to_vec(outcome).unwrap_or_default(),
+    ));
+    cmds
 }
 
 /// The record of a full write of `fresh` (`ccxt_version` empty until they are stored).
@@ -837,6 +1072,7 @@ fn stored_record(fresh: &Fresh, ccxt_version: String, rules_version: String) -> 
         fetched_at: fresh.doc.header().fetched_at.clone(),
         ccxt_version,
         rules_version,
+        payload_digest: fresh.digest.clone(),
     }
 }
 
