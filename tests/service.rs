@@ -329,6 +329,8 @@ async fn request_log_lines_parse_and_hit_sampling_keeps_misses_and_errors() {
     };
     let miss = stack.get("/api/symbols/spot").await;
     assert_eq!(miss.header("x-cache"), Some("MISS"), "{}", miss.text());
+    // The copies fill after the response (waitUntil): the hits below are the isolate's.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     for _ in 0..8 {
         let hit = stack.get("/api/symbols/spot").await;
         assert_eq!(hit.header("x-cache"), Some("HIT"));

@@ -160,6 +160,13 @@ impl Line {
         self
     }
 
+    /// A boolean field.
+    pub fn bool(mut self, key: &str, value: bool) -> Self {
+        self.key(key);
+        self.buf.push_str(if value { "true" } else { "false" });
+        self
+    }
+
     /// A `null` field.
     pub fn null(mut self, key: &str) -> Self {
         self.key(key);

@@ -16,7 +16,7 @@ use crate::changes;
 use crate::exchange_info::{self, digest, ProcessError};
 use crate::feed::{self, Recorded};
 use crate::keys;
-use crate::log::Level;
+use crate::log::{Level, Line};
 use crate::market::Market;
 use crate::original::{self, OriginalList};
 use crate::ports::{Clock, Cmd, Http, Reply, Store};
@@ -177,11 +177,11 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
             .and_then(|b| serde_json::from_slice(&b).ok());
         let blocked_until = replies.next().and_then(|r| r.as_int()).unwrap_or(0);
         if !locked {
-            self.log.emit(
-                Level::Info,
-                "refresh_skipped",
-                json!({"market": market.as_str(), "trigger": trigger.as_str(), "why": "lock held"}),
-            );
+            let line = Line::new(Level::Info, "refresh_skipped")
+                .str("market", market.as_str())
+                .str("trigger", trigger.as_str())
+                .str("why", "lock held");
+            self.log.write(line);
             return Refresh::Busy { previous };
         }
         let now = self.clock.now_ms() as i64;
@@ -514,23 +514,24 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
         last.extend(outcome_cmds(market, trigger, &outcome));
         last.push(Cmd::DelIfEq(lock_key, owner));
         let closed = self.store.exec(last).await;
-        let mut fields = json!({
-            "market": market.as_str(),
-            "trigger": trigger.as_str(),
-            "ok": true,
-            "count": stored.count,
-            "duration_ms": outcome.duration_ms,
-            "processed": false,
-            "changed": false,
-        });
-        let level = match &closed {
-            Ok(_) => Level::Info,
-            Err(e) => {
-                fields["close_error"] = e.to_string().into();
-                Level::Warn
-            }
+        // Written field by field: no JSON tree for a line this small (the Worker's bundle).
+        let level = if closed.is_ok() {
+            Level::Info
+        } else {
+            Level::Warn
         };
-        self.log.emit(level, "refresh", fields);
+        let mut line = Line::new(level, "refresh")
+            .str("market", market.as_str())
+            .str("trigger", trigger.as_str())
+            .bool("ok", true)
+            .uint("count", stored.count as u64)
+            .uint("duration_ms", outcome.duration_ms)
+            .bool("processed", false)
+            .bool("changed", false);
+        if let Err(e) = &closed {
+            line = line.str("close_error", &e.to_string());
+        }
+        self.log.write(line);
         Refresh::Current(stored)
     }
 
@@ -623,11 +624,12 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
             }
         })?;
         if let Some(w) = &fetched.used_weight {
-            self.log.emit(
-                Level::Info,
-                "upstream_weight",
-                json!({"market": market.as_str(), "base": fetched.base, "used_weight_1m": w, "bytes": fetched.body.len()}),
-            );
+            let line = Line::new(Level::Info, "upstream_weight")
+                .str("market", market.as_str())
+                .str("base", &fetched.base)
+                .str("used_weight_1m", w)
+                .uint("bytes", fetched.body.len() as u64);
+            self.log.write(line);
         }
         Ok(fetched)
     }
@@ -848,11 +850,11 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
         match self.apply_repairs(market, repair).await {
             Ok(()) => Some(()),
             Err(e) => {
-                self.log.emit(
-                    Level::Warn,
-                    "stored_value_repair_failed",
-                    json!({"market": market.as_str(), "error": e, "then": "process the payload"}),
-                );
+                let line = Line::new(Level::Warn, "stored_value_repair_failed")
+                    .str("market", market.as_str())
+                    .str("error", &e)
+                    .str("then", "process the payload");
+                self.log.write(line);
                 None
             }
         }
@@ -932,11 +934,10 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
         if repair.is_empty() {
             return Ok(());
         }
-        self.log.emit(
-            Level::Warn,
-            "stored_value_repaired",
-            json!({"market": market.as_str(), "commands": repair.len()}),
-        );
+        let line = Line::new(Level::Warn, "stored_value_repaired")
+            .str("market", market.as_str())
+            .uint("commands", repair.len() as u64);
+        self.log.write(line);
         // PERSIST answers 0 when the copy had no TTL to drop: not a failure.
         let persists: Vec<bool> = repair
             .iter()
