@@ -5,7 +5,7 @@
 //! - [`refresh`]: one single-flight refresh writing both systems' values (or only TTLs);
 //! - [`bypass`]: the Redis-down path: one shared fetch per market and isolate, kept briefly;
 //! - [`metrics`]: the counters and outcomes of both markets, read in one round trip;
-//! - [`changes`]: the changes feed read a page at a time; [`webhook`]: each refresh's
+//! - `changes`: the changes feed read a page at a time; [`webhook`]: each refresh's
 //!   events POSTed after the response.
 //!
 //! Every Redis interaction is one batched round trip (see [`Store::exec`]); the

@@ -7,7 +7,7 @@
 //! extensions (plus one when a key to extend had gone); (3) timestamp, counters, outcome,
 //! unlock. An unchanged refresh sends a few hundred bytes instead of megabytes.
 //!
-//! Parts: [`mod@write`] (a changed list's writes), [`keep`] (an unchanged list's probe, TTLs
+//! Parts: `write` (a changed list's writes), `keep` (an unchanged list's probe, TTLs
 //! and repairs, and the unchanged cron that processes nothing).
 
 use serde::{Deserialize, Serialize};
