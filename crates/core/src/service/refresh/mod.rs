@@ -11,7 +11,6 @@
 //! and repairs, and the unchanged cron that processes nothing).
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 pub(crate) mod keep;
 pub(crate) mod write;
@@ -362,45 +361,43 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
         };
         last.push(Cmd::DelIfEq(lock_key, owner));
         let closed = self.store.exec(last).await;
-        let mut fields = json!({
-            "market": market.as_str(),
-            "trigger": trigger.as_str(),
-            "ok": outcome.ok,
-            "count": outcome.count,
-            "duration_ms": outcome.duration_ms,
-        });
-        match &fetched {
-            Ok(fresh) => {
-                fields["processed"] = true.into();
-                fields["changed"] = changed.into();
-                fields["bytes"] = fresh.doc.as_bytes().len().into();
-                fields["original_bytes"] = fresh.original.bytes.len().into();
-                fields["original_count"] = fresh.original.count.into();
-                fields["ccxt_bytes"] = fresh.ccxt.as_bytes().len().into();
-                fields["ccxt_count"] = fresh.ccxt.header().count.into();
-                fields["upstream"] = fresh.doc.header().upstream.clone().into();
-            }
-            Err(e) => {
-                fields["reason"] = e.reason.as_str().into();
-                fields["detail"] = e.detail.clone().into();
-                fields["upstream_status"] = e.status.into();
-            }
-        }
-        if let Some(Err(e)) = &written {
-            fields["store_error"] = e.clone().into();
-        }
-        if let Err(e) = &closed {
-            fields["close_error"] = e.to_string().into();
-        }
-        if let Some(r) = &recorded {
-            fields["changes"] = r.events.len().into();
-        }
         let level = if outcome.ok && closed.is_ok() {
             Level::Info
         } else {
             Level::Warn
         };
-        self.log.emit(level, "refresh", fields);
+        // Written field by field, as the unchanged cron's line is (the Worker's bundle).
+        let mut line = Line::new(level, "refresh")
+            .str("market", market.as_str())
+            .str("trigger", trigger.as_str())
+            .bool("ok", outcome.ok)
+            .opt_uint("count", outcome.count.map(|c| c as u64))
+            .uint("duration_ms", outcome.duration_ms);
+        line = match &fetched {
+            Ok(fresh) => line
+                .bool("processed", true)
+                .bool("changed", changed)
+                .uint("bytes", fresh.doc.as_bytes().len() as u64)
+                .uint("original_bytes", fresh.original.bytes.len() as u64)
+                .uint("original_count", fresh.original.count as u64)
+                .uint("ccxt_bytes", fresh.ccxt.as_bytes().len() as u64)
+                .uint("ccxt_count", fresh.ccxt.header().count as u64)
+                .str("upstream", &fresh.doc.header().upstream),
+            Err(e) => line
+                .str("reason", e.reason.as_str())
+                .str("detail", &e.detail)
+                .opt_uint("upstream_status", e.status.map(u64::from)),
+        };
+        if let Some(Err(e)) = &written {
+            line = line.str("store_error", e);
+        }
+        if let Err(e) = &closed {
+            line = line.str("close_error", &e.to_string());
+        }
+        if let Some(r) = &recorded {
+            line = line.uint("changes", r.events.len() as u64);
+        }
+        self.log.write(line);
         if let Ok(fresh) = &fetched {
             // This isolate's waiters take it from here, not from Redis one by one.
             self.note_landed(market, &fresh.doc);
@@ -556,11 +553,10 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
                 Some(Ok(doc)) => Some(doc.symbols),
                 // Unreadable: no diff against garbage (it would list every symbol).
                 _ => {
-                    self.log.emit(
-                        Level::Warn,
-                        "changes_skipped",
-                        json!({"market": market.as_str(), "why": "previous document unreadable"}),
-                    );
+                    let line = Line::new(Level::Warn, "changes_skipped")
+                        .str("market", market.as_str())
+                        .str("why", "previous document unreadable");
+                    self.log.write(line);
                     None
                 }
             }

@@ -1,12 +1,10 @@
 //! Writing a changed list: both systems' values with their last good copies and our
 //! record of them in one pipeline, then (on their own) the ccxt markets and full records.
 
-use serde_json::json;
-
 use super::{all_ok, rules_stamp, stored_record, Fresh, Prior};
 use crate::feed;
 use crate::keys;
-use crate::log::Level;
+use crate::log::{Level, Line};
 use crate::market::Market;
 use crate::ports::{Clock, Cmd, Http, Reply, Store};
 use crate::service::Service;
@@ -165,12 +163,12 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
                 .collect()
         });
         if let Err(e) = all_ok(result) {
-            self.log.emit(
-                Level::Warn,
-                "extras_write_failed",
-                json!({"market": market.as_str(), "ccxt_bytes": fresh.ccxt.as_bytes().len(),
-                    "rules_bytes": rules_bytes, "error": e}),
-            );
+            let line = Line::new(Level::Warn, "extras_write_failed")
+                .str("market", market.as_str())
+                .uint("ccxt_bytes", fresh.ccxt.as_bytes().len() as u64)
+                .uint("rules_bytes", rules_bytes as u64)
+                .str("error", &e);
+            self.log.write(line);
         }
     }
 }
