@@ -308,11 +308,12 @@ fn copy_reply(req: &Request, copy: Copy) -> Reply {
     } else {
         Reply::bytes(200, JSON, Vec::new())
     };
+    let etag = copy.etag.clone();
     if r.status == 200 {
-        r.stream = copy.stream();
+        r.stream = Some(copy.into_body());
     }
     r.header("X-Cache", "HIT")
-        .header("ETag", copy.etag)
+        .header("ETag", etag)
         .header("Cache-Control", "no-cache")
 }
 

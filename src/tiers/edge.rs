@@ -30,29 +30,55 @@ fn key(market: Market) -> String {
 }
 
 /// A fresh copy of a market's finished response body (`source: "cache"`): its ETag, the
-/// bytes still on the JS side, and which tier held it.
+/// body still on the JS side, and which tier held it.
 pub struct Copy {
     /// `"<market>-<version>"`.
     pub etag: String,
-    /// The body, as JS bytes: it enters wasm only when the list must be read.
-    bytes: Uint8Array,
+    body: Body,
     /// [`Tier::Isolate`] or [`Tier::Edge`].
     pub tier: Tier,
 }
 
+/// A copy's body: it enters wasm only when the list must be read.
+enum Body {
+    /// JS bytes (the isolate's copy, or an edge copy the isolate keeps).
+    Bytes(Uint8Array),
+    /// The Cache API's response, unread (the isolate copy is off): a whole-list hit passes
+    /// its stream straight through.
+    Unread(Response),
+}
+
 impl Copy {
-    /// The body as a stream over the same JS bytes (`new Response(bytes).body`), for
-    /// serving the whole list as it is.
-    pub fn stream(&self) -> Option<ResponseBody> {
-        let resp = web_sys::Response::new_with_opt_buffer_source(Some(&self.bytes)).ok()?;
-        Some(ResponseBody::Stream(resp.body()?))
+    /// The body for serving the whole list as it is: a stream over the same JS bytes
+    /// (`new Response(bytes).body`), or the cached response's own.
+    pub fn into_body(self) -> ResponseBody {
+        match self.body {
+            Body::Bytes(bytes) => web_sys::Response::new_with_opt_buffer_source(Some(&bytes))
+                .ok()
+                .and_then(|r| r.body())
+                .map_or_else(|| ResponseBody::Body(bytes.to_vec()), ResponseBody::Stream),
+            Body::Unread(resp) => resp.body().clone(),
+        }
     }
 
     /// The list read back from the body (filters and single symbols need the data);
     /// `None` if the copy does not read as one.
-    pub fn list(&self, market: Market) -> Option<StoredList> {
-        StoredList::from_response_body(market, &self.bytes.to_vec())
+    pub async fn list(self, market: Market) -> Option<StoredList> {
+        let bytes = match self.body {
+            Body::Bytes(bytes) => bytes,
+            Body::Unread(resp) => js_bytes(resp).await?,
+        };
+        StoredList::from_response_body(market, &bytes.to_vec())
     }
+}
+
+/// A response's body as JS bytes (read on the JS side, not into wasm).
+async fn js_bytes(resp: Response) -> Option<Uint8Array> {
+    let web = web_sys::Response::from(resp);
+    let buffer = wasm_bindgen_futures::JsFuture::from(web.array_buffer().ok()?)
+        .await
+        .ok()?;
+    Some(Uint8Array::new(&buffer))
 }
 
 /// One market's copy in this isolate.
@@ -76,7 +102,7 @@ fn local_get(market: Market, now_ms: f64) -> Option<Copy> {
             .filter(|c| c.expires_ms > now_ms)?;
         Some(Copy {
             etag: local.etag.clone(),
-            bytes: local.body.clone(),
+            body: Body::Bytes(local.body.clone()),
             tier: Tier::Isolate,
         })
     })
@@ -108,6 +134,13 @@ pub async fn get(market: Market, isolate_ttl_secs: u64) -> Option<Copy> {
     }
     let resp = Cache::default().get(key(market), true).await.ok()??;
     let etag = resp.headers().get(ETAG).ok()??;
+    if isolate_ttl_secs == 0 {
+        return Some(Copy {
+            etag,
+            body: Body::Unread(resp),
+            tier: Tier::Edge,
+        });
+    }
     let edge_expires = resp
         .headers()
         .get(EXPIRES)
@@ -117,19 +150,13 @@ pub async fn get(market: Market, isolate_ttl_secs: u64) -> Option<Copy> {
         .map(|ms| ms as f64);
     // Read the body as JS bytes (not into wasm): the isolate keeps them, and a plain list
     // hit streams them out without a copy through wasm memory.
-    let web = web_sys::Response::from(resp);
-    let buffer = wasm_bindgen_futures::JsFuture::from(web.array_buffer().ok()?)
-        .await
-        .ok()?;
-    let bytes = Uint8Array::new(&buffer);
-    if isolate_ttl_secs > 0 {
-        let expires =
-            (now + isolate_ttl_secs as f64 * 1000.0).min(edge_expires.unwrap_or(f64::INFINITY));
-        local_put(market, etag.clone(), bytes.clone(), expires);
-    }
+    let bytes = js_bytes(resp).await?;
+    let expires =
+        (now + isolate_ttl_secs as f64 * 1000.0).min(edge_expires.unwrap_or(f64::INFINITY));
+    local_put(market, etag.clone(), bytes.clone(), expires);
     Some(Copy {
         etag,
-        bytes,
+        body: Body::Bytes(bytes),
         tier: Tier::Edge,
     })
 }

@@ -59,8 +59,9 @@ pub async fn list(
     trace: &mut Trace,
 ) -> Result<Served, AppError> {
     if let Some(copy) = copy(app, market).await {
-        if let Some(list) = copy.list(market) {
-            count_hit(app, ctx, market, trace, copy.tier);
+        let tier = copy.tier;
+        if let Some(list) = copy.list(market).await {
+            count_hit(app, ctx, market, trace, tier);
             return Ok(Served::hit(list, 0));
         }
     }
