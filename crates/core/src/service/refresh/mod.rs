@@ -361,18 +361,7 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
         };
         last.push(Cmd::DelIfEq(lock_key, owner));
         let closed = self.store.exec(last).await;
-        let level = if outcome.ok && closed.is_ok() {
-            Level::Info
-        } else {
-            Level::Warn
-        };
-        // Written field by field, as the unchanged cron's line is (the Worker's bundle).
-        let mut line = Line::new(level, "refresh")
-            .str("market", market.as_str())
-            .str("trigger", trigger.as_str())
-            .bool("ok", outcome.ok)
-            .opt_uint("count", outcome.count.map(|c| c as u64))
-            .uint("duration_ms", outcome.duration_ms);
+        let mut line = refresh_line(market, trigger, &outcome, closed.is_ok());
         line = match &fetched {
             Ok(fresh) => line
                 .bool("processed", true)
@@ -517,18 +506,7 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
         last.extend(outcome_cmds(market, trigger, &outcome));
         last.push(Cmd::DelIfEq(lock_key, owner));
         let closed = self.store.exec(last).await;
-        // Written field by field: no JSON tree for a line this small (the Worker's bundle).
-        let level = if closed.is_ok() {
-            Level::Info
-        } else {
-            Level::Warn
-        };
-        let mut line = Line::new(level, "refresh")
-            .str("market", market.as_str())
-            .str("trigger", trigger.as_str())
-            .bool("ok", true)
-            .uint("count", stored.count as u64)
-            .uint("duration_ms", outcome.duration_ms)
+        let mut line = refresh_line(market, trigger, &outcome, closed.is_ok())
             .bool("processed", false)
             .bool("changed", false);
         if let Err(e) = &closed {
@@ -643,6 +621,22 @@ struct Close {
     trigger: Trigger,
     started: u64,
     lock: (String, String),
+}
+
+/// The start of a refresh's log line (what every refresh reports), written field by field:
+/// no JSON tree for it (the Worker's bundle). A warning unless it succeeded and closed.
+fn refresh_line(market: Market, trigger: Trigger, outcome: &LastOutcome, closed: bool) -> Line {
+    let level = if outcome.ok && closed {
+        Level::Info
+    } else {
+        Level::Warn
+    };
+    Line::new(level, "refresh")
+        .str("market", market.as_str())
+        .str("trigger", trigger.as_str())
+        .bool("ok", outcome.ok)
+        .opt_uint("count", outcome.count.map(|c| c as u64))
+        .uint("duration_ms", outcome.duration_ms)
 }
 
 /// The warmup counter a warmup bumps, and the outcome.
