@@ -18,6 +18,8 @@
 // in a new isolate pays: no JIT or wasm tier-up yet):
 //   wasm_cold_ms / js_cold_ms   the first call (wasm: the same call as `wasm` above, its
 //               module already instantiated; JS: the peer's processText)
+//   digest_cold_ms  what an unchanged cron does instead (the payload's digest alone,
+//               `digest`), first call; digest_ms its warm median
 //   wasm_load_ms  read + compile + instantiate of the harness module (the wasm-bindgen glue's
 //               require), measured in the same fresh processes, before the first call
 //   worker_compile_ms / worker_instantiate_ms  WebAssembly.compile + instantiate of the
@@ -38,19 +40,20 @@ import { stubImports } from "./wasm-startup.mjs";
 const require = createRequire(import.meta.url);
 const args = process.argv.slice(2);
 
-// `--cold wasm|js MARKET FILE WASM_GLUE`: one call in this fresh process; prints
+// `--cold wasm|digest|js MARKET FILE WASM_GLUE`: one call in this fresh process; prints
 // {"load_ms","call_ms"} (load: the glue's require, i.e. read + compile + instantiate).
 if (args[0] === "--cold") {
   const [, side, market, file, glue] = args;
   const bytes = new Uint8Array(readFileSync(file));
   let load = null;
   let t0;
-  if (side === "wasm") {
+  if (side === "wasm" || side === "digest") {
     const l0 = performance.now();
     const w = require(path.resolve(glue));
     load = performance.now() - l0;
     t0 = performance.now();
-    w.process(market, bytes);
+    if (side === "wasm") w.process(market, bytes);
+    else w.digest(market, bytes);
   } else {
     t0 = performance.now();
     processText(market, new TextDecoder().decode(bytes), "u", "t");
@@ -139,13 +142,14 @@ for (const c of cases) {
     if (r.status !== 0) throw new Error(`${extra[0]} ${extra[1]}: ${r.stderr}`);
     return JSON.parse(r.stdout.trim());
   };
-  const cold = { wasm: [], before: [], load: [], js: [], compile: [], instantiate: [] };
+  const cold = { wasm: [], digest: [], before: [], load: [], js: [], compile: [], instantiate: [] };
   let startupError = null;
   for (let i = 0; i < coldRuns; i++) {
     const w = child(["--cold", "wasm", market, file, wasmPath]);
     cold.wasm.push(w.call_ms);
     cold.load.push(w.load_ms);
     cold.js.push(child(["--cold", "js", market, file, wasmPath]).call_ms);
+    cold.digest.push(child(["--cold", "digest", market, file, wasmPath]).call_ms);
     if (baselinePath) cold.before.push(child(["--cold", "wasm", market, file, baselinePath]).call_ms);
     if (workerWasm) {
       const s = child(["--cold-startup", workerWasm]);
@@ -160,7 +164,7 @@ for (const c of cases) {
   const coldWasm = median(cold.wasm);
   const coldJs = median(cold.js);
 
-  const t = { wasm: [], wasm_serde: [], wasm_before: [], js: [], js_parse: [] };
+  const t = { wasm: [], wasm_serde: [], wasm_before: [], js: [], js_parse: [], digest: [] };
   let sink = 0;
   for (let i = 0; i < warmup + iters; i++) {
     const keep = i >= warmup;
@@ -182,6 +186,10 @@ for (const c of cases) {
       t1 = performance.now();
       if (keep) t.wasm_before.push(t1 - t0);
     }
+    t0 = performance.now();
+    sink += wasm.digest(market, bytes);
+    t1 = performance.now();
+    if (keep) t.digest.push(t1 - t0);
     const text = decoder.decode(bytes);
     t0 = performance.now();
     sink += JSON.parse(text).symbols.length;
@@ -192,6 +200,7 @@ for (const c of cases) {
     case: name, market, bytes: bytes.length, symbols: ours.count, iters, same_symbols: same,
     wasm_ms: median(t.wasm), wasm_serde_ms: median(t.wasm_serde), wasm_before_ms: orNull(t.wasm_before), wasm_before_cold_ms: orNull(cold.before),
     js_ms: median(t.js), js_parse_ms: median(t.js_parse), wasm_cold_ms: coldWasm, js_cold_ms: coldJs,
+    digest_ms: median(t.digest), digest_cold_ms: median(cold.digest), digest_cold_all: cold.digest,
     cold_runs: coldRuns, wasm_load_ms: median(cold.load), wasm_cold_all: cold.wasm, js_cold_all: cold.js,
     worker_compile_ms: orNull(cold.compile), worker_instantiate_ms: orNull(cold.instantiate), worker_startup_error: startupError,
     wasm_mem_peak: memPeak, wasm_mem_parse: memParse, sink,

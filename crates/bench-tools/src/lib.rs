@@ -6,7 +6,7 @@
 //!   `StoredList::build`), shared by the native bench binary and the wasm exports.
 //! - [`lookups`]: single-symbol finds and list filters on a stored list, through the
 //!   `lookup` scanner or the full parse it replaced.
-//! - `wasm` (wasm32 only): `process`, `process_serde`, `parse_count`, `memory_bytes`,
+//! - `wasm` (wasm32 only): `process`, `process_serde`, `parse_count`, `digest`, `memory_bytes`,
 //!   exported with wasm-bindgen for `bench/process.js` (built with `--target nodejs`), and
 //!   `lookup_load` / `lookup_cases` / `lookup_check` / `lookup_run` for `lookups.mjs`.
 //! - `src/bin/process-bench.rs`: the native timing of the processing functions;
@@ -106,6 +106,13 @@ mod wasm {
         symbols_core::exchange_info::parse(m, bytes)
             .map(|s| s.len())
             .map_err(|e| err(e.to_string()))
+    }
+
+    /// What an unchanged cron does with a fetched payload instead of processing it: its
+    /// digest (`exchange_info::digest`); returns the digest's length.
+    #[wasm_bindgen]
+    pub fn digest(_market: &str, bytes: &[u8]) -> usize {
+        symbols_core::exchange_info::digest::digest(super::UPSTREAM, bytes).len()
     }
 
     /// The stored document itself (for checking that wasm and native agree).
