@@ -26,7 +26,7 @@ mod trace;
 
 use serde_json::json;
 use symbols_core::log::Level;
-use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
+use worker::{event, Context, Env, Request, Result, ScheduleContext, ScheduledEvent};
 
 use crate::env::RedisSetup;
 
@@ -36,7 +36,7 @@ fn start() {
 }
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<web_sys::Response> {
     let host = req
         .url()
         .ok()
@@ -60,7 +60,8 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
                     json!({"error": e.to_string()}),
                 );
             }
-            return platform::error_response(&error::AppError::Setup(e.to_string()));
+            return platform::error_response(&error::AppError::Setup(e.to_string()))
+                .map(Into::into);
         }
     }
     routes::handle(req, &env, &ctx).await

@@ -10,12 +10,12 @@ use symbols_core::ports::Counted;
 use symbols_core::request::{self, Route};
 use symbols_core::service::{Refresh, Served, Trigger};
 use symbols_core::Market;
-use worker::{Context, Env, Headers, Request, Response};
+use worker::{Context, Env, Headers, Request};
 
 use crate::app::{self, App};
 use crate::error::AppError;
 use crate::tiers::ccxt::{self, Ccxt};
-use crate::tiers::edge::Copy;
+use crate::tiers::edge::{Copy, JsBody};
 use crate::tiers::{self, fields, Whole};
 use crate::trace::Trace;
 
@@ -27,8 +27,8 @@ struct Reply {
     content_type: &'static str,
     body: Vec<u8>,
     headers: Vec<(&'static str, String)>,
-    /// A body that stays a JS stream (edge hits), used instead of `body`.
-    stream: Option<worker::ResponseBody>,
+    /// A body that stays on the JS side (a copy's hit), used instead of `body`.
+    js_body: Option<JsBody>,
 }
 
 impl Reply {
@@ -42,7 +42,7 @@ impl Reply {
             content_type,
             body,
             headers: Vec::new(),
-            stream: None,
+            js_body: None,
         }
     }
 
@@ -63,7 +63,7 @@ impl From<AppError> for Reply {
 
 /// Handles one request: every error becomes a JSON response; only a failure to build a
 /// response object at all (a JS exception) is returned as `Err`.
-pub async fn handle(req: Request, env: &Env, ctx: &Context) -> worker::Result<Response> {
+pub async fn handle(req: Request, env: &Env, ctx: &Context) -> worker::Result<web_sys::Response> {
     let started = js_sys::Date::now();
     let method = req.method().to_string();
     let url = req.url().ok();
@@ -310,7 +310,7 @@ fn copy_reply(req: &Request, copy: Copy) -> Reply {
     };
     let etag = copy.etag.clone();
     if r.status == 200 {
-        r.stream = Some(copy.into_body());
+        r.js_body = Some(copy.into_body());
     }
     r.header("X-Cache", "HIT")
         .header("ETag", etag)
@@ -367,7 +367,7 @@ fn finish(
     method: &str,
     origin: Option<&str>,
     cors: &[String],
-) -> worker::Result<Response> {
+) -> worker::Result<web_sys::Response> {
     let headers = Headers::new();
     let _ = headers.set("Content-Type", reply.content_type);
     let _ = headers.set("X-Content-Type-Options", "nosniff");
@@ -400,13 +400,29 @@ fn finish(
         let _ = headers.set(k, v);
     }
     let bodiless = method == "HEAD" || reply.status == 304 || reply.status == 204;
-    let resp = match reply.stream {
-        Some(stream) if !bodiless => Response::from_body(stream),
-        _ if bodiless && reply.status != 200 => Response::empty(),
-        _ if bodiless => Response::from_bytes(Vec::new()),
-        _ => Response::from_bytes(reply.body),
+    // Built as the runtime's own Response, in one step: a copy's JS bytes become the body
+    // as they are (through worker::Response they would be wrapped in a second Response's
+    // stream on every hit).
+    let init = web_sys::ResponseInit::new();
+    init.set_status(reply.status);
+    init.set_headers(&headers.0);
+    let built = match reply.js_body {
+        Some(JsBody::Bytes(bytes)) if !bodiless => {
+            web_sys::Response::new_with_opt_buffer_source_and_init(Some(&bytes), &init)
+        }
+        Some(JsBody::Stream(stream)) if !bodiless => {
+            web_sys::Response::new_with_opt_readable_stream_and_init(Some(&stream), &init)
+        }
+        _ if bodiless && reply.status != 200 => {
+            web_sys::Response::new_with_opt_str_and_init(None, &init)
+        }
+        _ => {
+            let body = if bodiless { &[][..] } else { &reply.body[..] };
+            let bytes = js_sys::Uint8Array::from(body);
+            web_sys::Response::new_with_opt_buffer_source_and_init(Some(&bytes), &init)
+        }
     };
-    Ok(resp?.with_status(reply.status).with_headers(headers))
+    built.map_err(worker::Error::from)
 }
 
 /// The cron: refresh both markets independently; fill the edge cache with new lists;

@@ -39,6 +39,14 @@ pub struct Copy {
     pub tier: Tier,
 }
 
+/// A body that goes out without entering wasm.
+pub enum JsBody {
+    /// JS bytes: the response's body as they are.
+    Bytes(Uint8Array),
+    /// A stream (the Cache API's response, passed through).
+    Stream(web_sys::ReadableStream),
+}
+
 /// A copy's body: it enters wasm only when the list must be read.
 enum Body {
     /// JS bytes (the isolate's copy, or an edge copy the isolate keeps).
@@ -49,15 +57,16 @@ enum Body {
 }
 
 impl Copy {
-    /// The body for serving the whole list as it is: a stream over the same JS bytes
-    /// (`new Response(bytes).body`), or the cached response's own.
-    pub fn into_body(self) -> ResponseBody {
+    /// The body for serving the whole list as it is: the same JS bytes, or the cached
+    /// response's own stream.
+    pub fn into_body(self) -> JsBody {
         match self.body {
-            Body::Bytes(bytes) => web_sys::Response::new_with_opt_buffer_source(Some(&bytes))
-                .ok()
-                .and_then(|r| r.body())
-                .map_or_else(|| ResponseBody::Body(bytes.to_vec()), ResponseBody::Stream),
-            Body::Unread(resp) => resp.body().clone(),
+            Body::Bytes(bytes) => JsBody::Bytes(bytes),
+            Body::Unread(resp) => match resp.body() {
+                ResponseBody::Stream(stream) => JsBody::Stream(stream.clone()),
+                ResponseBody::Body(bytes) => JsBody::Bytes(Uint8Array::from(&bytes[..])),
+                ResponseBody::Empty => JsBody::Bytes(Uint8Array::new_with_length(0)),
+            },
         }
     }
 

@@ -125,8 +125,11 @@ pub(crate) fn count_hit(
     tier: Tier,
 ) {
     trace.hit(tier);
-    let app = app.clone();
-    ctx.wait_until(async move { app.record(market, CacheStatus::Hit).await });
+    // Most hits join a flush already scheduled: then nothing is left to run.
+    if app.tally(market, CacheStatus::Hit) {
+        let app = app.clone();
+        ctx.wait_until(async move { app.flush(market, CacheStatus::Hit).await });
+    }
 }
 
 /// A current list becomes the edge copy and this isolate's (the cron, an admin refresh,

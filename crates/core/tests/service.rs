@@ -571,6 +571,42 @@ fn hits_in_one_window_become_one_incrby_and_none_are_lost() {
 }
 
 #[test]
+fn only_the_first_hit_of_a_window_leaves_work_to_schedule() {
+    // What the Worker relies on to skip `waitUntil` on most hits: `tally` says when a
+    // write is due, and the flush it asked for writes every hit tallied meanwhile.
+    let (store, http) = (MemoryStore::new(), ScriptedHttp::default());
+    let svc = counting(&store, &http, None);
+    assert!(
+        svc.tally(Market::Spot, CacheStatus::Hit),
+        "the first hit schedules"
+    );
+    for _ in 0..4 {
+        assert!(
+            !svc.tally(Market::Spot, CacheStatus::Hit),
+            "the others join it"
+        );
+    }
+    assert!(
+        svc.tally(Market::Futures, CacheStatus::Hit),
+        "markets apart"
+    );
+    assert!(
+        svc.tally(Market::Spot, CacheStatus::Miss),
+        "a miss always writes"
+    );
+    assert!(
+        !svc.tally(Market::Spot, CacheStatus::Bypass),
+        "a bypass never counts"
+    );
+    assert_eq!(svc.unflushed_hits(Market::Spot), 5);
+    block_on(svc.flush(Market::Spot, CacheStatus::Hit));
+    assert_eq!(store.int(&keys::cache_hit(Market::Spot)), 5);
+    assert_eq!(svc.unflushed_hits(Market::Spot), 0);
+    // The window is over: the next hit schedules again.
+    assert!(svc.tally(Market::Spot, CacheStatus::Hit));
+}
+
+#[test]
 fn a_zero_window_counts_each_hit_on_its_own() {
     let (store, http) = (MemoryStore::new(), ScriptedHttp::default());
     let svc = counting(&store, &http, Some("0"));

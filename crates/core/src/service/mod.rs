@@ -593,14 +593,50 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
     }
 
     /// Counts a served request as the original does: a hit when it found the list in the
-    /// primary cache, else a miss. Run it off the critical path.
-    ///
-    /// Hits are coalesced: the first hit of a window sleeps `counter_flush_ms`, then
-    /// writes every hit the isolate served meanwhile as one `INCRBY n`; the other calls
-    /// return at once. A busy isolate thus sends a few counter commands a second instead
-    /// of one per request, and every hit is still counted (a failed write puts its hits
-    /// back for the next flush). Misses are rare and go out one by one.
+    /// primary cache, else a miss. Run it off the critical path: [`Self::tally`], then
+    /// [`Self::flush`] when the tally says so.
     pub async fn record(&self, market: Market, status: CacheStatus) {
+        if self.tally(market, status) {
+            self.flush(market, status).await;
+        }
+    }
+
+    /// The synchronous half of [`Self::record`]: `true` when a write is due after the
+    /// response ([`Self::flush`]), `false` when there is nothing more to do. A hit that a
+    /// pending flush will write returns `false`, so a Worker schedules no work at all for
+    /// it (on an isolate hit that work was a promise and a `waitUntil` per request).
+    ///
+    /// Hits are coalesced: the first hit of a window schedules the flush, which sleeps
+    /// `counter_flush_ms`, then writes every hit the isolate served meanwhile as one
+    /// `INCRBY n`. A busy isolate thus sends a few counter commands a second instead of
+    /// one per request, and every hit is still counted (a failed write puts its hits back
+    /// for the next flush). Misses are rare and go out one by one.
+    pub fn tally(&self, market: Market, status: CacheStatus) -> bool {
+        match status {
+            CacheStatus::Bypass => false,
+            CacheStatus::Hit if self.config.counter_flush_ms != 0 => {
+                let i = market.index();
+                let pending = &self.tally.pending[i];
+                pending.set(pending.get() + 1);
+                let now = self.clock.now_ms();
+                let horizon = self.config.counter_flush_ms + FLUSH_PRESUMED_DEAD_MS;
+                let scheduled = &self.tally.scheduled_at[i];
+                if scheduled
+                    .get()
+                    .is_some_and(|at| now.saturating_sub(at) < horizon)
+                {
+                    return false;
+                }
+                scheduled.set(Some(now));
+                true
+            }
+            _ => true,
+        }
+    }
+
+    /// The write [`Self::tally`] made due: a miss's `INCRBY 1`, or, for a hit, the
+    /// window's sleep and then one `INCRBY` of every hit counted meanwhile.
+    pub async fn flush(&self, market: Market, status: CacheStatus) {
         let key = match status {
             CacheStatus::Hit => keys::cache_hit(market),
             CacheStatus::Miss | CacheStatus::Stale => keys::cache_miss(market),
@@ -611,21 +647,11 @@ impl<S: Store, H: Http, C: Clock> Service<S, H, C> {
             return;
         }
         let i = market.index();
-        let pending = &self.tally.pending[i];
-        pending.set(pending.get() + 1);
-        let now = self.clock.now_ms();
-        let horizon = self.config.counter_flush_ms + FLUSH_PRESUMED_DEAD_MS;
-        if self.tally.scheduled_at[i]
-            .get()
-            .is_some_and(|at| now.saturating_sub(at) < horizon)
-        {
-            return;
-        }
-        self.tally.scheduled_at[i].set(Some(now));
         self.clock.sleep(self.config.counter_flush_ms).await;
         self.tally.scheduled_at[i].set(None);
         // Taken, not read: a flush that is slow but alive and a later one never write
         // the same hits twice.
+        let pending = &self.tally.pending[i];
         let n = pending.replace(0);
         if !self.incr(market, key, n).await {
             pending.set(pending.get() + n);
