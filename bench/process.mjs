@@ -20,6 +20,9 @@
 //               module already instantiated; JS: the peer's processText)
 //   digest_cold_ms  what an unchanged cron does instead (the payload's digest alone,
 //               `digest`), first call; digest_ms its warm median
+//   all_cold_ms   everything a refresh builds from a changed payload (`process_all`: our
+//               document, the original's list, the ccxt markets, the full records), first
+//               call; all_ms its warm median
 //   wasm_load_ms  read + compile + instantiate of the harness module (the wasm-bindgen glue's
 //               require), measured in the same fresh processes, before the first call
 //   worker_compile_ms / worker_instantiate_ms  WebAssembly.compile + instantiate of the
@@ -40,19 +43,20 @@ import { stubImports } from "./wasm-startup.mjs";
 const require = createRequire(import.meta.url);
 const args = process.argv.slice(2);
 
-// `--cold wasm|digest|js MARKET FILE WASM_GLUE`: one call in this fresh process; prints
+// `--cold wasm|digest|all|js MARKET FILE WASM_GLUE`: one call in this fresh process; prints
 // {"load_ms","call_ms"} (load: the glue's require, i.e. read + compile + instantiate).
 if (args[0] === "--cold") {
   const [, side, market, file, glue] = args;
   const bytes = new Uint8Array(readFileSync(file));
   let load = null;
   let t0;
-  if (side === "wasm" || side === "digest") {
+  if (side === "wasm" || side === "digest" || side === "all") {
     const l0 = performance.now();
     const w = require(path.resolve(glue));
     load = performance.now() - l0;
     t0 = performance.now();
     if (side === "wasm") w.process(market, bytes);
+    else if (side === "all") w.process_all(market, bytes);
     else w.digest(market, bytes);
   } else {
     t0 = performance.now();
@@ -142,7 +146,7 @@ for (const c of cases) {
     if (r.status !== 0) throw new Error(`${extra[0]} ${extra[1]}: ${r.stderr}`);
     return JSON.parse(r.stdout.trim());
   };
-  const cold = { wasm: [], digest: [], before: [], load: [], js: [], compile: [], instantiate: [] };
+  const cold = { wasm: [], digest: [], all: [], before: [], load: [], js: [], compile: [], instantiate: [] };
   let startupError = null;
   for (let i = 0; i < coldRuns; i++) {
     const w = child(["--cold", "wasm", market, file, wasmPath]);
@@ -150,6 +154,7 @@ for (const c of cases) {
     cold.load.push(w.load_ms);
     cold.js.push(child(["--cold", "js", market, file, wasmPath]).call_ms);
     cold.digest.push(child(["--cold", "digest", market, file, wasmPath]).call_ms);
+    cold.all.push(child(["--cold", "all", market, file, wasmPath]).call_ms);
     if (baselinePath) cold.before.push(child(["--cold", "wasm", market, file, baselinePath]).call_ms);
     if (workerWasm) {
       const s = child(["--cold-startup", workerWasm]);
@@ -164,7 +169,7 @@ for (const c of cases) {
   const coldWasm = median(cold.wasm);
   const coldJs = median(cold.js);
 
-  const t = { wasm: [], wasm_serde: [], wasm_before: [], js: [], js_parse: [], digest: [] };
+  const t = { wasm: [], wasm_serde: [], wasm_before: [], js: [], js_parse: [], digest: [], all: [] };
   let sink = 0;
   for (let i = 0; i < warmup + iters; i++) {
     const keep = i >= warmup;
@@ -190,6 +195,10 @@ for (const c of cases) {
     sink += wasm.digest(market, bytes);
     t1 = performance.now();
     if (keep) t.digest.push(t1 - t0);
+    t0 = performance.now();
+    sink += wasm.process_all(market, bytes);
+    t1 = performance.now();
+    if (keep) t.all.push(t1 - t0);
     const text = decoder.decode(bytes);
     t0 = performance.now();
     sink += JSON.parse(text).symbols.length;
@@ -201,6 +210,7 @@ for (const c of cases) {
     wasm_ms: median(t.wasm), wasm_serde_ms: median(t.wasm_serde), wasm_before_ms: orNull(t.wasm_before), wasm_before_cold_ms: orNull(cold.before),
     js_ms: median(t.js), js_parse_ms: median(t.js_parse), wasm_cold_ms: coldWasm, js_cold_ms: coldJs,
     digest_ms: median(t.digest), digest_cold_ms: median(cold.digest), digest_cold_all: cold.digest,
+    all_ms: median(t.all), all_cold_ms: median(cold.all), all_cold_all: cold.all,
     cold_runs: coldRuns, wasm_load_ms: median(cold.load), wasm_cold_all: cold.wasm, js_cold_all: cold.js,
     worker_compile_ms: orNull(cold.compile), worker_instantiate_ms: orNull(cold.instantiate), worker_startup_error: startupError,
     wasm_mem_peak: memPeak, wasm_mem_parse: memParse, sink,

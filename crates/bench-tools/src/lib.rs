@@ -3,11 +3,12 @@
 //! - [`reference`]: a straightforward `serde_json::Value` implementation of exchangeInfo
 //!   processing, the yardstick the equivalence tests compare `exchange_info::parse` with.
 //! - [`process`]: what the Worker does with a fetched payload (parse + project +
-//!   `StoredList::build`), shared by the native bench binary and the wasm exports.
+//!   `StoredList::build`), shared by the native bench binary and the wasm exports;
+//!   [`process_all`]: every value a refresh builds from a changed payload.
 //! - [`lookups`]: single-symbol finds and list filters on a stored list, through the
 //!   `lookup` scanner or the full parse it replaced.
-//! - `wasm` (wasm32 only): `process`, `process_serde`, `parse_count`, `digest`, `memory_bytes`,
-//!   exported with wasm-bindgen for `bench/process.js` (built with `--target nodejs`), and
+//! - `wasm` (wasm32 only): `process`, `process_all`, `process_serde`, `parse_count`, `digest`,
+//!   `memory_bytes`, exported with wasm-bindgen for `bench/process.js` (built with `--target nodejs`), and
 //!   `lookup_load` / `lookup_cases` / `lookup_check` / `lookup_run` for `lookups.mjs`.
 //! - `src/bin/process-bench.rs`: the native timing of the processing functions;
 //!   `src/bin/lookup-bench.rs`: of the lookups (`lookups.mjs` runs it next to the wasm).
@@ -45,6 +46,24 @@ pub fn process(market: Market, payload: &[u8]) -> Result<StoredList, String> {
         FETCHED_AT.to_string(),
         &symbols,
     ))
+}
+
+/// Everything a refresh builds from a changed payload, as `Service::process`
+/// (`crates/core/src/service/refresh/mod.rs`) builds it, less the validation: the parse
+/// with each symbol's raw object, the original's list, the ccxt markets, the full records
+/// and our document. Returns the bytes built, summed.
+///
+/// # Errors
+/// The payload did not parse.
+pub fn process_all(market: Market, payload: &[u8]) -> Result<usize, String> {
+    let parsed = exchange_info::parse_with_raw(market, payload).map_err(|e| e.to_string())?;
+    let original = symbols_core::original::build(market, &parsed);
+    let raw: Vec<&[u8]> = parsed.raw.iter().map(|r| r.as_ref()).collect();
+    let ccxt = symbols_core::ccxt::CcxtList::build(market, UPSTREAM, FETCHED_AT, &raw);
+    let rules = symbols_core::rules::RulesSet::build(market, UPSTREAM, FETCHED_AT, &raw);
+    let doc = StoredList::build(market, UPSTREAM, FETCHED_AT.to_string(), &parsed.symbols);
+    let records: usize = rules.records.iter().map(|(_, r)| r.len()).sum();
+    Ok(original.bytes.len() + ccxt.as_bytes().len() + records + doc.as_bytes().len())
 }
 
 /// [`process`], then the document read back as the Worker reads it from Redis
@@ -90,6 +109,14 @@ mod wasm {
         super::process(m, bytes)
             .map(|l| l.as_bytes().len())
             .map_err(err)
+    }
+
+    /// Everything a refresh builds from a changed payload ([`super::process_all`]);
+    /// returns the bytes built.
+    #[wasm_bindgen]
+    pub fn process_all(market: &str, bytes: &[u8]) -> Result<usize, JsError> {
+        let m = super::market(market).map_err(err)?;
+        super::process_all(m, bytes).map_err(err)
     }
 
     /// The same all through serde_json (the implementation before the scanner).
