@@ -60,6 +60,9 @@ for (const [label, set, node] of [["", v8, meta.node], [" (newer V8)", v8new, me
         (c.digest_ms != null ? `; an unchanged cron's digest instead: ${f(c.digest_ms, 2)}, first call ${f(c.digest_cold_ms, 1)}` : "") +
         (c.all_ms != null ? `; everything a refresh builds from a changed payload: ${f(c.all_ms, 1)}, first call ${f(c.all_cold_ms, 1)}` : "") +
         (n && !label ? `; native ${f(n.scanner_ms, 2)} (serde ${f(n.serde_ms, 2)})` : "") +
+        (n?.parts_ms && !label
+          ? `; a changed payload's values natively, step by step: parse keeping raw objects ${f(n.parts_ms.parse_raw, 2)}, the original's list ${f(n.parts_ms.original, 2)}, ccxt markets ${f(n.parts_ms.ccxt, 2)}, full records ${f(n.parts_ms.records, 2)}, our document ${f(n.parts_ms.document, 2)}`
+          : "") +
         (c.same_symbols ? "" : "; **symbols differ from the peer's**"),
     );
   }

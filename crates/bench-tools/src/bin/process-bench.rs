@@ -3,12 +3,15 @@
 //!
 //! ```text
 //! process-bench --write-payloads DIR      write spot.json, futures.json, synth_spot.json (the bench inputs)
-//! process-bench [--iters N] [--warmup N] [--only parse|scanner|serde] CASE...   CASE = NAME=MARKET:PATH; prints one JSON line per case
+//! process-bench [--iters N] [--warmup N] [--only parse|scanner|serde|parts] CASE...   CASE = NAME=MARKET:PATH; prints one JSON line per case
 //! ```
 //! Each line: `{"case","market","bytes","symbols","out_bytes","scanner_ms","serde_ms","parse_ms"}`,
 //! medians over `--iters` runs after `--warmup` runs. `scanner_ms` is parse + build with the
 //! hand-written scanner (`exchange_info::parse`), `serde_ms` the same all through serde_json
-//! (the visitor and the serialisation they replaced), `parse_ms` the scanner's parse + project alone.
+//! (the visitor and the serialisation they replaced), `parse_ms` the scanner's parse + project alone,
+//! and `parts_ms` each value a refresh builds from a changed payload (`bench_tools::process_all`),
+//! step by step: `parse_raw` (the parse keeping each symbol's raw object), `original`, `ccxt`,
+//! `records` (the full records) and `document`, each timed on the previous steps' output.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -56,6 +59,26 @@ fn write_payloads(dir: &PathBuf) -> Result<(), String> {
     Ok(())
 }
 
+/// Each step of [`bench_tools::process_all`] on its own (medians, ms).
+fn parts_ms(
+    market: symbols_core::Market,
+    payload: &[u8],
+    warmup: usize,
+    iters: usize,
+) -> Result<serde_json::Value, String> {
+    use bench_tools::{FETCHED_AT, UPSTREAM};
+    use symbols_core::{ccxt::CcxtList, original, rules::RulesSet, symbols::StoredList};
+    let parsed = exchange_info::parse_with_raw(market, payload).map_err(|e| e.to_string())?;
+    let raw: Vec<&[u8]> = parsed.raw.iter().map(|r| r.as_ref()).collect();
+    Ok(serde_json::json!({
+        "parse_raw": time(warmup, iters, || exchange_info::parse_with_raw(market, payload).map(|p| p.symbols.len())),
+        "original": time(warmup, iters, || original::build(market, &parsed)),
+        "ccxt": time(warmup, iters, || CcxtList::build(market, UPSTREAM, FETCHED_AT, &raw)),
+        "records": time(warmup, iters, || RulesSet::build(market, UPSTREAM, FETCHED_AT, &raw)),
+        "document": time(warmup, iters, || StoredList::build(market, UPSTREAM, FETCHED_AT.to_string(), &parsed.symbols)),
+    }))
+}
+
 fn run() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
     let (mut iters, mut warmup) = (31usize, 5usize);
@@ -67,7 +90,12 @@ fn run() -> Result<(), String> {
                 let dir = args.next().ok_or("--write-payloads needs a directory")?;
                 return write_payloads(&PathBuf::from(dir));
             }
-            "--only" => only = Some(args.next().ok_or("--only needs parse|scanner|serde")?),
+            "--only" => {
+                only = Some(
+                    args.next()
+                        .ok_or("--only needs parse|scanner|serde|parts")?,
+                )
+            }
             "--iters" => {
                 iters = args
                     .next()
@@ -121,10 +149,11 @@ fn run() -> Result<(), String> {
         if run("parse") {
             parse_ms = time(warmup, iters, || exchange_info::parse(market, &payload));
         }
+        let parts = run("parts").then(|| parts_ms(market, &payload, warmup, iters));
         let line = serde_json::json!({
             "case": name, "market": market_name, "bytes": payload.len(), "symbols": doc.header().count,
             "out_bytes": doc.as_bytes().len(), "scanner_ms": scanner_ms, "serde_ms": serde_ms, "parse_ms": parse_ms,
-            "iters": iters,
+            "parts_ms": parts.transpose()?, "iters": iters,
         });
         println!("{line}");
     }
