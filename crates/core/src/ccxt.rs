@@ -23,10 +23,11 @@
 
 use std::borrow::Cow;
 
+use crate::exchange_info::digest::value_version;
 use crate::json::raw::{elements, value_end, Obj, V};
 use crate::json::write::json_str;
 use crate::market::Market;
-use crate::symbols::{content_version, write_header_fields, Header, Source};
+use crate::symbols::{write_header_fields, Header, Source};
 
 /// The ccxt release this projection reproduces (pinned in `scripts/setup.sh`, checked by
 /// `tests/tools/ccxt_check.py`).
@@ -62,7 +63,7 @@ impl CcxtList {
         array.push(b']');
         let header = Header {
             market: market.as_str().to_string(),
-            version: content_version(&array),
+            version: value_version(&array),
             upstream: upstream.to_string(),
             fetched_at: fetched_at.to_string(),
             count,

@@ -21,11 +21,12 @@
 //! array, in exchangeInfo order). `version` hashes the records in order.
 
 use crate::changes::FAR_FUTURE_MS;
+use crate::exchange_info::digest::value_version;
 use crate::filter::Filter;
 use crate::json::raw::{self, Obj, V};
 use crate::json::write::json_str;
 use crate::market::Market;
-use crate::symbols::{content_version, write_header_fields, Header, Source};
+use crate::symbols::{write_header_fields, Header, Source};
 
 /// The projection's format: changed whenever [`record`]'s output would change for the
 /// same payload, so stored records of an older build are rebuilt.
@@ -322,7 +323,7 @@ impl RulesSet {
         }
         let header = Header {
             market: market.as_str().to_string(),
-            version: content_version(&hashed),
+            version: value_version(&hashed),
             upstream: upstream.to_string(),
             fetched_at: fetched_at.to_string(),
             count: records.len(),
